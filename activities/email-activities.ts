@@ -1,0 +1,75 @@
+/**
+ * Email activities. Each reads the staged raw message by its SHA-256, so retries are cheap and safe:
+ * they run at least once, and every write they make is keyed and idempotent.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { type ParseLimits, type ParsedEmail, parseEmail } from '../core/email.js';
+import { ErrorType, UserFacingError } from '../core/errors.js';
+import type { Sql } from '../supabase/db.js';
+import { loadRawMessage, recordIngestFailure, upsertEmail } from '../supabase/emails.js';
+
+export interface EmailActivityDeps {
+  sql: Sql;
+  limits: ParseLimits;
+}
+
+export interface StagedEmailRef {
+  tenantId: string;
+  rawSha256: string;
+}
+
+/** The small part of a parse that crosses the workflow history. */
+export interface EmailSummary {
+  dedupKey: string;
+  messageId: string | null;
+  subject: string | null;
+  from: string | null;
+  sentAt: string | null;
+  attachmentCount: number;
+  sizeBytes: number;
+}
+
+export function createEmailActivities(deps: EmailActivityDeps) {
+  const { sql, limits } = deps;
+
+  async function parseStaged(ref: StagedEmailRef): Promise<ParsedEmail> {
+    const raw = await loadRawMessage(sql, ref.tenantId, ref.rawSha256);
+    if (!raw) {
+      throw ApplicationFailure.create({
+        type: ErrorType.RawMessageMissing,
+        message: `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
+        nonRetryable: true,
+      });
+    }
+    try {
+      return await parseEmail(raw, limits);
+    } catch (err) {
+      if (!(err instanceof UserFacingError)) throw err;
+      // Nothing disappears silently: a rejected message leaves a row saying why.
+      await recordIngestFailure(sql, ref.tenantId, ref.rawSha256, err.type, err.message);
+      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+    }
+  }
+
+  return {
+    async parseStagedEmail(ref: StagedEmailRef): Promise<EmailSummary> {
+      const email = await parseStaged(ref);
+      return {
+        dedupKey: email.dedupKey,
+        messageId: email.messageId,
+        subject: email.subject,
+        from: email.from[0]?.address ?? null,
+        sentAt: email.sentAt,
+        attachmentCount: email.attachmentCount,
+        sizeBytes: email.sizeBytes,
+      };
+    },
+
+    async storeStagedEmail(ref: StagedEmailRef): Promise<{ emailId: string; created: boolean }> {
+      const email = await parseStaged(ref);
+      return upsertEmail(sql, ref.tenantId, email);
+    },
+  };
+}
+
+export type EmailActivities = ReturnType<typeof createEmailActivities>;

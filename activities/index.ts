@@ -1,0 +1,11 @@
+// All activities, built from their dependencies. Workers call createActivities(deps); workflows import
+// only the types (proxyActivities<EmailActivities>), never this runtime code.
+import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
+
+export type ActivityDeps = EmailActivityDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return { ...createEmailActivities(deps) };
+}
+
+export type { EmailActivities } from './email-activities.js';

@@ -1,0 +1,170 @@
+/**
+ * Configuration: every environment variable the product reads, parsed once with zod.
+ *
+ * Everything is optional; the defaults give the zero-install stack (embedded PGlite, a local Temporal
+ * dev server, filesystem storage). An invalid value fails fast with a message that names the variable,
+ * because a worker that starts with a half-valid config fails much later and much more confusingly.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+const httpUrl = z.url({ protocol: /^https?$/ }).optional().or(z.literal('').transform(() => undefined));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const positiveInt = z.coerce.number().int().positive();
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  DATABASE_URL: postgresUrl,
+  SUPABASE_DB_URL: postgresUrl,
+  /** Supabase's transaction pooler (port 6543) cannot use prepared statements. */
+  DATABASE_PREPARE: bool.optional(),
+  DATABASE_POOL_MAX: positiveInt.max(200).default(10),
+
+  SUPABASE_URL: httpUrl,
+  SUPABASE_SERVICE_ROLE_KEY: optionalString,
+  SUPABASE_JWT_SECRET: optionalString,
+
+  TEMPORAL_ADDRESS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^\s/:]+:\d+$/, 'must be host:port, e.g. localhost:7233')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_UI_URL: httpUrl,
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only')
+    .default('durable-inbox'),
+  /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_DEV_UI_PORT: port.default(8233),
+
+  DURABLE_INBOX_DATA_DIR: z.string().trim().min(1).default('.data'),
+  /** The tenant the stdio entry acts for: an organization id (uuid) or slug. */
+  DURABLE_INBOX_TENANT: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid')
+    .default('local'),
+
+  MCP_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  MCP_HTTP_PORT: port.default(8787),
+  /** How long a `wait: true` tool call waits before returning the handle: below clients' 60 s timeout. */
+  MCP_WAIT_SECONDS: positiveInt.max(55).default(40),
+
+  MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
+
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  /** Absolute path of the data dir (embedded database, storage, dev-server state). */
+  dataDir: string;
+  database:
+    | { kind: 'external'; url: string; prepare: boolean; poolMax: number }
+    | { kind: 'embedded'; dir: string };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls: boolean;
+    uiUrl?: string;
+    devPort: number;
+    devUiPort: number;
+  };
+  mcp: { host: string; port: number; waitMs: number };
+  limits: { maxEmailBytes: number };
+  supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
+  tenant: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse the environment. Throws a ConfigError naming every bad variable. */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = source[name];
+      const shown = got === undefined || isSecret(name) ? '' : ` (got ${JSON.stringify(truncate(got))})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  const dataDir = path.resolve(cwd, env.DURABLE_INBOX_DATA_DIR);
+  const dbUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
+  return {
+    env,
+    dataDir,
+    database: dbUrl
+      ? {
+          kind: 'external',
+          url: dbUrl,
+          // Supabase's transaction pooler listens on 6543 and rejects prepared statements.
+          prepare: env.DATABASE_PREPARE ?? !/:6543(\/|$)/.test(dbUrl),
+          poolMax: env.DATABASE_POOL_MAX,
+        }
+      : { kind: 'embedded', dir: path.join(dataDir, 'pglite') },
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      apiKey: env.TEMPORAL_API_KEY,
+      tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY),
+      uiUrl: env.TEMPORAL_UI_URL,
+      devPort: env.TEMPORAL_DEV_PORT,
+      devUiPort: env.TEMPORAL_DEV_UI_PORT,
+    },
+    mcp: { host: env.MCP_HTTP_HOST, port: env.MCP_HTTP_PORT, waitMs: env.MCP_WAIT_SECONDS * 1000 },
+    limits: { maxEmailBytes: env.MAX_EMAIL_BYTES },
+    supabase: {
+      url: env.SUPABASE_URL,
+      serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,
+      jwtSecret: env.SUPABASE_JWT_SECRET,
+    },
+    tenant: env.DURABLE_INBOX_TENANT,
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+function isSecret(name: string): boolean {
+  return /KEY|SECRET|PASSWORD|TOKEN|URL/.test(name);
+}
+
+function truncate(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
+}

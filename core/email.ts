@@ -1,0 +1,210 @@
+/**
+ * The email domain model: parse a raw RFC 5322 message with a real MIME parser (postal-mime), normalise
+ * what we store, and derive the natural key that makes ingestion idempotent.
+ *
+ * Pure functions only (no I/O), so the MCP layer, activities and tests share exactly one definition.
+ */
+import { createHash } from 'node:crypto';
+import PostalMime, { type Address, type Email } from 'postal-mime';
+import { z } from 'zod';
+import { ErrorType, UserFacingError } from './errors.js';
+
+export const AddressSchema = z.object({ name: z.string().nullable(), address: z.string() });
+export type EmailAddress = z.infer<typeof AddressSchema>;
+
+export const ParsedEmailSchema = z.object({
+  /** Message-ID without angle brackets, or null when the message has none. */
+  messageId: z.string().nullable(),
+  /** The natural key: hex SHA-256 of the Message-ID, or of the normalised content when it is missing. */
+  dedupKey: z.string().regex(/^[0-9a-f]{64}$/),
+  keyBasis: z.enum(['message-id', 'content']),
+  subject: z.string().nullable(),
+  from: z.array(AddressSchema),
+  replyTo: z.array(AddressSchema),
+  to: z.array(AddressSchema),
+  cc: z.array(AddressSchema),
+  bcc: z.array(AddressSchema),
+  /** ISO timestamp from the Date header, or null when it is missing or unparseable. */
+  sentAt: z.string().nullable(),
+  inReplyTo: z.string().nullable(),
+  references: z.array(z.string()),
+  textBody: z.string().nullable(),
+  htmlBody: z.string().nullable(),
+  /** Lower-cased header name → values in order of appearance (duplicates kept). */
+  headers: z.record(z.string(), z.array(z.string())),
+  attachmentCount: z.number().int().nonnegative(),
+  sizeBytes: z.number().int().nonnegative(),
+  rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ParsedEmail = z.infer<typeof ParsedEmailSchema>;
+
+export interface ParseLimits {
+  maxEmailBytes: number;
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Strip angle brackets, whitespace and comments from a Message-ID; empty becomes null. */
+export function normaliseMessageId(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const first = value.replace(/\([^)]*\)/g, ' ').trim().split(/\s+/)[0] ?? '';
+  const bare = first.replace(/^<+/, '').replace(/>+$/, '').trim();
+  return bare === '' ? null : bare;
+}
+
+/**
+ * The natural key of a message within a tenant. Message-ID when there is one (what mail systems use to
+ * recognise the same message); otherwise a hash of the parsed, normalised content, so the same message
+ * re-delivered with different trace headers, line endings or transfer encoding still maps to one key.
+ */
+export function deriveEmailKey(
+  messageId: string | null,
+  content: Pick<ParsedEmail, 'from' | 'to' | 'cc' | 'subject' | 'sentAt' | 'textBody' | 'htmlBody'>,
+): { dedupKey: string; keyBasis: 'message-id' | 'content' } {
+  if (messageId) return { dedupKey: sha256Hex(`message-id:${messageId}`), keyBasis: 'message-id' };
+  const normalised = JSON.stringify([
+    content.from.map((a) => a.address),
+    content.to.map((a) => a.address),
+    content.cc.map((a) => a.address),
+    normaliseText(content.subject),
+    content.sentAt,
+    normaliseText(content.textBody),
+    normaliseText(content.htmlBody),
+  ]);
+  return { dedupKey: sha256Hex(`content:${normalised}`), keyBasis: 'content' };
+}
+
+/** Decode the MCP `raw` argument: text is taken as-is (UTF-8), base64 carries 8-bit content. */
+export function decodeRawEmail(raw: string, encoding: 'text' | 'base64'): Uint8Array {
+  if (encoding === 'text') return new TextEncoder().encode(raw);
+  const compact = raw.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
+    throw new UserFacingError(ErrorType.InvalidEmail, 'raw is not valid base64 (encoding: "base64")');
+  }
+  return new Uint8Array(Buffer.from(compact, 'base64'));
+}
+
+/** Parse and validate a raw message. Throws UserFacingError(InvalidEmail | EmailTooLarge). */
+export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<ParsedEmail> {
+  if (raw.byteLength === 0) throw new UserFacingError(ErrorType.InvalidEmail, 'the message is empty');
+  if (raw.byteLength > limits.maxEmailBytes) {
+    throw new UserFacingError(
+      ErrorType.EmailTooLarge,
+      `the message is ${raw.byteLength} bytes, over the ${limits.maxEmailBytes}-byte limit (MAX_EMAIL_BYTES)`,
+    );
+  }
+  assertLooksLikeRfc5322(raw);
+
+  let email: Email;
+  try {
+    email = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer' });
+  } catch (err) {
+    throw new UserFacingError(ErrorType.InvalidEmail, `the MIME parser rejected the message: ${errMessage(err)}`);
+  }
+  const from = flattenAddresses(email.from ? [email.from] : []);
+  if (from.length === 0) {
+    throw new UserFacingError(ErrorType.InvalidEmail, 'the message has no From address (RFC 5322 requires one)');
+  }
+
+  const messageId = normaliseMessageId(email.messageId);
+  const fields = {
+    subject: cleanText(email.subject),
+    from,
+    replyTo: flattenAddresses(email.replyTo ?? []),
+    to: flattenAddresses(email.to ?? []),
+    cc: flattenAddresses(email.cc ?? []),
+    bcc: flattenAddresses(email.bcc ?? []),
+    sentAt: parseDate(email.date),
+    textBody: cleanText(email.text),
+    htmlBody: cleanText(email.html),
+  };
+  return ParsedEmailSchema.parse({
+    messageId,
+    ...deriveEmailKey(messageId, fields),
+    ...fields,
+    inReplyTo: normaliseMessageId(email.inReplyTo),
+    references: (email.references ?? '')
+      .split(/\s+/)
+      .map((r) => normaliseMessageId(r))
+      .filter((r): r is string => r !== null),
+    headers: groupHeaders(email.headers),
+    attachmentCount: email.attachments.length,
+    sizeBytes: raw.byteLength,
+    rawSha256: sha256Hex(raw),
+  });
+}
+
+/**
+ * postal-mime accepts any bytes (a PNG parses as a message with no headers), so we check the shape
+ * first: the message must open with a header section of `Name: value` fields and carry no NUL bytes
+ * there. This is a gate, not a parser; the MIME parser does the real work.
+ */
+function assertLooksLikeRfc5322(raw: Uint8Array): void {
+  const head = new TextDecoder('latin1').decode(raw.subarray(0, Math.min(raw.byteLength, 64 * 1024)));
+  const end = head.search(/\r?\n\r?\n/);
+  const headerBlock = end === -1 ? head : head.slice(0, end);
+  if (headerBlock.includes('\0')) {
+    throw new UserFacingError(ErrorType.InvalidEmail, 'the message contains binary data (NUL bytes) in its headers');
+  }
+  const firstLine = headerBlock.split(/\r?\n/, 1)[0] ?? '';
+  const startsWithHeader = /^[!-9;-~]+:/.test(firstLine) || /^From /.test(firstLine);
+  if (!startsWithHeader) {
+    throw new UserFacingError(
+      ErrorType.InvalidEmail,
+      'not an RFC 5322 message: it does not start with a header field such as "From: ..."',
+    );
+  }
+}
+
+function flattenAddresses(list: Address[]): EmailAddress[] {
+  const out: EmailAddress[] = [];
+  for (const entry of list) {
+    const mailboxes = entry.group ?? [entry];
+    for (const box of mailboxes) {
+      const address = (box.address ?? '').trim().toLowerCase();
+      if (address === '') continue;
+      out.push({ name: cleanText(box.name), address });
+    }
+  }
+  return out;
+}
+
+function groupHeaders(headers: Email['headers']): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const h of headers) {
+    const list = out[h.key] ?? [];
+    list.push(stripNul(h.value));
+    out[h.key] = list;
+  }
+  return out;
+}
+
+function parseDate(value: string | undefined): string | null {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+function cleanText(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const text = stripNul(value).trim();
+  return text === '' ? null : text;
+}
+
+/** Postgres text cannot hold NUL. */
+function stripNul(value: string): string {
+  return value.replaceAll('\0', '');
+}
+
+function normaliseText(value: string | null): string {
+  return (value ?? '')
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t]+$/gm, '')
+    .trim();
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

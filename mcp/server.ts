@@ -1,0 +1,20 @@
+/**
+ * The MCP server: one registerTool per tool, each with zod input and output schemas.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ToolContext } from './context.js';
+import { registerGetWorkflow } from './tools/get-workflow.js';
+import { registerIngestEmail } from './tools/ingest-email.js';
+
+export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
+
+export function createMcpServer(ctx: ToolContext): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    instructions:
+      'Tools that start durable Temporal workflows for an email inbox backend. Long-running tools return ' +
+      'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
+  });
+  registerIngestEmail(server, ctx);
+  registerGetWorkflow(server, ctx);
+  return server;
+}

@@ -1,0 +1,64 @@
+/**
+ * Wait for a workflow on behalf of a tool call, but never for longer than the client will: MCP clients
+ * time out at 60 s by default, so after `waitMs` the tool returns the handle with status `running` and
+ * the caller follows up with `get_workflow`. While waiting it polls a progress query, if given.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/workflow';
+import { type FailureInfo, failureInfo } from './tool-result.js';
+
+export type WaitOutcome<R> =
+  | { status: 'completed'; result: R }
+  | { status: 'failed'; failure: FailureInfo }
+  | { status: 'running' };
+
+export interface WaitOptions<P> {
+  waitMs: number;
+  signal?: AbortSignal;
+  progress?: { query: QueryDefinition<P>; onProgress: (p: P) => Promise<void> | void; everyMs?: number };
+}
+
+export async function waitForWorkflow<R, P>(
+  handle: WorkflowHandle,
+  opts: WaitOptions<P>,
+): Promise<WaitOutcome<R>> {
+  const done = handle.result().then(
+    (result) => ({ status: 'completed', result: result as R }) as const,
+    (err: unknown) => ({ status: 'failed', failure: failureInfo(err) }) as const,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ status: 'running' }>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'running' }), opts.waitMs);
+    opts.signal?.addEventListener('abort', () => resolve({ status: 'running' }), { once: true });
+  });
+  let polling = true;
+  const poll = opts.progress ? pollProgress(handle, opts.progress, () => polling) : Promise.resolve();
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    polling = false;
+    clearTimeout(timer);
+    await poll;
+  }
+}
+
+async function pollProgress<P>(
+  handle: WorkflowHandle,
+  progress: NonNullable<WaitOptions<P>['progress']>,
+  active: () => boolean,
+): Promise<void> {
+  let last = '';
+  while (active()) {
+    try {
+      const current = await handle.query(progress.query);
+      const key = JSON.stringify(current);
+      if (key !== last) {
+        last = key;
+        await progress.onProgress(current);
+      }
+    } catch {
+      // The workflow may have completed (or not be picked up yet); the result promise decides.
+    }
+    await new Promise((r) => setTimeout(r, progress.everyMs ?? 250));
+  }
+}

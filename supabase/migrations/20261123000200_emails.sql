@@ -1,0 +1,123 @@
+-- Emails. The raw message is staged once under its SHA-256 (a claim check), so workflow histories carry
+-- a reference instead of the message: no 2 MB payload limit, and no mail bodies stored in Temporal.
+
+create table if not exists public.raw_messages (
+  tenant_id uuid not null references public.organizations (id) on delete cascade,
+  sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
+  content bytea not null,
+  size_bytes integer not null,
+  created_at timestamptz not null default now(),
+  primary key (tenant_id, sha256)
+);
+create index if not exists raw_messages_created_at_idx on public.raw_messages (created_at);
+
+create table if not exists public.emails (
+  id uuid primary key default gen_random_uuid(),
+  tenant_id uuid not null references public.organizations (id) on delete cascade,
+  message_id text,
+  dedup_key text not null check (dedup_key ~ '^[0-9a-f]{64}$'),
+  key_basis text not null check (key_basis in ('message-id', 'content')),
+  thread_id text,
+  subject text,
+  from_address text,
+  from_addresses jsonb not null default '[]'::jsonb,
+  reply_to_addresses jsonb not null default '[]'::jsonb,
+  to_addresses jsonb not null default '[]'::jsonb,
+  cc_addresses jsonb not null default '[]'::jsonb,
+  bcc_addresses jsonb not null default '[]'::jsonb,
+  sent_at timestamptz,
+  -- true when the Date header was missing or unreadable and sent_at fell back to the ingest time
+  sent_at_fallback boolean not null default false,
+  received_at timestamptz not null default now(),
+  in_reply_to text,
+  reference_ids text[] not null default '{}',
+  text_body text,
+  html_body text,
+  headers jsonb not null default '{}'::jsonb,
+  size_bytes integer not null,
+  raw_sha256 text not null,
+  raw_file_id uuid,
+  status text not null default 'stored' check (status in ('stored', 'analyzed', 'failed')),
+  ai_analysis jsonb,
+  analyzed_at timestamptz,
+  search tsvector generated always as (
+    setweight(to_tsvector('simple', coalesce(subject, '')), 'A')
+    || setweight(to_tsvector('simple', coalesce(from_address, '')), 'B')
+    || setweight(to_tsvector('simple', left(coalesce(text_body, ''), 100000)), 'C')
+  ) stored,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (tenant_id, dedup_key)
+);
+create index if not exists emails_tenant_sent_at_idx on public.emails (tenant_id, sent_at desc);
+create index if not exists emails_tenant_message_id_idx on public.emails (tenant_id, message_id);
+create index if not exists emails_created_at_idx on public.emails (created_at);
+create index if not exists emails_search_idx on public.emails using gin (search);
+
+create table if not exists public.ingest_failures (
+  id bigint generated always as identity primary key,
+  tenant_id uuid not null references public.organizations (id) on delete cascade,
+  sha256 text not null,
+  reason text not null,
+  detail text,
+  created_at timestamptz not null default now(),
+  unique (tenant_id, sha256, reason)
+);
+create index if not exists ingest_failures_created_at_idx on public.ingest_failures (created_at);
+
+alter table public.raw_messages enable row level security;
+alter table public.emails enable row level security;
+alter table public.ingest_failures enable row level security;
+
+drop policy if exists emails_select_member on public.emails;
+create policy emails_select_member on public.emails
+  for select to authenticated using ((select private.is_tenant_member(tenant_id)));
+
+drop policy if exists ingest_failures_select_member on public.ingest_failures;
+create policy ingest_failures_select_member on public.ingest_failures
+  for select to authenticated using ((select private.is_tenant_member(tenant_id)));
+
+-- As on Supabase, the API roles hold table privileges and RLS decides which rows they see.
+grant select on public.emails, public.ingest_failures to anon, authenticated;
+grant all on public.raw_messages, public.emails, public.ingest_failures to service_role;
+
+-- Store one parsed email (the JSON shape of core/email.ts ParsedEmail) in one transaction, keyed on
+-- (tenant_id, dedup_key). The first write wins: a re-delivery or a retried activity returns the same row.
+create or replace function public.upsert_email(p_tenant uuid, p_email jsonb)
+returns table (email_id uuid, created boolean)
+language plpgsql security invoker set search_path = '' as $$
+begin
+  return query
+  insert into public.emails as e (
+    tenant_id, message_id, dedup_key, key_basis, subject, from_address, from_addresses,
+    reply_to_addresses, to_addresses, cc_addresses, bcc_addresses, sent_at, sent_at_fallback,
+    in_reply_to, reference_ids, text_body, html_body, headers, size_bytes, raw_sha256
+  )
+  values (
+    p_tenant,
+    p_email ->> 'messageId',
+    p_email ->> 'dedupKey',
+    p_email ->> 'keyBasis',
+    p_email ->> 'subject',
+    p_email -> 'from' -> 0 ->> 'address',
+    coalesce(p_email -> 'from', '[]'::jsonb),
+    coalesce(p_email -> 'replyTo', '[]'::jsonb),
+    coalesce(p_email -> 'to', '[]'::jsonb),
+    coalesce(p_email -> 'cc', '[]'::jsonb),
+    coalesce(p_email -> 'bcc', '[]'::jsonb),
+    coalesce((p_email ->> 'sentAt')::timestamptz, now()),
+    (p_email ->> 'sentAt') is null,
+    p_email ->> 'inReplyTo',
+    coalesce(array(select jsonb_array_elements_text(p_email -> 'references')), '{}'),
+    p_email ->> 'textBody',
+    p_email ->> 'htmlBody',
+    coalesce(p_email -> 'headers', '{}'::jsonb),
+    (p_email ->> 'sizeBytes')::integer,
+    p_email ->> 'rawSha256'
+  )
+  on conflict (tenant_id, dedup_key) do update set updated_at = e.updated_at
+  returning e.id, (xmax = 0);
+end
+$$;
+revoke all on function public.upsert_email(uuid, jsonb) from public, anon, authenticated;
+grant execute on function public.upsert_email(uuid, jsonb) to service_role;

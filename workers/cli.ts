@@ -1,0 +1,205 @@
+/**
+ * Process entry points:
+ *   start                 the whole local stack + MCP on Streamable HTTP (what `npm start` runs)
+ *   worker                a worker for the configured Temporal and database
+ *   mcp --stdio           MCP over stdio for desktop clients (bridges to a running `npm start`)
+ *   mcp --http            MCP over Streamable HTTP only
+ *   migrate               apply database migrations
+ *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT
+ */
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig } from '../core/config.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { createAuthenticator } from '../mcp/auth.js';
+import type { ToolContext } from '../mcp/context.js';
+import { startHttpServer } from '../mcp/http.js';
+import type { Principal } from '../mcp/principal.js';
+import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
+import { generateApiKey, registerApiKey } from '../supabase/tenants.js';
+import {
+  ensureLocalApiKey,
+  readLiveStackState,
+  removeStackState,
+  stdioPrincipal,
+  writeStackState,
+} from './local-identity.js';
+import { openDatabase, type Stack, startStack } from './stack.js';
+
+const USAGE = `usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name>>`;
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stdio: { type: 'boolean' },
+      http: { type: 'boolean' },
+      worker: { type: 'boolean' },
+      role: { type: 'string' },
+    },
+  });
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const [command, sub, name] = positionals;
+
+  switch (command) {
+    case 'start':
+      return start(config, log);
+    case 'worker':
+      return runUntilSignal(await startStack(config, { log, runWorker: true }), log);
+    case 'mcp':
+      if (values.stdio) return mcpStdio(config, log, Boolean(values.worker));
+      if (values.http) return mcpHttp(config, log);
+      break;
+    case 'migrate': {
+      const db = await openDatabase(config, log);
+      log.info('database is up to date');
+      return db.close();
+    }
+    case 'api-key':
+      if (sub === 'create' && name) return createApiKey(config, log, name, values.role);
+      break;
+  }
+  throw new ConfigError(USAGE);
+}
+
+async function start(config: Config, log: Logger): Promise<void> {
+  const stack = await startStack(config, { log, runWorker: true });
+  const apiKey = await ensureLocalApiKey(stack.sql, config.dataDir, stack.defaultTenant);
+  const http = await startHttp(stack, log);
+  await writeStackState(config.dataDir, {
+    pid: process.pid,
+    mcpUrl: http.url,
+    temporalUiUrl: stack.temporal.uiUrl,
+    temporalAddress: stack.temporal.address,
+  });
+  printBanner(stack, http.url, apiKey);
+  await runUntilSignal(stack, log, async () => {
+    await removeStackState(config.dataDir);
+    await http.close();
+  });
+}
+
+async function mcpHttp(config: Config, log: Logger): Promise<void> {
+  const stack = await startStack(config, { log, runWorker: false });
+  const http = await startHttp(stack, log);
+  log.info('MCP server listening', { url: http.url });
+  await runUntilSignal(stack, log, http.close);
+}
+
+async function mcpStdio(config: Config, log: Logger, withWorker: boolean): Promise<void> {
+  if (config.database.kind === 'embedded') {
+    const running = await readLiveStackState(config.dataDir);
+    if (running) {
+      const { readFile } = await import('node:fs/promises');
+      const key = (await readFile(`${config.dataDir}/local-api-key`, 'utf8')).trim();
+      log.info('bridging stdio to the running stack', { url: running.mcpUrl });
+      return bridgeStdioToHttp(running.mcpUrl, key);
+    }
+  }
+  // With no external Temporal this process owns the dev server, so it must also run the worker.
+  const runWorker = withWorker || !config.temporal.address;
+  const stack = await startStack(config, { log, runWorker });
+  try {
+    const principal = await stdioPrincipal(stack.sql, stack.defaultTenant);
+    await serveStdio(toolContext(stack, principal, log));
+  } finally {
+    await stack.shutdown();
+  }
+}
+
+async function createApiKey(config: Config, log: Logger, name: string, role: string | undefined): Promise<void> {
+  if (role && !['admin', 'member', 'viewer'].includes(role)) throw new ConfigError('--role: admin, member or viewer');
+  const db = await openDatabase(config, log);
+  try {
+    const key = generateApiKey();
+    await registerApiKey(db.sql, db.defaultTenant.id, name, key, (role ?? 'member') as 'member');
+    process.stdout.write(`${key}\n`);
+  } finally {
+    await db.close();
+  }
+}
+
+function toolContext(stack: Stack, principal: Principal, log: Logger): ToolContext {
+  return {
+    client: stack.client,
+    sql: stack.sql,
+    temporal: stack.temporal,
+    taskQueue: stack.config.temporal.taskQueue,
+    limits: stack.config.limits,
+    waitMs: stack.config.mcp.waitMs,
+    principal,
+    log: log.child({ actor: principal.actor }),
+  };
+}
+
+function startHttp(stack: Stack, log: Logger) {
+  const { config } = stack;
+  return startHttpServer({
+    host: config.mcp.host,
+    port: config.mcp.port,
+    authenticate: createAuthenticator({
+      sql: stack.sql,
+      supabaseJwtSecret: config.supabase.jwtSecret,
+      supabaseUrl: config.supabase.url,
+    }),
+    contextFor: (principal) => toolContext(stack, principal, log),
+    maxBodyBytes: Math.ceil(config.limits.maxEmailBytes * 1.4) + 64 * 1024,
+    log,
+  });
+}
+
+function printBanner(stack: Stack, mcpUrl: string, apiKey: string): void {
+  const snippet = {
+    mcpServers: {
+      'durable-inbox': { command: 'npx', args: ['durable-inbox', 'mcp', '--stdio'], cwd: process.cwd() },
+    },
+  };
+  const lines = [
+    '',
+    'durable-inbox is running',
+    '',
+    `  Temporal Web UI   ${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows`,
+    `  Temporal address  ${stack.temporal.address}`,
+    `  Database          ${stack.embeddedDatabase ? `embedded PGlite (${stack.config.dataDir}/pglite)` : 'DATABASE_URL'}`,
+    `  Tenant            ${stack.defaultTenant.slug} (${stack.defaultTenant.id})`,
+    `  MCP (HTTP)        ${mcpUrl}`,
+    `  API key           ${apiKey}`,
+    '                    send it as "Authorization: Bearer <key>"',
+    '',
+    '  MCP client config for the stdio entry (e.g. claude_desktop_config.json):',
+    '',
+    ...JSON.stringify(snippet, null, 2)
+      .split('\n')
+      .map((l) => `    ${l}`),
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Keep running until SIGINT/SIGTERM, then stop cleanly; a second signal forces the exit. */
+async function runUntilSignal(stack: Stack, log: Logger, beforeShutdown?: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('stopping', { signal });
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await beforeShutdown?.();
+  await stack.shutdown();
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`durable-inbox: ${message}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  },
+);

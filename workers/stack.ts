@@ -1,0 +1,173 @@
+/**
+ * Bring up (or connect to) everything a process needs: the database with migrations applied, the
+ * default tenant, Temporal (a dev server under .data/ when TEMPORAL_ADDRESS is unset) with the search
+ * attributes registered, and optionally the worker. `shutdown()` stops them in reverse order.
+ */
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { resolveTemporalCli } from '../scripts/dev-stack/temporal-cli.js';
+import { startTemporalDevServer } from '../scripts/dev-stack/temporal-dev-server.js';
+import { createDb, type Sql } from '../supabase/db.js';
+import { startEmbeddedPostgres } from '../supabase/embedded.js';
+import { migrate } from '../supabase/migrate.js';
+import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { connectClient, connectWorkerConnection, type TemporalTarget, temporalTarget } from './temporal.js';
+import { createWorker } from './worker.js';
+
+export interface Stack {
+  config: Config;
+  sql: Sql;
+  databaseUrl: string;
+  embeddedDatabase: boolean;
+  temporal: TemporalTarget;
+  client: Client;
+  /** The tenant DURABLE_INBOX_TENANT names (created on first start when it is a slug). */
+  defaultTenant: Tenant;
+  worker?: Worker;
+  shutdown(): Promise<void>;
+}
+
+export interface StackOptions {
+  log: Logger;
+  runWorker: boolean;
+  workflowBundle?: WorkflowBundleOption;
+}
+
+export async function startStack(config: Config, opts: StackOptions): Promise<Stack> {
+  const { log } = opts;
+  installSdkLogger(config.logLevel);
+  const cleanups: (() => Promise<void>)[] = [];
+  const shutdown = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err) => log.warn('shutdown step failed', { error: err }));
+    }
+  };
+
+  try {
+    const db = await openDatabase(config, log);
+    cleanups.push(db.close);
+    const { sql, defaultTenant } = db;
+
+    let devServer: { address: string; uiUrl: string } | undefined;
+    if (!config.temporal.address) {
+      const server = await startDevServer(config, log);
+      cleanups.push(server.stop);
+      devServer = server;
+    }
+    const temporal = temporalTarget(config, devServer);
+    const client = await connectClient(temporal);
+    cleanups.push(() => client.connection.close());
+    await ensureSearchAttributes(client, log);
+
+    let worker: Worker | undefined;
+    if (opts.runWorker) {
+      const connection = await connectWorkerConnection(temporal);
+      cleanups.push(() => connection.close());
+      const created = await createWorker({
+        connection,
+        namespace: temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        deps: { sql, limits: config.limits },
+        workflowBundle: opts.workflowBundle,
+      });
+      const running = created.run();
+      cleanups.push(async () => {
+        if (created.getState() === 'RUNNING') created.shutdown();
+        await running;
+      });
+      running.catch((err) => log.error('worker stopped with an error', { error: err }));
+      worker = created;
+    }
+
+    return {
+      config,
+      sql,
+      databaseUrl: db.url,
+      embeddedDatabase: db.embedded,
+      temporal,
+      client,
+      defaultTenant,
+      worker,
+      shutdown,
+    };
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+}
+
+export interface OpenDatabase {
+  sql: Sql;
+  url: string;
+  embedded: boolean;
+  defaultTenant: Tenant;
+  close(): Promise<void>;
+}
+
+/** The database alone, migrated, with the default tenant: for commands that need no Temporal. */
+export async function openDatabase(config: Config, log: Logger): Promise<OpenDatabase> {
+  let url: string;
+  let sql: Sql;
+  let stopEmbedded = async () => {};
+  if (config.database.kind === 'external') {
+    const { prepare, poolMax } = config.database;
+    url = config.database.url;
+    sql = createDb({ url, prepare, max: poolMax });
+  } else {
+    log.info('starting embedded PGlite database', { dir: config.database.dir });
+    const pg = await startEmbeddedPostgres(config.database.dir);
+    url = pg.url;
+    sql = createDb({ url, max: pg.poolMax });
+    stopEmbedded = pg.stop;
+  }
+  const close = async () => {
+    await sql.end({ timeout: 5 });
+    await stopEmbedded();
+  };
+  try {
+    const applied = await migrate(sql);
+    if (applied.length > 0) log.info('applied migrations', { versions: applied });
+    const defaultTenant = await defaultTenantFor(sql, config.tenant);
+    return { sql, url, embedded: config.database.kind === 'embedded', defaultTenant, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function defaultTenantFor(sql: Sql, idOrSlug: string): Promise<Tenant> {
+  const found = await findTenant(sql, idOrSlug);
+  if (found) return found;
+  if (/^[0-9a-f-]{36}$/i.test(idOrSlug)) {
+    throw new Error(`DURABLE_INBOX_TENANT: no organization with id ${idOrSlug}`);
+  }
+  return ensureOrganization(sql, idOrSlug, idOrSlug === 'local' ? 'Local' : idOrSlug);
+}
+
+async function startDevServer(config: Config, log: Logger) {
+  const cliPath = await resolveTemporalCli({ log: (msg) => log.info(msg) });
+  log.info('starting Temporal dev server', { cli: cliPath });
+  return startTemporalDevServer({
+    cliPath,
+    dbFilename: path.join(config.dataDir, 'temporal', 'dev-server.db'),
+    port: config.temporal.devPort,
+    uiPort: config.temporal.devUiPort,
+    namespace: config.temporal.namespace,
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
+    log: (msg) => log.info(msg),
+  });
+}
+
+let sdkLoggerInstalled = false;
+
+/** The SDK logs to stderr; at `info` it prints every bundle, so it only speaks up at warn unless debugging. */
+function installSdkLogger(level: Config['logLevel']): void {
+  if (sdkLoggerInstalled) return;
+  sdkLoggerInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN') });
+}

@@ -1,0 +1,56 @@
+/**
+ * Connections to Temporal for the client side (MCP tools, schedules) and the worker side, built from
+ * the same settings. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../core/config.js';
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tls: boolean;
+  /** Base URL of the Temporal Web UI, for links to runs. */
+  uiUrl: string;
+}
+
+export function temporalTarget(config: Config, devServer?: { address: string; uiUrl: string }): TemporalTarget {
+  const address = config.temporal.address ?? devServer?.address;
+  if (!address) throw new Error('No Temporal address: set TEMPORAL_ADDRESS or let the app start a dev server');
+  return {
+    address,
+    namespace: config.temporal.namespace,
+    apiKey: config.temporal.apiKey,
+    tls: config.temporal.tls,
+    uiUrl: (config.temporal.uiUrl ?? devServer?.uiUrl ?? guessUiUrl(address)).replace(/\/+$/, ''),
+  };
+}
+
+function guessUiUrl(address: string): string {
+  if (address.includes('.tmprl.cloud')) return 'https://cloud.temporal.io';
+  return `http://${address.split(':')[0]}:8233`;
+}
+
+export async function connectClient(target: TemporalTarget): Promise<Client> {
+  const connection = await Connection.connect({
+    address: target.address,
+    tls: target.tls ? {} : undefined,
+    apiKey: target.apiKey,
+  });
+  return new Client({ connection, namespace: target.namespace });
+}
+
+export function connectWorkerConnection(target: TemporalTarget): Promise<NativeConnection> {
+  return NativeConnection.connect({
+    address: target.address,
+    tls: target.tls ? {} : undefined,
+    apiKey: target.apiKey,
+  });
+}
+
+/** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */
+export function workflowUiUrl(target: Pick<TemporalTarget, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string) {
+  const base = `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}

@@ -10,10 +10,6 @@
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { createAuthenticator } from '../mcp/auth.js';
-import type { ToolContext } from '../mcp/context.js';
-import { startHttpServer } from '../mcp/http.js';
-import type { Principal } from '../mcp/principal.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { generateApiKey, registerApiKey } from '../supabase/tenants.js';
 import {
@@ -23,6 +19,7 @@ import {
   stdioPrincipal,
   writeStackState,
 } from './local-identity.js';
+import { startMcpHttp, toolContext } from './mcp-entry.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
 
 const USAGE = `usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name>>`;
@@ -66,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
 async function start(config: Config, log: Logger): Promise<void> {
   const stack = await startStack(config, { log, runWorker: true });
   const apiKey = await ensureLocalApiKey(stack.sql, config.dataDir, stack.defaultTenant);
-  const http = await startHttp(stack, log);
+  const http = await startMcpHttp(stack, log);
   await writeStackState(config.dataDir, {
     pid: process.pid,
     mcpUrl: http.url,
@@ -82,7 +79,7 @@ async function start(config: Config, log: Logger): Promise<void> {
 
 async function mcpHttp(config: Config, log: Logger): Promise<void> {
   const stack = await startStack(config, { log, runWorker: false });
-  const http = await startHttp(stack, log);
+  const http = await startMcpHttp(stack, log);
   log.info('MCP server listening', { url: http.url });
   await runUntilSignal(stack, log, http.close);
 }
@@ -118,35 +115,6 @@ async function createApiKey(config: Config, log: Logger, name: string, role: str
   } finally {
     await db.close();
   }
-}
-
-function toolContext(stack: Stack, principal: Principal, log: Logger): ToolContext {
-  return {
-    client: stack.client,
-    sql: stack.sql,
-    temporal: stack.temporal,
-    taskQueue: stack.config.temporal.taskQueue,
-    limits: stack.config.limits,
-    waitMs: stack.config.mcp.waitMs,
-    principal,
-    log: log.child({ actor: principal.actor }),
-  };
-}
-
-function startHttp(stack: Stack, log: Logger) {
-  const { config } = stack;
-  return startHttpServer({
-    host: config.mcp.host,
-    port: config.mcp.port,
-    authenticate: createAuthenticator({
-      sql: stack.sql,
-      supabaseJwtSecret: config.supabase.jwtSecret,
-      supabaseUrl: config.supabase.url,
-    }),
-    contextFor: (principal) => toolContext(stack, principal, log),
-    maxBodyBytes: Math.ceil(config.limits.maxEmailBytes * 1.4) + 64 * 1024,
-    log,
-  });
 }
 
 function printBanner(stack: Stack, mcpUrl: string, apiKey: string): void {

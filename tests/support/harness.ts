@@ -1,0 +1,67 @@
+/**
+ * Test support: configuration pointing at the run's real services, a stack with a worker on a private
+ * task queue (so test files never steal each other's tasks), fixtures, and visibility helpers.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { inject } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { createLogger } from '../../core/logger.js';
+import { createDb, type Sql } from '../../supabase/db.js';
+import { type Stack, startStack } from '../../workers/stack.js';
+
+export const FIXTURES = path.resolve('tests/fixtures');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Environment for the app (in-process or spawned) that targets this run's services. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: uniqueName('test-queue'),
+    DURABLE_INBOX_TENANT: uniqueName('org'),
+    DURABLE_INBOX_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-test-')),
+    TEMPORAL_UI_URL: 'http://localhost:8233',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}
+
+/** A stack with a worker using the run's prebuilt workflow bundle. */
+export function startTestStack(env: Record<string, string>, runWorker = true): Promise<Stack> {
+  return startStack(loadConfig(env), {
+    log: createLogger('warn'),
+    runWorker,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+}
+
+export function testDb(): Sql {
+  return createDb({ url: inject('databaseUrl'), max: 4 });
+}
+
+export function fixture(name: string): string {
+  return readFileSync(path.join(FIXTURES, 'emails', name), 'utf8');
+}
+
+export function fixtureBytes(name: string): Buffer {
+  return readFileSync(path.join(FIXTURES, 'emails', name));
+}
+
+/** How many executions (runs) visibility holds for a workflow id, once it has settled. */
+export async function runCount(client: Client, workflowId: string): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 40; i++) {
+    const { count } = await client.workflow.count(`WorkflowId = '${workflowId.replaceAll("'", "\\'")}'`);
+    if (count > 0 && count === last) return count;
+    last = count;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}

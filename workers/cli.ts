@@ -6,11 +6,13 @@
  *   mcp --http            MCP over Streamable HTTP only
  *   migrate               apply database migrations
  *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT
+ *   health                exit 0 when the database and Temporal answer (container health checks)
  */
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
+import { createDb } from '../supabase/db.js';
 import { generateApiKey, registerApiKey } from '../supabase/tenants.js';
 import {
   ensureLocalApiKey,
@@ -21,8 +23,10 @@ import {
 } from './local-identity.js';
 import { startMcpHttp, toolContext } from './mcp-entry.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
+import { connectClient, temporalTarget } from './temporal.js';
 
-const USAGE = `usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name>>`;
+const USAGE =
+  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> | health>';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<void> {
       log.info('database is up to date');
       return db.close();
     }
+    case 'health':
+      return health(config);
     case 'api-key':
       if (sub === 'create' && name) return createApiKey(config, log, name, values.role);
       break;
@@ -114,6 +120,25 @@ async function createApiKey(config: Config, log: Logger, name: string, role: str
     process.stdout.write(`${key}\n`);
   } finally {
     await db.close();
+  }
+}
+
+/** Reachability of the configured database and Temporal, without migrating or starting anything. */
+async function health(config: Config): Promise<void> {
+  if (config.database.kind !== 'external' || !config.temporal.address) {
+    throw new ConfigError('health checks a deployed service: set DATABASE_URL and TEMPORAL_ADDRESS');
+  }
+  const sql = createDb({ url: config.database.url, prepare: config.database.prepare, max: 1 });
+  try {
+    await sql`select 1`;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+  const client = await connectClient(temporalTarget(config));
+  try {
+    await client.workflowService.getSystemInfo({});
+  } finally {
+    await client.connection.close();
   }
 }
 

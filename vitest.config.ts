@@ -10,5 +10,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more parallel files only queue behind the dev server and Postgres.
     maxWorkers: 2,
+    reporters: ['default', './tests/support/summary-reporter.ts'],
   },
 });

@@ -3,7 +3,7 @@
  * they run at least once, and every write they make is keyed and idempotent.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { type ParseLimits, type ParsedEmail, parseEmail } from '../core/email.js';
+import { type ParsedEmail, type ParseLimits, parseEmail } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
 import { loadRawMessage, recordIngestFailure, upsertEmail } from '../supabase/emails.js';

@@ -23,7 +23,10 @@ const postgresUrl = z
   .optional()
   .or(z.literal('').transform(() => undefined));
 
-const httpUrl = z.url({ protocol: /^https?$/ }).optional().or(z.literal('').transform(() => undefined));
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .optional()
+  .or(z.literal('').transform(() => undefined));
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])

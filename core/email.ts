@@ -49,7 +49,11 @@ export function sha256Hex(data: Uint8Array | string): string {
 /** Strip angle brackets, whitespace and comments from a Message-ID; empty becomes null. */
 export function normaliseMessageId(value: string | null | undefined): string | null {
   if (!value) return null;
-  const first = value.replace(/\([^)]*\)/g, ' ').trim().split(/\s+/)[0] ?? '';
+  const first =
+    value
+      .replace(/\([^)]*\)/g, ' ')
+      .trim()
+      .split(/\s+/)[0] ?? '';
   const bare = first.replace(/^<+/, '').replace(/>+$/, '').trim();
   return bare === '' ? null : bare;
 }
@@ -101,11 +105,17 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
   try {
     email = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer' });
   } catch (err) {
-    throw new UserFacingError(ErrorType.InvalidEmail, `the MIME parser rejected the message: ${errMessage(err)}`);
+    throw new UserFacingError(
+      ErrorType.InvalidEmail,
+      `the MIME parser rejected the message: ${errMessage(err)}`,
+    );
   }
   const from = flattenAddresses(email.from ? [email.from] : []);
   if (from.length === 0) {
-    throw new UserFacingError(ErrorType.InvalidEmail, 'the message has no From address (RFC 5322 requires one)');
+    throw new UserFacingError(
+      ErrorType.InvalidEmail,
+      'the message has no From address (RFC 5322 requires one)',
+    );
   }
 
   const messageId = normaliseMessageId(email.messageId);
@@ -146,7 +156,10 @@ function assertLooksLikeRfc5322(raw: Uint8Array): void {
   const end = head.search(/\r?\n\r?\n/);
   const headerBlock = end === -1 ? head : head.slice(0, end);
   if (headerBlock.includes('\0')) {
-    throw new UserFacingError(ErrorType.InvalidEmail, 'the message contains binary data (NUL bytes) in its headers');
+    throw new UserFacingError(
+      ErrorType.InvalidEmail,
+      'the message contains binary data (NUL bytes) in its headers',
+    );
   }
   const firstLine = headerBlock.split(/\r?\n/, 1)[0] ?? '';
   const startsWithHeader = /^[!-9;-~]+:/.test(firstLine) || /^From /.test(firstLine);

@@ -45,7 +45,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticate {
 
   return async (authorization) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) throw new AuthError('missing bearer token: send "Authorization: Bearer <API key or access token>"');
+    if (!match)
+      throw new AuthError('missing bearer token: send "Authorization: Bearer <API key or access token>"');
     const token = match[1]!;
 
     if (token.startsWith(API_KEY_PREFIX)) {

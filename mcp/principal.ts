@@ -26,7 +26,10 @@ export async function resolveTenant(sql: Sql, principal: Principal, requested?: 
   const tenant = await findTenant(sql, requested);
   const allowed = tenant && principal.tenants.some((t) => t.tenantId === tenant.id);
   if (!allowed) {
-    throw new UserFacingError(ErrorType.Forbidden, `tenant "${requested}" is not one this identity can act for`);
+    throw new UserFacingError(
+      ErrorType.Forbidden,
+      `tenant "${requested}" is not one this identity can act for`,
+    );
   }
   return tenant.id;
 }

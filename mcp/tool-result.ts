@@ -8,7 +8,10 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { UserFacingError } from '../core/errors.js';
 
 export function toolResult(structured: Record<string, unknown>): CallToolResult {
-  return { structuredContent: structured, content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }] };
+  return {
+    structuredContent: structured,
+    content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }],
+  };
 }
 
 export interface FailureInfo {
@@ -22,8 +25,10 @@ export function failureInfo(err: unknown): FailureInfo {
   if (err instanceof WorkflowFailedError) {
     let cause: unknown = err.cause;
     // An activity failure wraps the ApplicationFailure the activity threw.
-    while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-    if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+    while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause)
+      cause = cause.cause;
+    if (cause instanceof ApplicationFailure)
+      return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
     if (cause instanceof Error) return { type: cause.name, message: cause.message };
     return { type: 'WorkflowFailed', message: err.message };
   }

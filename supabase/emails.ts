@@ -5,7 +5,12 @@ import type { ParsedEmail } from '../core/email.js';
 import type { Sql } from './db.js';
 
 /** Stage raw bytes under their SHA-256. Idempotent: the same bytes are stored once per tenant. */
-export async function stageRawMessage(sql: Sql, tenantId: string, sha256: string, raw: Uint8Array): Promise<void> {
+export async function stageRawMessage(
+  sql: Sql,
+  tenantId: string,
+  sha256: string,
+  raw: Uint8Array,
+): Promise<void> {
   await sql`
     insert into public.raw_messages (tenant_id, sha256, content, size_bytes)
     values (${tenantId}, ${sha256}, ${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)}, ${raw.byteLength})

@@ -41,7 +41,8 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]>
     const body = await readFile(m.file, 'utf8');
     const done = await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
-      const [row] = await tx`select 1 from supabase_migrations.schema_migrations where version = ${m.version}`;
+      const [row] =
+        await tx`select 1 from supabase_migrations.schema_migrations where version = ${m.version}`;
       if (row) return false;
       await tx.unsafe(body);
       await tx`insert into supabase_migrations.schema_migrations (version, name, statements)

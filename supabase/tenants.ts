@@ -44,7 +44,10 @@ export async function addMember(sql: Sql, orgId: string, userId: string, role: M
     on conflict (org_id, user_id) do update set role = excluded.role`;
 }
 
-export async function membershipsOf(sql: Sql, userId: string): Promise<{ tenantId: string; role: MemberRole }[]> {
+export async function membershipsOf(
+  sql: Sql,
+  userId: string,
+): Promise<{ tenantId: string; role: MemberRole }[]> {
   return sql<{ tenantId: string; role: MemberRole }[]>`
     select org_id as "tenantId", role from public.organization_members where user_id = ${userId}
     order by created_at`;

@@ -111,8 +111,14 @@ async function mcpStdio(config: Config, log: Logger, withWorker: boolean): Promi
   }
 }
 
-async function createApiKey(config: Config, log: Logger, name: string, role: string | undefined): Promise<void> {
-  if (role && !['admin', 'member', 'viewer'].includes(role)) throw new ConfigError('--role: admin, member or viewer');
+async function createApiKey(
+  config: Config,
+  log: Logger,
+  name: string,
+  role: string | undefined,
+): Promise<void> {
+  if (role && !['admin', 'member', 'viewer'].includes(role))
+    throw new ConfigError('--role: admin, member or viewer');
   const db = await openDatabase(config, log);
   try {
     const key = generateApiKey();
@@ -173,7 +179,11 @@ function printBanner(stack: Stack, mcpUrl: string, apiKey: string): void {
 }
 
 /** Keep running until SIGINT/SIGTERM, then stop cleanly; a second signal forces the exit. */
-async function runUntilSignal(stack: Stack, log: Logger, beforeShutdown?: () => Promise<void>): Promise<void> {
+async function runUntilSignal(
+  stack: Stack,
+  log: Logger,
+  beforeShutdown?: () => Promise<void>,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('stopping', { signal });

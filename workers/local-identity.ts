@@ -4,9 +4,9 @@
  */
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Principal } from '../mcp/principal.js';
 import type { Sql } from '../supabase/db.js';
 import { generateApiKey, registerApiKey, type Tenant } from '../supabase/tenants.js';
-import type { Principal } from '../mcp/principal.js';
 
 /** Load or create the local API key file and make sure its hash is registered for the tenant. */
 export async function ensureLocalApiKey(sql: Sql, dataDir: string, tenant: Tenant): Promise<string> {

@@ -169,5 +169,7 @@ let sdkLoggerInstalled = false;
 function installSdkLogger(level: Config['logLevel']): void {
   if (sdkLoggerInstalled) return;
   sdkLoggerInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN'),
+  });
 }

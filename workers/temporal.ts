@@ -15,9 +15,13 @@ export interface TemporalTarget {
   uiUrl: string;
 }
 
-export function temporalTarget(config: Config, devServer?: { address: string; uiUrl: string }): TemporalTarget {
+export function temporalTarget(
+  config: Config,
+  devServer?: { address: string; uiUrl: string },
+): TemporalTarget {
   const address = config.temporal.address ?? devServer?.address;
-  if (!address) throw new Error('No Temporal address: set TEMPORAL_ADDRESS or let the app start a dev server');
+  if (!address)
+    throw new Error('No Temporal address: set TEMPORAL_ADDRESS or let the app start a dev server');
   return {
     address,
     namespace: config.temporal.namespace,
@@ -50,7 +54,11 @@ export function connectWorkerConnection(target: TemporalTarget): Promise<NativeC
 }
 
 /** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */
-export function workflowUiUrl(target: Pick<TemporalTarget, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string) {
+export function workflowUiUrl(
+  target: Pick<TemporalTarget, 'uiUrl' | 'namespace'>,
+  workflowId: string,
+  runId?: string,
+) {
   const base = `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }

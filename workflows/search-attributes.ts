@@ -12,4 +12,12 @@ export const IngestStatus = defineSearchAttributeKey('IngestStatus', SearchAttri
 export const PromptTool = defineSearchAttributeKey('PromptTool', SearchAttributeType.KEYWORD);
 export const RolloutStage = defineSearchAttributeKey('RolloutStage', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [TenantId, EmailFrom, MessageId, ThreadId, IngestStatus, PromptTool, RolloutStage];
+export const SEARCH_ATTRIBUTES = [
+  TenantId,
+  EmailFrom,
+  MessageId,
+  ThreadId,
+  IngestStatus,
+  PromptTool,
+  RolloutStage,
+];

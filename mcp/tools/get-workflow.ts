@@ -44,7 +44,10 @@ export function registerGetWorkflow(server: McpServer, ctx: ToolContext): void {
     async ({ workflowId, runId }) => {
       try {
         const handle = ctx.client.workflow.getHandle(workflowId, runId);
-        const notFound = new UserFacingError(ErrorType.NotFound, `no workflow "${workflowId}" for this caller`);
+        const notFound = new UserFacingError(
+          ErrorType.NotFound,
+          `no workflow "${workflowId}" for this caller`,
+        );
         const description = await handle.describe().catch((err: unknown) => {
           throw err instanceof WorkflowNotFoundError ? notFound : err;
         });

@@ -62,7 +62,12 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         wait: z.boolean().default(true).describe('Wait for the result (bounded; see description)'),
       },
       outputSchema,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
     async (args, extra) => {
       try {
@@ -82,24 +87,24 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         if (!args.wait) return toolResult({ ...base, status: 'running' });
 
         const progressToken = extra._meta?.progressToken;
-        const outcome = await waitForWorkflow<IngestEmailResult, { step: number; total: number; stage: string }>(
-          handle,
-          {
-            waitMs: ctx.waitMs,
-            signal: extra.signal,
-            progress:
-              progressToken === undefined
-                ? undefined
-                : {
-                    query: ingestProgressQuery,
-                    onProgress: (p) =>
-                      extra.sendNotification({
-                        method: 'notifications/progress',
-                        params: { progressToken, progress: p.step, total: p.total, message: p.stage },
-                      }),
-                  },
-          },
-        );
+        const outcome = await waitForWorkflow<
+          IngestEmailResult,
+          { step: number; total: number; stage: string }
+        >(handle, {
+          waitMs: ctx.waitMs,
+          signal: extra.signal,
+          progress:
+            progressToken === undefined
+              ? undefined
+              : {
+                  query: ingestProgressQuery,
+                  onProgress: (p) =>
+                    extra.sendNotification({
+                      method: 'notifications/progress',
+                      params: { progressToken, progress: p.step, total: p.total, message: p.stage },
+                    }),
+                },
+        });
         if (outcome.status === 'failed') return toolError(outcome.failure);
         if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
         if (progressToken !== undefined) {

@@ -19,14 +19,17 @@ describe('embedded PGlite', () => {
   it('ingests one email, keeps it across a restart, and serves stdio through the running stack', async () => {
     stack = await startTestStack(env);
     expect(stack.embeddedDatabase).toBe(true);
-    const [migrations] = await stack.sql`select count(*)::int as n from supabase_migrations.schema_migrations`;
+    const [migrations] =
+      await stack.sql`select count(*)::int as n from supabase_migrations.schema_migrations`;
     expect(migrations!.n).toBeGreaterThanOrEqual(3);
 
     const log = createLogger('warn');
     const http = await startMcpHttp(stack, log);
     const key = await ensureLocalApiKey(stack.sql, stack.config.dataDir, stack.defaultTenant);
     const mcp = await connectHttp(http.url, key);
-    const out = await callOk<{ emailId: string }>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const out = await callOk<{ emailId: string }>(mcp, 'ingest_email', {
+      raw: fixture('quarterly-report.eml'),
+    });
     await mcp.close();
     const [row] = await stack.sql`select subject, from_address from public.emails where id = ${out.emailId}`;
     expect(row).toEqual({ subject: 'Quarterly report for Q3', from_address: 'alice@example.com' });
@@ -39,7 +42,9 @@ describe('embedded PGlite', () => {
       temporalAddress: stack.temporal.address,
     });
     const stdio = await connectStdio(env);
-    const viaStdio = await callOk<{ emailId: string }>(stdio, 'ingest_email', { raw: fixture('no-message-id.eml') });
+    const viaStdio = await callOk<{ emailId: string }>(stdio, 'ingest_email', {
+      raw: fixture('no-message-id.eml'),
+    });
     await stdio.close();
     await removeStackState(stack.config.dataDir);
     await http.close();

@@ -7,7 +7,13 @@ import { parseEmail } from '../../core/email.js';
 import { asCaller } from '../../supabase/caller.js';
 import type { Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
-import { addMember, ensureOrganization, generateApiKey, registerApiKey, type Tenant } from '../../supabase/tenants.js';
+import {
+  addMember,
+  ensureOrganization,
+  generateApiKey,
+  registerApiKey,
+  type Tenant,
+} from '../../supabase/tenants.js';
 import { fixtureBytes, testDb, uniqueName } from '../support/harness.js';
 
 describe('RLS: tenants see only their own email', () => {
@@ -57,10 +63,18 @@ describe('RLS: tenants see only their own email', () => {
 
   it('callers cannot write, call the service functions or read key hashes', async () => {
     await expect(
-      asCaller(sql, { role: 'authenticated', sub: userA }, (tx) => tx`update public.emails set subject = 'x'`),
+      asCaller(
+        sql,
+        { role: 'authenticated', sub: userA },
+        (tx) => tx`update public.emails set subject = 'x'`,
+      ),
     ).rejects.toThrow(/permission denied for table emails/);
     await expect(
-      asCaller(sql, { role: 'authenticated', sub: userA }, (tx) => tx`select * from public.upsert_email(${orgA.id}, '{}')`),
+      asCaller(
+        sql,
+        { role: 'authenticated', sub: userA },
+        (tx) => tx`select * from public.upsert_email(${orgA.id}, '{}')`,
+      ),
     ).rejects.toThrow(/permission denied for function upsert_email/);
     await expect(
       asCaller(sql, { role: 'authenticated', sub: userA }, (tx) => tx`select key_hash from public.api_keys`),

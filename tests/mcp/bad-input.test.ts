@@ -47,7 +47,9 @@ describe('ingest_email rejects bad input', () => {
       /^EmailTooLarge: the message is 50\d\d bytes, over the 4096-byte limit \(MAX_EMAIL_BYTES\)/,
     );
     const huge = `From: a@example.com\r\n\r\n${'x'.repeat(20_000)}`;
-    expect(await callError(mcp, 'ingest_email', { raw: huge })).toMatch(/raw is larger than the 4096-byte message limit/);
+    expect(await callError(mcp, 'ingest_email', { raw: huge })).toMatch(
+      /raw is larger than the 4096-byte message limit/,
+    );
   });
 
   it('a missing body', async () => {

@@ -2,7 +2,6 @@
  * The Streamable HTTP entry: a valid API key or Supabase access token ingests; anything else gets 401.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
@@ -28,7 +27,11 @@ function supabaseToken(sub: string, secret = JWT_SECRET) {
 async function post(url: string, headers: Record<string, string>) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   const json = res.headers.get('content-type')?.startsWith('application/json');
@@ -69,7 +72,10 @@ describe('MCP over Streamable HTTP', () => {
   it('answers 401 with a JSON error without a key, with a wrong one, or with a revoked one', async () => {
     const missing = await post(http.url, {});
     expect(missing.status).toBe(401);
-    expect(missing.body).toEqual({ error: 'unauthorized', message: expect.stringContaining('missing bearer token') });
+    expect(missing.body).toEqual({
+      error: 'unauthorized',
+      message: expect.stringContaining('missing bearer token'),
+    });
     expect(missing.auth).toContain('Bearer');
 
     const wrong = await post(http.url, { authorization: `Bearer ${generateApiKey()}` });
@@ -93,7 +99,9 @@ describe('MCP over Streamable HTTP', () => {
     await addMember(stack.sql, stack.defaultTenant.id, member, 'member');
     const elsewhere = await ensureOrganization(stack.sql, uniqueName('other'));
 
-    const forged = await post(http.url, { authorization: `Bearer ${await supabaseToken(member, 'x'.repeat(40))}` });
+    const forged = await post(http.url, {
+      authorization: `Bearer ${await supabaseToken(member, 'x'.repeat(40))}`,
+    });
     expect(forged.status).toBe(401);
     expect(forged.body.message).toBe('invalid access token');
 

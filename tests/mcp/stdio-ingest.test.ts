@@ -123,7 +123,8 @@ describe('ingest_email over stdio', () => {
   it('takes 8-bit content as base64 and decodes charsets and encoded words', async () => {
     const raw = fixtureBytes('reply-8bit-latin1.eml').toString('base64');
     const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw, encoding: 'base64' });
-    const [row] = await sql`select subject, from_addresses, text_body, in_reply_to from public.emails where id = ${out.emailId!}`;
+    const [row] =
+      await sql`select subject, from_addresses, text_body, in_reply_to from public.emails where id = ${out.emailId!}`;
     expect(row!.subject).toBe('Réponse : réunion');
     expect(row!.from_addresses).toEqual([{ name: 'Renée François', address: 'renee@example.fr' }]);
     expect(row!.text_body).toContain('Très bien, à vendredi. Le café est prêt.');
@@ -131,7 +132,10 @@ describe('ingest_email over stdio', () => {
   });
 
   it('get_workflow returns the result and the UI link, and hides other tenants’ runs', async () => {
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('newsletter-html.eml'), wait: false });
+    const out = await callOk<IngestOut>(mcp, 'ingest_email', {
+      raw: fixture('newsletter-html.eml'),
+      wait: false,
+    });
     expect(out.status).toBe('running');
     let got: Record<string, unknown> = {};
     for (let i = 0; i < 40 && got.status !== 'completed'; i++) {
@@ -145,7 +149,10 @@ describe('ingest_email over stdio', () => {
       summary: 'Ingest "This week in durable execution" from news@letters.example.com',
       temporalUiUrl: out.temporalUiUrl,
     });
-    expect(got.result).toMatchObject({ messageId: 'weekly-48@letters.example.com', subject: 'This week in durable execution' });
+    expect(got.result).toMatchObject({
+      messageId: 'weekly-48@letters.example.com',
+      subject: 'This week in durable execution',
+    });
 
     const other = await startTestStack(testEnv({ TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE! }), false);
     try {

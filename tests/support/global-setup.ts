@@ -13,8 +13,8 @@ import { resolveTemporalCli } from '../../scripts/dev-stack/temporal-cli.js';
 import { startTemporalDevServer } from '../../scripts/dev-stack/temporal-dev-server.js';
 import { createDb } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

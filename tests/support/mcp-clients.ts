@@ -41,9 +41,14 @@ export async function callOk<T = Record<string, unknown>>(
 }
 
 /** Call a tool that must fail; returns its error text. */
-export async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+export async function callError(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<string> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`);
+  if (!result.isError)
+    throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`);
   return textOf(result);
 }
 

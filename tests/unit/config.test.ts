@@ -6,7 +6,11 @@ describe('loadConfig', () => {
   it('defaults to the zero-install stack', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.database).toEqual({ kind: 'embedded', dir: path.join('/srv/app/.data', 'pglite') });
-    expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'durable-inbox' });
+    expect(config.temporal).toMatchObject({
+      address: undefined,
+      namespace: 'default',
+      taskQueue: 'durable-inbox',
+    });
     expect(config.mcp).toEqual({ host: '127.0.0.1', port: 8787, waitMs: 40_000 });
     expect(config.limits.maxEmailBytes).toBe(25 * 1024 * 1024);
     expect(config.tenant).toBe('local');
@@ -22,7 +26,9 @@ describe('loadConfig', () => {
     expect(config.database).toMatchObject({ kind: 'external', prepare: false });
     expect(config.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', tls: true });
     expect(loadConfig({ DATABASE_URL: 'postgres://h:5432/db' }).database).toMatchObject({ prepare: true });
-    expect(loadConfig({ DATABASE_URL: 'postgres://h:5432/db', DATABASE_PREPARE: 'false' }).database).toMatchObject({
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://h:5432/db', DATABASE_PREPARE: 'false' }).database,
+    ).toMatchObject({
       prepare: false,
     });
   });

@@ -23,16 +23,26 @@ const services = Object.entries(compose.services);
 
 /** Resolve `${VAR:-default}` and `${VAR:?message}` the way compose does, with sample values for required vars. */
 function interpolate(value: string | number): string {
-  return String(value).replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
-    if (op === '-') return arg ?? '';
-    if (name === 'DATABASE_URL') return 'postgresql://postgres:postgres@host.docker.internal:54322/postgres';
-    return `sample-${name}`;
-  });
+  return String(value).replace(
+    /\$\{(\w+)(?::([-?])([^}]*))?\}/g,
+    (_m, name: string, op?: string, arg?: string) => {
+      if (op === '-') return arg ?? '';
+      if (name === 'DATABASE_URL')
+        return 'postgresql://postgres:postgres@host.docker.internal:54322/postgres';
+      return `sample-${name}`;
+    },
+  );
 }
 
 describe('docker-compose.yml', () => {
   it('has Temporal with its own Postgres, the UI, a worker and the MCP server', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['mcp', 'temporal', 'temporal-postgresql', 'temporal-ui', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'mcp',
+      'temporal',
+      'temporal-postgresql',
+      'temporal-ui',
+      'worker',
+    ]);
   });
 
   it.each(services)('%s has an image or a build, and a health check', (_name, service) => {
@@ -40,15 +50,18 @@ describe('docker-compose.yml', () => {
     expect(service.healthcheck?.test).toBeTruthy();
   });
 
-  it.each(['worker', 'mcp'])('%s gets an environment the config parser accepts, pointing at real services', (name) => {
-    const env = Object.fromEntries(
-      Object.entries(compose.services[name]!.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
-    );
-    const config = loadConfig(env);
-    expect(config.database.kind).toBe('external');
-    expect(config.temporal.address).toBe('temporal:7233');
-    expect(compose.services[name]!.build).toBe('.');
-  });
+  it.each(['worker', 'mcp'])(
+    '%s gets an environment the config parser accepts, pointing at real services',
+    (name) => {
+      const env = Object.fromEntries(
+        Object.entries(compose.services[name]!.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+      );
+      const config = loadConfig(env);
+      expect(config.database.kind).toBe('external');
+      expect(config.temporal.address).toBe('temporal:7233');
+      expect(compose.services[name]!.build).toBe('.');
+    },
+  );
 
   it('serves MCP on all interfaces in its container and runs the worker command', () => {
     expect(compose.services.mcp!.command).toEqual(['mcp', '--http']);

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRawEmail, deriveEmailKey, normaliseMessageId, parseEmail, sha256Hex } from '../../core/email.js';
+import {
+  decodeRawEmail,
+  deriveEmailKey,
+  normaliseMessageId,
+  parseEmail,
+  sha256Hex,
+} from '../../core/email.js';
 import { UserFacingError } from '../../core/errors.js';
 import { emailWorkflowId } from '../../mcp/tools/ingest-email.js';
 
 const limits = { maxEmailBytes: 1_000_000 };
 const encode = (s: string) => new TextEncoder().encode(s);
-const message = (headers: string, body = 'Hello\r\n') => encode(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}`);
+const message = (headers: string, body = 'Hello\r\n') =>
+  encode(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}`);
 
 describe('normaliseMessageId', () => {
   it.each([
@@ -37,7 +44,9 @@ describe('deriveEmailKey', () => {
       dedupKey: sha256Hex('message-id:x@y'),
       keyBasis: 'message-id',
     });
-    expect(deriveEmailKey('x@y', { ...content, subject: 'other' }).dedupKey).toBe(sha256Hex('message-id:x@y'));
+    expect(deriveEmailKey('x@y', { ...content, subject: 'other' }).dedupKey).toBe(
+      sha256Hex('message-id:x@y'),
+    );
   });
 
   it('falls back to a hash of normalised content', () => {
@@ -50,7 +59,8 @@ describe('deriveEmailKey', () => {
   });
 
   it('gives the same key to the same message however it was transported', async () => {
-    const headers = 'From: a@example.com\nTo: b@example.com\nSubject: Same\nDate: Mon, 23 Nov 2026 10:00:00 +0000';
+    const headers =
+      'From: a@example.com\nTo: b@example.com\nSubject: Same\nDate: Mon, 23 Nov 2026 10:00:00 +0000';
     const crlf = await parseEmail(message(headers, 'Line one\r\nLine two\r\n'), limits);
     const lf = await parseEmail(encode(`${headers}\n\nLine one\nLine two\n`), limits);
     const withTrace = await parseEmail(
@@ -93,9 +103,9 @@ describe('parseEmail validation', () => {
   });
 
   it('decodes base64 input and refuses invalid base64', () => {
-    expect(new TextDecoder().decode(decodeRawEmail(Buffer.from('From: a').toString('base64'), 'base64'))).toBe(
-      'From: a',
-    );
+    expect(
+      new TextDecoder().decode(decodeRawEmail(Buffer.from('From: a').toString('base64'), 'base64')),
+    ).toBe('From: a');
     expect(() => decodeRawEmail('@@@', 'base64')).toThrow(/not valid base64/);
   });
 });

@@ -3,7 +3,7 @@
  * the tenant set in its environment; the HTTP entry authenticates a bearer token (mcp/auth.ts).
  */
 import { ErrorType, UserFacingError } from '../core/errors.js';
-import type { CallerClaims } from '../supabase/caller.js';
+import { asCaller, type CallerClaims } from '../supabase/caller.js';
 import type { Sql } from '../supabase/db.js';
 import { findTenant, type MemberRole } from '../supabase/tenants.js';
 
@@ -23,7 +23,8 @@ export async function resolveTenant(sql: Sql, principal: Principal, requested?: 
     if (!first) throw new UserFacingError(ErrorType.Forbidden, 'this identity belongs to no organization');
     return first.tenantId;
   }
-  const tenant = await findTenant(sql, requested);
+  // As the caller: RLS only shows organizations the caller belongs to, a second wall behind the check below.
+  const tenant = await asCaller(sql, principal.claims, (tx) => findTenant(tx, requested));
   const allowed = tenant && principal.tenants.some((t) => t.tenantId === tenant.id);
   if (!allowed) {
     throw new UserFacingError(

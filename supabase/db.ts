@@ -7,6 +7,8 @@ import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+/** Either the pool or a transaction (e.g. one running as the caller, see caller.ts). */
+export type Queryable = Sql | Tx;
 
 export interface DbOptions {
   url: string;

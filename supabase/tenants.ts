@@ -3,7 +3,7 @@
  * SHA-256 hashes; a key is scoped to exactly one organization.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Sql } from './db.js';
+import type { Queryable, Sql } from './db.js';
 
 export interface Tenant {
   id: string;
@@ -31,7 +31,7 @@ export async function ensureOrganization(sql: Sql, slug: string, name = slug): P
 }
 
 /** Find a tenant by id or slug. */
-export async function findTenant(sql: Sql, idOrSlug: string): Promise<Tenant | null> {
+export async function findTenant(sql: Queryable, idOrSlug: string): Promise<Tenant | null> {
   const rows = UUID.test(idOrSlug)
     ? await sql<Tenant[]>`select id, slug, name from public.organizations where id = ${idOrSlug}`
     : await sql<Tenant[]>`select id, slug, name from public.organizations where slug = ${idOrSlug}`;

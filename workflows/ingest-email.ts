@@ -56,10 +56,12 @@ const { parseStagedEmail, storeStagedEmail } = proxyActivities<EmailActivities>(
 // ---- Workflow -------------------------------------------------------------------------------------
 
 const STAGES: IngestStage[] = ['parsing', 'storing', 'stored'];
+/** Progress runs from step 0 (parsing) to this step (stored). */
+export const INGEST_LAST_STEP = STAGES.length - 1;
 
 export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<IngestEmailResult> {
   let stage: IngestStage = 'parsing';
-  setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: STAGES.length - 1 }));
+  setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
   const advance = (next: IngestStage) => {
     stage = next;
     upsertSearchAttributes([{ key: IngestStatus, value: next }]);

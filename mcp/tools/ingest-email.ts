@@ -12,6 +12,7 @@ import { decodeRawEmail, type ParsedEmail, parseEmail } from '../../core/email.j
 import { stageRawMessage } from '../../supabase/emails.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import {
+  INGEST_LAST_STEP,
   type IngestEmailInput,
   type IngestEmailResult,
   ingestEmailWorkflow,
@@ -111,7 +112,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           // A fast run can finish between two progress polls: always report the last step.
           await extra.sendNotification({
             method: 'notifications/progress',
-            params: { progressToken, progress: 2, total: 2, message: 'stored' },
+            params: { progressToken, progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' },
           });
         }
         return toolResult({

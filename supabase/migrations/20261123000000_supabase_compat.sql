@@ -30,40 +30,41 @@ grant usage on schema auth to anon, authenticated, service_role;
 
 -- Definitions as Supabase ships them (supabase/postgres, auth schema), created only where missing.
 do $$
+declare
+  f record;
 begin
-  if not exists (
-    select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'auth' and p.proname = 'uid'
-  ) then
-    create function auth.uid() returns uuid language sql stable as $f$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim.sub', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-      )::uuid
-    $f$;
-  end if;
-  if not exists (
-    select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'auth' and p.proname = 'role'
-  ) then
-    create function auth.role() returns text language sql stable as $f$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim.role', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
-      )::text
-    $f$;
-  end if;
-  if not exists (
-    select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'auth' and p.proname = 'jwt'
-  ) then
-    create function auth.jwt() returns jsonb language sql stable as $f$
-      select coalesce(
-        nullif(current_setting('request.jwt.claim', true), ''),
-        nullif(current_setting('request.jwt.claims', true), '')
-      )::jsonb
-    $f$;
-  end if;
+  for f in
+    select * from (values
+      ('uid', $f$
+        create function auth.uid() returns uuid language sql stable as $b$
+          select coalesce(
+            nullif(current_setting('request.jwt.claim.sub', true), ''),
+            (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+          )::uuid
+        $b$ $f$),
+      ('role', $f$
+        create function auth.role() returns text language sql stable as $b$
+          select coalesce(
+            nullif(current_setting('request.jwt.claim.role', true), ''),
+            (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+          )::text
+        $b$ $f$),
+      ('jwt', $f$
+        create function auth.jwt() returns jsonb language sql stable as $b$
+          select coalesce(
+            nullif(current_setting('request.jwt.claim', true), ''),
+            nullif(current_setting('request.jwt.claims', true), '')
+          )::jsonb
+        $b$ $f$)
+    ) as t (name, ddl)
+  loop
+    if not exists (
+      select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'auth' and p.proname = f.name
+    ) then
+      execute f.ddl;
+    end if;
+  end loop;
 end
 $$;
 

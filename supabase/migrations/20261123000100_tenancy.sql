@@ -60,26 +60,29 @@ $$;
 revoke all on function private.is_tenant_member(uuid) from public;
 grant execute on function private.is_tenant_member(uuid) to authenticated, service_role;
 
-alter table public.organizations enable row level security;
-alter table public.organization_members enable row level security;
+-- Every tenant table gets the same wall: RLS on, members (and the tenant's API keys) may select their
+-- tenant's rows, the API roles hold SELECT as on Supabase, the service role holds everything.
+create or replace function private.enable_tenant_rls(p_table regclass, p_tenant_column text default 'tenant_id')
+returns void language plpgsql as $$
+declare
+  policy text := replace(p_table::text, 'public.', '') || '_select_member';
+begin
+  execute format('alter table %s enable row level security', p_table);
+  execute format('drop policy if exists %I on %s', policy, p_table);
+  execute format(
+    'create policy %I on %s for select to authenticated using ((select private.is_tenant_member(%I)))',
+    policy, p_table, p_tenant_column
+  );
+  execute format('grant select on %s to anon, authenticated', p_table);
+  execute format('grant all on %s to service_role', p_table);
+end
+$$;
+revoke all on function private.enable_tenant_rls(regclass, text) from public;
+
+select private.enable_tenant_rls('public.organizations', 'id');
+select private.enable_tenant_rls('public.organization_members', 'org_id');
+select private.enable_tenant_rls('public.audit_log');
+
+-- api_keys: RLS with no policy, and no grant to the API roles: only the service connection sees hashes.
 alter table public.api_keys enable row level security;
-alter table public.audit_log enable row level security;
-
-drop policy if exists organizations_select_member on public.organizations;
-create policy organizations_select_member on public.organizations
-  for select to authenticated using ((select private.is_tenant_member(id)));
-
-drop policy if exists organization_members_select_self on public.organization_members;
-create policy organization_members_select_self on public.organization_members
-  for select to authenticated using ((select private.is_tenant_member(org_id)));
-
-drop policy if exists audit_log_select_member on public.audit_log;
-create policy audit_log_select_member on public.audit_log
-  for select to authenticated using ((select private.is_tenant_member(tenant_id)));
-
--- api_keys: no policy for anon/authenticated, so only the service connection sees key hashes.
-
--- As on Supabase, the API roles hold table privileges and RLS decides which rows they see.
-grant select on public.organizations, public.organization_members, public.audit_log to anon, authenticated;
-grant all on public.organizations, public.organization_members, public.api_keys, public.audit_log
-  to service_role;
+grant all on public.api_keys to service_role;

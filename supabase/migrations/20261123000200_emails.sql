@@ -65,21 +65,12 @@ create table if not exists public.ingest_failures (
 );
 create index if not exists ingest_failures_created_at_idx on public.ingest_failures (created_at);
 
+select private.enable_tenant_rls('public.emails');
+select private.enable_tenant_rls('public.ingest_failures');
+
+-- Raw messages are staged by the service only: RLS with no policy, no grant to the API roles.
 alter table public.raw_messages enable row level security;
-alter table public.emails enable row level security;
-alter table public.ingest_failures enable row level security;
-
-drop policy if exists emails_select_member on public.emails;
-create policy emails_select_member on public.emails
-  for select to authenticated using ((select private.is_tenant_member(tenant_id)));
-
-drop policy if exists ingest_failures_select_member on public.ingest_failures;
-create policy ingest_failures_select_member on public.ingest_failures
-  for select to authenticated using ((select private.is_tenant_member(tenant_id)));
-
--- As on Supabase, the API roles hold table privileges and RLS decides which rows they see.
-grant select on public.emails, public.ingest_failures to anon, authenticated;
-grant all on public.raw_messages, public.emails, public.ingest_failures to service_role;
+grant all on public.raw_messages to service_role;
 
 -- Store one parsed email (the JSON shape of core/email.ts ParsedEmail) in one transaction, keyed on
 -- (tenant_id, dedup_key). The first write wins: a re-delivery or a retried activity returns the same row.

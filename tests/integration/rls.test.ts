@@ -48,6 +48,21 @@ describe('RLS: tenants see only their own email', () => {
     expect(await visibleTo({ role: 'authenticated', sub: userB })).toEqual([emailB]);
   });
 
+  it('members see their own organization and membership rows only', async () => {
+    const orgs = await asCaller(
+      sql,
+      { role: 'authenticated', sub: userA },
+      (tx) => tx`select id from public.organizations where id in (${orgA.id}, ${orgB.id})`,
+    );
+    expect(orgs.map((o) => o.id)).toEqual([orgA.id]);
+    const members = await asCaller(
+      sql,
+      { role: 'authenticated', sub: userB },
+      (tx) => tx`select user_id from public.organization_members where org_id in (${orgA.id}, ${orgB.id})`,
+    );
+    expect(members.map((m) => m.user_id)).toEqual([userB]);
+  });
+
   it('an anonymous caller, or a user of no organization, sees nothing', async () => {
     expect(await visibleTo({ role: 'anon' })).toEqual([]);
     expect(await visibleTo({ role: 'authenticated', sub: randomUUID() })).toEqual([]);

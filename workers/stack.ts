@@ -155,8 +155,9 @@ async function startDevServer(config: Config, log: Logger) {
   return startTemporalDevServer({
     cliPath,
     dbFilename: path.join(config.dataDir, 'temporal', 'dev-server.db'),
-    port: config.temporal.devPort,
-    uiPort: config.temporal.devUiPort,
+    // 0 means "any free port".
+    port: config.temporal.devPort || undefined,
+    uiPort: config.temporal.devUiPort || undefined,
     namespace: config.temporal.namespace,
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
     log: (msg) => log.info(msg),

@@ -17,7 +17,7 @@ import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient, connectWorkerConnection, type TemporalTarget, temporalTarget } from './temporal.js';
-import { createWorker } from './worker.js';
+import { createWorkers } from './worker.js';
 
 export interface Stack {
   config: Config;
@@ -28,7 +28,8 @@ export interface Stack {
   client: Client;
   /** The tenant DURABLE_INBOX_TENANT names (created on first start when it is a slug). */
   defaultTenant: Tenant;
-  worker?: Worker;
+  /** Running workers, one per task queue (empty unless runWorker). */
+  workers: Worker[];
   shutdown(): Promise<void>;
 }
 
@@ -64,24 +65,26 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
     cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client, log);
 
-    let worker: Worker | undefined;
+    const workers: Worker[] = [];
     if (opts.runWorker) {
       const connection = await connectWorkerConnection(temporal);
       cleanups.push(() => connection.close());
-      const created = await createWorker({
+      const created = await createWorkers({
         connection,
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: { sql, limits: config.limits },
         workflowBundle: opts.workflowBundle,
       });
-      const running = created.run();
-      cleanups.push(async () => {
-        if (created.getState() === 'RUNNING') created.shutdown();
-        await running;
-      });
-      running.catch((err) => log.error('worker stopped with an error', { error: err }));
-      worker = created;
+      for (const worker of created) {
+        const running = worker.run();
+        running.catch((err) => log.error('worker stopped with an error', { error: err }));
+        cleanups.push(async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => {});
+        });
+        workers.push(worker);
+      }
     }
 
     return {
@@ -92,7 +95,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       temporal,
       client,
       defaultTenant,
-      worker,
+      workers,
       shutdown,
     };
   } catch (err) {

@@ -1,6 +1,9 @@
 /**
- * The worker for the `durable-inbox` task queue: workflows, parsing and database activities.
- * Tests pass a prebuilt workflow bundle so the workflow code is bundled once per run.
+ * The workers this process runs, one per task queue. Today: `durable-inbox` (workflows, parsing and
+ * database activities). Tests pass a prebuilt workflow bundle so workflow code is bundled once per run.
+ *
+ * To add a task queue (uploads, rate-limited LLM calls), add a Worker to createWorkers: only the main
+ * queue's worker carries workflows; the others register activities only.
  */
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -16,8 +19,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleOption;
 }
 
-export function createWorker(opts: WorkerOptions): Promise<Worker> {
-  return Worker.create({
+export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
@@ -26,4 +29,5 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
   });
+  return [main];
 }

@@ -65,7 +65,9 @@ export function createEmailActivities(deps: EmailActivityDeps) {
       };
     },
 
-    async storeStagedEmail(ref: StagedEmailRef): Promise<{ emailId: string; created: boolean }> {
+    async storeStagedEmail(
+      ref: StagedEmailRef,
+    ): Promise<{ emailId: string; created: boolean; threadId: string }> {
       const email = await parseStaged(ref);
       return upsertEmail(sql, ref.tenantId, email);
     },

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import PostalMime, { type Address, type Email } from 'postal-mime';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from './errors.js';
+import { threadKeys } from './threading.js';
 
 export const AddressSchema = z.object({ name: z.string().nullable(), address: z.string() });
 export type EmailAddress = z.infer<typeof AddressSchema>;
@@ -32,6 +33,9 @@ export const ParsedEmailSchema = z.object({
   htmlBody: z.string().nullable(),
   /** Lower-cased header name → values in order of appearance (duplicates kept). */
   headers: z.record(z.string(), z.array(z.string())),
+  /** See core/threading.ts. */
+  threadKeys: z.array(z.string()),
+  threadMatchKeys: z.array(z.string()),
   attachmentCount: z.number().int().nonnegative(),
   sizeBytes: z.number().int().nonnegative(),
   rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -119,6 +123,11 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
   }
 
   const messageId = normaliseMessageId(email.messageId);
+  const references = (email.references ?? '')
+    .split(/\s+/)
+    .map((r) => normaliseMessageId(r))
+    .filter((r): r is string => r !== null);
+  const inReplyTo = normaliseMessageId(email.inReplyTo);
   const fields = {
     subject: cleanText(email.subject),
     from,
@@ -130,15 +139,14 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
     textBody: cleanText(email.text),
     htmlBody: cleanText(email.html),
   };
+  const key = deriveEmailKey(messageId, fields);
   return ParsedEmailSchema.parse({
     messageId,
-    ...deriveEmailKey(messageId, fields),
+    ...key,
     ...fields,
-    inReplyTo: normaliseMessageId(email.inReplyTo),
-    references: (email.references ?? '')
-      .split(/\s+/)
-      .map((r) => normaliseMessageId(r))
-      .filter((r): r is string => r !== null),
+    inReplyTo,
+    references,
+    ...threadKeys({ messageId, dedupKey: key.dedupKey, inReplyTo, references, subject: fields.subject }),
     headers: groupHeaders(email.headers),
     attachmentCount: email.attachments.length,
     sizeBytes: raw.byteLength,

@@ -27,10 +27,10 @@ export async function upsertEmail(
   sql: Sql,
   tenantId: string,
   email: ParsedEmail,
-): Promise<{ emailId: string; created: boolean }> {
-  const [row] = await sql<{ email_id: string; created: boolean }[]>`
-    select email_id, created from public.upsert_email(${tenantId}, ${sql.json(toJson(email))})`;
-  return { emailId: row!.email_id, created: row!.created };
+): Promise<{ emailId: string; created: boolean; threadId: string }> {
+  const [row] = await sql<{ email_id: string; created: boolean; thread_id: string }[]>`
+    select email_id, created, thread_id from public.upsert_email(${tenantId}, ${sql.json(toJson(email))})`;
+  return { emailId: row!.email_id, created: row!.created, threadId: row!.thread_id };
 }
 
 export async function recordIngestFailure(

@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { EmailActivities } from '../activities/email-activities.js';
-import { IngestStatus } from './search-attributes.js';
+import { IngestStatus, ThreadId } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -32,6 +32,7 @@ export interface IngestEmailResult {
   emailId: string;
   /** false when the email already existed (a re-delivery or a retried request). */
   created: boolean;
+  threadId: string;
   dedupKey: string;
   messageId: string | null;
   subject: string | null;
@@ -82,6 +83,8 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
   advance('storing');
   const stored = await storeStagedEmail(input);
 
+  // The thread this email joined when it was stored; a later arrival can still merge threads.
+  upsertSearchAttributes([{ key: ThreadId, value: stored.threadId }]);
   advance('stored');
   setCurrentDetails(
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
@@ -90,6 +93,7 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
   return {
     emailId: stored.emailId,
     created: stored.created,
+    threadId: stored.threadId,
     dedupKey: summary.dedupKey,
     messageId: summary.messageId,
     subject: summary.subject,

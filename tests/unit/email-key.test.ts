@@ -109,3 +109,29 @@ describe('parseEmail validation', () => {
     expect(() => decodeRawEmail('@@@', 'base64')).toThrow(/not valid base64/);
   });
 });
+
+describe('thread keys', () => {
+  it('normalises reply prefixes in many languages', async () => {
+    const { normaliseSubject } = await import('../../core/threading.js');
+    expect(normaliseSubject('Re: RE[2]: Fwd:  Budget   2027 ')).toBe('budget 2027');
+    expect(normaliseSubject('AW: SV: Réf : Budget')).toBe('budget');
+    expect(normaliseSubject(null)).toBe('');
+  });
+
+  it('matches by subject only for a reply without references', async () => {
+    const { threadKeys } = await import('../../core/threading.js');
+    const base = { dedupKey: 'k', inReplyTo: null, references: [] as string[] };
+    expect(threadKeys({ ...base, messageId: 'a@x', subject: 'Hello' })).toEqual({
+      threadKeys: ['mid:a@x', 'subj:hello'],
+      threadMatchKeys: ['mid:a@x'],
+    });
+    expect(threadKeys({ ...base, messageId: 'b@x', subject: 'Re: Hello' }).threadMatchKeys).toEqual([
+      'mid:b@x',
+      'subj:hello',
+    ]);
+    expect(
+      threadKeys({ ...base, messageId: 'c@x', subject: 'Re: Hello', inReplyTo: 'a@x' }).threadMatchKeys,
+    ).toEqual(['mid:c@x', 'mid:a@x']);
+    expect(threadKeys({ ...base, messageId: null, subject: '' }).threadKeys).toEqual(['key:k']);
+  });
+});

@@ -3,8 +3,10 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
+import { registerGetEmail } from './tools/get-email.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
+import { registerSearchEmails } from './tools/search-emails.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
 
@@ -16,5 +18,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   });
   registerIngestEmail(server, ctx);
   registerGetWorkflow(server, ctx);
+  registerSearchEmails(server, ctx);
+  registerGetEmail(server, ctx);
   return server;
 }

@@ -1,0 +1,62 @@
+/**
+ * `get_email`: one stored email with its parsed fields, read as the caller (RLS applies). An id of
+ * another tenant reads as not found.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { AddressSchema } from '../../core/email.js';
+import { ErrorType, UserFacingError } from '../../core/errors.js';
+import { asCaller } from '../../supabase/caller.js';
+import { getEmail } from '../../supabase/email-queries.js';
+import type { ToolContext } from '../context.js';
+import { resolveTenant } from '../principal.js';
+import { toolError, toolResult } from '../tool-result.js';
+
+const addresses = z.array(AddressSchema);
+
+export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'get_email',
+    {
+      title: 'Get an email',
+      description: 'A stored email: addresses, date, subject, text and sanitised HTML body, headers, thread.',
+      inputSchema: {
+        emailId: z.uuid('emailId must be a UUID (an emailId from ingest_email or search_emails)'),
+        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
+      },
+      outputSchema: {
+        emailId: z.string(),
+        messageId: z.string().nullable(),
+        threadId: z.string().nullable(),
+        subject: z.string().nullable(),
+        from: addresses,
+        replyTo: addresses,
+        to: addresses,
+        cc: addresses,
+        bcc: addresses,
+        sentAt: z.string(),
+        sentAtFallback: z.boolean().describe('true when the Date header was missing or unreadable'),
+        receivedAt: z.string(),
+        inReplyTo: z.string().nullable(),
+        references: z.array(z.string()),
+        textBody: z.string().nullable(),
+        htmlBody: z.string().nullable(),
+        headers: z.record(z.string(), z.array(z.string())),
+        sizeBytes: z.number().int(),
+        rawSha256: z.string(),
+        status: z.string(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ emailId, tenant }) => {
+      try {
+        const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
+        const email = await asCaller(ctx.sql, ctx.principal.claims, (tx) => getEmail(tx, tenantId, emailId));
+        if (!email) throw new UserFacingError(ErrorType.NotFound, `no email ${emailId} for this caller`);
+        return toolResult({ ...email });
+      } catch (err) {
+        return toolError(err);
+      }
+    },
+  );
+}

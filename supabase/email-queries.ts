@@ -1,0 +1,87 @@
+/**
+ * Reads of stored email for MCP tools. Callers pass a transaction running as the caller (caller.ts),
+ * so RLS applies on top of the explicit tenant filter.
+ */
+import type { Queryable } from './db.js';
+
+export interface EmailSearchHit {
+  emailId: string;
+  subject: string | null;
+  from: string | null;
+  sentAt: string;
+  threadId: string | null;
+  rank: number;
+  snippet: string;
+}
+
+/** Full-text search (websearch syntax: words, "phrases", -exclusions, or) ranked by ts_rank_cd. */
+export async function searchEmails(
+  tx: Queryable,
+  tenantId: string,
+  query: string,
+  page: { limit: number; offset: number },
+): Promise<{ total: number; hits: EmailSearchHit[] }> {
+  const rows = await tx<(EmailSearchHit & { total: string })[]>`
+    with q as (select websearch_to_tsquery('simple', ${query}) as q)
+    select e.id as "emailId", e.subject, e.from_address as "from", e.sent_at as "sentAt",
+           e.thread_id as "threadId", ts_rank_cd(e.search, q.q) as rank,
+           ts_headline('simple', left(coalesce(e.text_body, ''), 20000), q.q,
+                       'MaxFragments=2, MinWords=5, MaxWords=20, StartSel=**, StopSel=**') as snippet,
+           count(*) over () as total
+    from public.emails e, q
+    where e.tenant_id = ${tenantId} and e.search @@ q.q
+    order by rank desc, e.sent_at desc, e.id
+    limit ${page.limit} offset ${page.offset}`;
+  return {
+    total: Number(rows[0]?.total ?? 0),
+    hits: rows.map(({ total: _total, ...hit }) => ({
+      ...hit,
+      sentAt: new Date(hit.sentAt).toISOString(),
+      rank: Number(hit.rank),
+    })),
+  };
+}
+
+export interface StoredEmail {
+  emailId: string;
+  messageId: string | null;
+  threadId: string | null;
+  subject: string | null;
+  from: unknown;
+  replyTo: unknown;
+  to: unknown;
+  cc: unknown;
+  bcc: unknown;
+  sentAt: string;
+  sentAtFallback: boolean;
+  receivedAt: string;
+  inReplyTo: string | null;
+  references: string[];
+  textBody: string | null;
+  htmlBody: string | null;
+  headers: unknown;
+  sizeBytes: number;
+  rawSha256: string;
+  status: string;
+}
+
+export async function getEmail(
+  tx: Queryable,
+  tenantId: string,
+  emailId: string,
+): Promise<StoredEmail | null> {
+  const [row] = await tx<StoredEmail[]>`
+    select id as "emailId", message_id as "messageId", thread_id as "threadId", subject,
+           from_addresses as "from", reply_to_addresses as "replyTo", to_addresses as "to",
+           cc_addresses as "cc", bcc_addresses as "bcc", sent_at as "sentAt",
+           sent_at_fallback as "sentAtFallback", received_at as "receivedAt", in_reply_to as "inReplyTo",
+           reference_ids as "references", text_body as "textBody", html_body as "htmlBody", headers,
+           size_bytes as "sizeBytes", raw_sha256 as "rawSha256", status
+    from public.emails where tenant_id = ${tenantId} and id = ${emailId}`;
+  if (!row) return null;
+  return {
+    ...row,
+    sentAt: new Date(row.sentAt).toISOString(),
+    receivedAt: new Date(row.receivedAt).toISOString(),
+  };
+}

@@ -78,6 +78,9 @@ const envSchema = z.object({
   MCP_WAIT_SECONDS: positiveInt.max(55).default(40),
 
   MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
+  MAX_ATTACHMENTS: positiveInt.max(10_000).default(100),
+  MAX_HEADER_BYTES: positiveInt.max(16 * MiB).default(1 * MiB),
+  MAX_MIME_DEPTH: positiveInt.max(256).default(50),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -102,7 +105,7 @@ export interface Config {
     devUiPort: number;
   };
   mcp: { host: string; port: number; waitMs: number };
-  limits: { maxEmailBytes: number };
+  limits: { maxEmailBytes: number; maxAttachments: number; maxHeaderBytes: number; maxMimeDepth: number };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
@@ -153,7 +156,12 @@ export function loadConfig(
       devUiPort: env.TEMPORAL_DEV_UI_PORT,
     },
     mcp: { host: env.MCP_HTTP_HOST, port: env.MCP_HTTP_PORT, waitMs: env.MCP_WAIT_SECONDS * 1000 },
-    limits: { maxEmailBytes: env.MAX_EMAIL_BYTES },
+    limits: {
+      maxEmailBytes: env.MAX_EMAIL_BYTES,
+      maxAttachments: env.MAX_ATTACHMENTS,
+      maxHeaderBytes: env.MAX_HEADER_BYTES,
+      maxMimeDepth: env.MAX_MIME_DEPTH,
+    },
     supabase: {
       url: env.SUPABASE_URL,
       serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,

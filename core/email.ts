@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import PostalMime, { type Address, type Email } from 'postal-mime';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from './errors.js';
+import { htmlToText, sanitizeEmailHtml } from './html.js';
 import { threadKeys } from './threading.js';
 
 export const AddressSchema = z.object({ name: z.string().nullable(), address: z.string() });
@@ -44,7 +45,19 @@ export type ParsedEmail = z.infer<typeof ParsedEmailSchema>;
 
 export interface ParseLimits {
   maxEmailBytes: number;
+  /** Attachments (including inline parts) per message. */
+  maxAttachments?: number;
+  /** Bytes of header fields over all MIME parts: stops header bombs. */
+  maxHeaderBytes?: number;
+  /** MIME nesting depth: stops deliberately deep multiparts. */
+  maxMimeDepth?: number;
 }
+
+export const DEFAULT_LIMITS = {
+  maxAttachments: 100,
+  maxHeaderBytes: 1024 * 1024,
+  maxMimeDepth: 50,
+} as const;
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -105,13 +118,21 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
   }
   assertLooksLikeRfc5322(raw);
 
+  const maxAttachments = limits.maxAttachments ?? DEFAULT_LIMITS.maxAttachments;
   let email: Email;
   try {
-    email = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer' });
+    email = await PostalMime.parse(raw, {
+      attachmentEncoding: 'arraybuffer',
+      maxHeadersSize: limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes,
+      maxNestingDepth: limits.maxMimeDepth ?? DEFAULT_LIMITS.maxMimeDepth,
+    });
   } catch (err) {
+    throw parserFailure(err);
+  }
+  if (email.attachments.length > maxAttachments) {
     throw new UserFacingError(
-      ErrorType.InvalidEmail,
-      `the MIME parser rejected the message: ${errMessage(err)}`,
+      ErrorType.TooManyAttachments,
+      `the message has ${email.attachments.length} attachments, over the limit of ${maxAttachments} (MAX_ATTACHMENTS)`,
     );
   }
   const from = flattenAddresses(email.from ? [email.from] : []);
@@ -128,6 +149,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
     .map((r) => normaliseMessageId(r))
     .filter((r): r is string => r !== null);
   const inReplyTo = normaliseMessageId(email.inReplyTo);
+  const safeHtml = email.html ? cleanText(sanitizeEmailHtml(email.html)) : null;
   const fields = {
     subject: cleanText(email.subject),
     from,
@@ -136,8 +158,9 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
     cc: flattenAddresses(email.cc ?? []),
     bcc: flattenAddresses(email.bcc ?? []),
     sentAt: parseDate(email.date),
-    textBody: cleanText(email.text),
-    htmlBody: cleanText(email.html),
+    // Messages with only HTML get a text rendering of it, so search and analysis see their words.
+    textBody: cleanText(email.text) ?? (safeHtml ? cleanText(htmlToText(safeHtml)) : null),
+    htmlBody: safeHtml,
   };
   const key = deriveEmailKey(messageId, fields);
   return ParsedEmailSchema.parse({
@@ -224,6 +247,18 @@ function normaliseText(value: string | null): string {
     .replace(/\r\n?/g, '\n')
     .replace(/[ \t]+$/gm, '')
     .trim();
+}
+
+/** postal-mime's own limit errors become the matching readable failure types. */
+function parserFailure(err: unknown): UserFacingError {
+  const message = errMessage(err);
+  if (/nesting depth/i.test(message)) {
+    return new UserFacingError(ErrorType.MimeTooDeep, `${message} (MAX_MIME_DEPTH)`);
+  }
+  if (/header size/i.test(message)) {
+    return new UserFacingError(ErrorType.HeadersTooLarge, `${message} (MAX_HEADER_BYTES)`);
+  }
+  return new UserFacingError(ErrorType.InvalidEmail, `the MIME parser rejected the message: ${message}`);
 }
 
 function errMessage(err: unknown): string {

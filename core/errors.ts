@@ -5,6 +5,9 @@
 export const ErrorType = {
   InvalidEmail: 'InvalidEmail',
   EmailTooLarge: 'EmailTooLarge',
+  TooManyAttachments: 'TooManyAttachments',
+  HeadersTooLarge: 'HeadersTooLarge',
+  MimeTooDeep: 'MimeTooDeep',
   RawMessageMissing: 'RawMessageMissing',
   TenantNotFound: 'TenantNotFound',
   Forbidden: 'Forbidden',

@@ -12,7 +12,12 @@ describe('loadConfig', () => {
       taskQueue: 'durable-inbox',
     });
     expect(config.mcp).toEqual({ host: '127.0.0.1', port: 8787, waitMs: 40_000 });
-    expect(config.limits.maxEmailBytes).toBe(25 * 1024 * 1024);
+    expect(config.limits).toEqual({
+      maxEmailBytes: 25 * 1024 * 1024,
+      maxAttachments: 100,
+      maxHeaderBytes: 1024 * 1024,
+      maxMimeDepth: 50,
+    });
     expect(config.tenant).toBe('local');
   });
 
@@ -38,6 +43,8 @@ describe('loadConfig', () => {
     [{ TEMPORAL_ADDRESS: 'http://localhost:7233' }, /TEMPORAL_ADDRESS: must be host:port/],
     [{ MAX_EMAIL_BYTES: 'lots' }, /MAX_EMAIL_BYTES: .*\(got "lots"\)/],
     [{ MCP_HTTP_PORT: '70000' }, /MCP_HTTP_PORT: /],
+    [{ MAX_MIME_DEPTH: '0' }, /MAX_MIME_DEPTH: /],
+    [{ MAX_ATTACHMENTS: '-1' }, /MAX_ATTACHMENTS: /],
     [{ MCP_WAIT_SECONDS: '120' }, /MCP_WAIT_SECONDS: /],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DURABLE_INBOX_TENANT: '../etc' }, /DURABLE_INBOX_TENANT: must be an organization slug or uuid/],

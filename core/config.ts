@@ -72,6 +72,12 @@ const envSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid')
     .default('local'),
 
+  /** Files that tools may read by path (mbox imports) must be inside this directory. */
+  DURABLE_INBOX_IMPORT_DIR: z.string().trim().min(1).optional(),
+  MAILBOX_CONCURRENCY: positiveInt.max(64).default(4),
+  MAILBOX_CHUNK_MESSAGES: positiveInt.max(5000).default(500),
+  MAX_MAILBOX_UPLOAD_BYTES: positiveInt.max(1024 * MiB).default(64 * MiB),
+
   MCP_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   MCP_HTTP_PORT: port.default(8787),
   /** How long a `wait: true` tool call waits before returning the handle: below clients' 60 s timeout. */
@@ -107,6 +113,7 @@ export interface Config {
   mcp: { host: string; port: number; waitMs: number };
   limits: { maxEmailBytes: number; maxAttachments: number; maxHeaderBytes: number; maxMimeDepth: number };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
+  mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -161,6 +168,12 @@ export function loadConfig(
       maxAttachments: env.MAX_ATTACHMENTS,
       maxHeaderBytes: env.MAX_HEADER_BYTES,
       maxMimeDepth: env.MAX_MIME_DEPTH,
+    },
+    mailbox: {
+      importDir: path.resolve(cwd, env.DURABLE_INBOX_IMPORT_DIR ?? path.join(dataDir, 'import')),
+      concurrency: env.MAILBOX_CONCURRENCY,
+      chunkMessages: env.MAILBOX_CHUNK_MESSAGES,
+      maxUploadBytes: env.MAX_MAILBOX_UPLOAD_BYTES,
     },
     supabase: {
       url: env.SUPABASE_URL,

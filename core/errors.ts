@@ -12,6 +12,8 @@ export const ErrorType = {
   TenantNotFound: 'TenantNotFound',
   Forbidden: 'Forbidden',
   NotFound: 'NotFound',
+  InvalidPath: 'InvalidPath',
+  MailboxTooLarge: 'MailboxTooLarge',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -1,5 +1,6 @@
 /** What every tool handler needs; built once per transport session. */
 import type { Client } from '@temporalio/client';
+import type { Config } from '../core/config.js';
 import type { ParseLimits } from '../core/email.js';
 import type { Logger } from '../core/logger.js';
 import type { Sql } from '../supabase/db.js';
@@ -14,6 +15,8 @@ export interface ToolContext {
   limits: ParseLimits;
   /** How long `wait: true` waits before returning status `running`. */
   waitMs: number;
+  /** mbox imports: import directory, upload cap and batch defaults. */
+  mailbox: Config['mailbox'];
   principal: Principal;
   log: Logger;
 }

@@ -6,6 +6,7 @@ import type { ToolContext } from './context.js';
 import { registerGetEmail } from './tools/get-email.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
+import { registerIngestMailbox } from './tools/ingest-mailbox.js';
 import { registerSearchEmails } from './tools/search-emails.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
@@ -17,6 +18,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
   });
   registerIngestEmail(server, ctx);
+  registerIngestMailbox(server, ctx);
   registerGetWorkflow(server, ctx);
   registerSearchEmails(server, ctx);
   registerGetEmail(server, ctx);

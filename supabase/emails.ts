@@ -2,7 +2,7 @@
  * Email storage: the raw-message claim check, the one-transaction upsert, and recorded failures.
  */
 import type { ParsedEmail } from '../core/email.js';
-import type { Sql } from './db.js';
+import type { Queryable, Sql } from './db.js';
 
 /** Stage raw bytes under their SHA-256. Idempotent: the same bytes are stored once per tenant. */
 export async function stageRawMessage(
@@ -24,7 +24,7 @@ export async function loadRawMessage(sql: Sql, tenantId: string, sha256: string)
 }
 
 export async function upsertEmail(
-  sql: Sql,
+  sql: Queryable,
   tenantId: string,
   email: ParsedEmail,
 ): Promise<{ emailId: string; created: boolean; threadId: string }> {
@@ -34,7 +34,7 @@ export async function upsertEmail(
 }
 
 export async function recordIngestFailure(
-  sql: Sql,
+  sql: Queryable,
   tenantId: string,
   sha256: string,
   reason: string,

@@ -17,6 +17,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     taskQueue: stack.config.temporal.taskQueue,
     limits: stack.config.limits,
     waitMs: stack.config.mcp.waitMs,
+    mailbox: stack.config.mailbox,
     principal,
     log: log.child({ actor: principal.actor }),
   };

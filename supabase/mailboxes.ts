@@ -1,0 +1,117 @@
+/**
+ * mbox imports: staged uploads and the per-message ledger (see migration 20261123003100_mailboxes).
+ */
+import type { Queryable, Sql } from './db.js';
+
+export type LedgerStatus = 'pending' | 'stored' | 'duplicate' | 'failed';
+
+export interface LedgerEntry {
+  seq: number;
+  byteOffset: number;
+  rawSha256: string;
+  sizeBytes: number;
+  status: 'pending' | 'failed';
+  reason?: string;
+  detail?: string;
+}
+
+export interface MailboxCounts {
+  scanned: number;
+  pending: number;
+  stored: number;
+  duplicates: number;
+  failed: number;
+}
+
+export async function stageMailboxUpload(
+  sql: Sql,
+  tenantId: string,
+  sha256: string,
+  content: Buffer,
+): Promise<void> {
+  await sql`
+    insert into public.mailbox_uploads (tenant_id, sha256, content, size_bytes)
+    values (${tenantId}, ${sha256}, ${content}, ${content.length})
+    on conflict (tenant_id, sha256) do nothing`;
+}
+
+export async function loadMailboxUpload(sql: Sql, tenantId: string, sha256: string): Promise<Buffer | null> {
+  const [row] = await sql<{ content: Buffer }[]>`
+    select content from public.mailbox_uploads where tenant_id = ${tenantId} and sha256 = ${sha256}`;
+  return row?.content ?? null;
+}
+
+/** Record scanned messages; a re-scan of the same chunk (a retried activity) changes nothing. */
+export async function recordLedger(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+  entries: LedgerEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((e) => ({
+    tenant_id: tenantId,
+    mailbox_sha256: mailbox,
+    seq: e.seq,
+    byte_offset: e.byteOffset,
+    raw_sha256: e.rawSha256,
+    size_bytes: e.sizeBytes,
+    status: e.status,
+    reason: e.reason ?? null,
+    detail: e.detail ?? null,
+  }));
+  await sql`insert into public.mailbox_messages ${sql(rows)} on conflict (tenant_id, mailbox_sha256, seq) do nothing`;
+}
+
+export async function pendingLedger(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+  fromSeq: number,
+  toSeq: number,
+): Promise<{ seq: number; rawSha256: string }[]> {
+  return sql<{ seq: number; rawSha256: string }[]>`
+    select seq, raw_sha256 as "rawSha256" from public.mailbox_messages
+    where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and status = 'pending'
+      and seq >= ${fromSeq} and seq < ${toSeq}
+    order by seq`;
+}
+
+/** Settle one pending entry; returns false when it was already settled (by an earlier attempt). */
+export async function settleLedger(
+  tx: Queryable,
+  tenantId: string,
+  mailbox: string,
+  seq: number,
+  outcome: { status: Exclude<LedgerStatus, 'pending'>; emailId?: string; reason?: string; detail?: string },
+): Promise<boolean> {
+  const result = await tx`
+    update public.mailbox_messages
+    set status = ${outcome.status}, email_id = ${outcome.emailId ?? null}, reason = ${outcome.reason ?? null},
+        detail = ${outcome.detail ?? null}, updated_at = now()
+    where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and seq = ${seq} and status = 'pending'`;
+  return result.count === 1;
+}
+
+export async function ledgerCounts(sql: Sql, tenantId: string, mailbox: string): Promise<MailboxCounts> {
+  const [row] = await sql<Record<keyof MailboxCounts, number>[]>`
+    select count(*)::int as scanned,
+           (count(*) filter (where status = 'pending'))::int as pending,
+           (count(*) filter (where status = 'stored'))::int as stored,
+           (count(*) filter (where status = 'duplicate'))::int as duplicates,
+           (count(*) filter (where status = 'failed'))::int as failed
+    from public.mailbox_messages where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox}`;
+  return row!;
+}
+
+export async function ledgerFailures(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+  limit: number,
+): Promise<{ seq: number; reason: string; detail: string | null }[]> {
+  return sql<{ seq: number; reason: string; detail: string | null }[]>`
+    select seq, reason, detail from public.mailbox_messages
+    where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and status = 'failed'
+    order by seq limit ${limit}`;
+}

@@ -1,0 +1,112 @@
+/**
+ * ingest_mailbox on the real dev server and Postgres: a generated 2,000-message mbox with 3% bad messages
+ * and 5% duplicates ends with exactly the expected rows, failures and duplicates, over several
+ * continue-as-new runs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.js';
+import { toMboxEntry } from '../../core/mbox.js';
+import type { RunningHttpServer } from '../../mcp/http.js';
+import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
+import { startMcpHttp } from '../../workers/mcp-entry.js';
+import type { Stack } from '../../workers/stack.js';
+import { startTestStack, testEnv } from '../support/harness.js';
+import { generateMailbox } from '../support/mbox.js';
+import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+
+interface Started {
+  workflowId: string;
+  runId: string;
+  status: string;
+  report?: Record<string, number>;
+}
+
+async function waitForCompletion(mcp: McpClient, workflowId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 600; i++) {
+    const got = await callOk(mcp, 'get_workflow', { workflowId });
+    if (got.status !== 'running') return got;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${workflowId} did not finish`);
+}
+
+describe('ingest_mailbox', () => {
+  let stack: Stack;
+  let http: RunningHttpServer;
+  let mcp: McpClient;
+
+  beforeAll(async () => {
+    stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0', MAILBOX_CHUNK_MESSAGES: '50' }));
+    mkdirSync(stack.config.mailbox.importDir, { recursive: true });
+    http = await startMcpHttp(stack, createLogger('warn'));
+    const key = generateApiKey();
+    await registerApiKey(stack.sql, stack.defaultTenant.id, 'mbox', key);
+    mcp = await connectHttp(http.url, key);
+  });
+  afterAll(async () => {
+    await mcp?.close();
+    await http?.close();
+    await stack?.shutdown();
+  });
+
+  it('imports 2,000 messages with bad ones and duplicates, and reports exactly', async () => {
+    const generated = generateMailbox(2000, 0.03, 0.05, 'big');
+    writeFileSync(path.join(stack.config.mailbox.importDir, 'big.mbox'), generated.mbox);
+    const started = await callOk<Started>(mcp, 'ingest_mailbox', { path: 'big.mbox', wait: false });
+    expect(started.workflowId).toMatch(new RegExp(`^mailbox/${stack.defaultTenant.id}/[0-9a-f]{64}$`));
+
+    const done = await waitForCompletion(mcp, started.workflowId);
+    expect(done.status).toBe('completed');
+    const report = done.result as Record<string, unknown>;
+    expect(report).toMatchObject({
+      scanned: 2000,
+      pending: 0,
+      stored: generated.unique,
+      duplicates: generated.duplicates,
+      failed: generated.bad,
+    });
+    expect((report.failures as { reason: string }[]).map((f) => f.reason)).toContain('InvalidEmail');
+
+    const tenant = stack.defaultTenant.id;
+    const [counts] = await stack.sql`
+      select (select count(*) from public.emails where tenant_id = ${tenant})::int as emails,
+             (select count(*) from public.ingest_failures where tenant_id = ${tenant})::int as failures`;
+    expect(counts).toEqual({ emails: generated.unique, failures: generated.bad });
+
+    // 2,000 messages in chunks of 50 is more than one run's worth: it continued as new.
+    const { count } = await stack.client.workflow.count(`WorkflowId = '${started.workflowId}'`);
+    expect(count).toBeGreaterThan(1);
+
+    // Importing the same file again returns the same run and stores nothing new.
+    const again = await callOk<Started>(mcp, 'ingest_mailbox', { path: 'big.mbox' });
+    expect(again.workflowId).toBe(started.workflowId);
+    expect(again.report).toMatchObject({ stored: generated.unique, duplicates: generated.duplicates });
+  });
+
+  it('imports uploaded content', async () => {
+    const mbox = ['a', 'b', 'c']
+      .map((id) =>
+        toMboxEntry(
+          `From: x@example.com\nSubject: upload ${id}\nMessage-ID: <upload-${id}@x>\n\nbody ${id}\n`,
+        ),
+      )
+      .join('');
+    const out = await callOk<Started>(mcp, 'ingest_mailbox', {
+      content: Buffer.from(mbox).toString('base64'),
+    });
+    expect(out.status).toBe('completed');
+    expect(out.report).toMatchObject({ scanned: 3, stored: 3, duplicates: 0, failed: 0 });
+  });
+
+  it('refuses paths outside the import directory, and ambiguous input', async () => {
+    expect(await callError(mcp, 'ingest_mailbox', { path: '../../etc/passwd' })).toMatch(
+      /^InvalidPath: path "..\/..\/etc\/passwd" is refused: it must not contain ".."/,
+    );
+    expect(await callError(mcp, 'ingest_mailbox', { path: '/etc/passwd' })).toMatch(/must be relative/);
+    expect(await callError(mcp, 'ingest_mailbox', { path: 'missing.mbox' })).toMatch(/^NotFound: no file/);
+    expect(await callError(mcp, 'ingest_mailbox', {})).toMatch(/exactly one of `path` or `content`/);
+  });
+});

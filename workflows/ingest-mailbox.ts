@@ -1,0 +1,135 @@
+/**
+ * mbox import: read the mailbox in chunks, ingest each chunk's messages in slices with bounded
+ * concurrency, and end with a report. Counts live in a ledger table, so the report is exact even when
+ * activities are retried or a worker dies mid-batch.
+ *
+ * Messages are stored by activities rather than one child workflow each: a 10,000-message mailbox
+ * would otherwise be 10,000 runs. The workflow continues as new before its history grows large,
+ * carrying its position in the file.
+ */
+import {
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
+import { IngestStatus } from './search-attributes.js';
+
+// ---- Messages -------------------------------------------------------------------------------------
+
+export interface IngestMailboxInput {
+  tenantId: string;
+  mailboxSha256: string;
+  source: MailboxSource;
+  /** Slices ingested at once. */
+  concurrency: number;
+  /** Messages read per scan activity. */
+  chunkMessages: number;
+  /** Carried across continue-as-new. */
+  position?: { offset: number; seq: number; total: number };
+}
+
+export interface MailboxProgress {
+  total: number;
+  done: number;
+  stored: number;
+  failed: number;
+  duplicates: number;
+  pending: number;
+}
+
+export const mailboxProgressQuery = defineQuery<MailboxProgress>('progress');
+
+// ---- Activities -----------------------------------------------------------------------------------
+
+const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxReport } =
+  proxyActivities<MailboxActivities>({
+    startToCloseTimeout: '10 minutes',
+    // A dead worker's slice is picked up again within this, not after startToClose.
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+
+// ---- Workflow -------------------------------------------------------------------------------------
+
+const SLICE_MESSAGES = 50;
+/** Chunks per run before continuing as new, whatever the server suggests: keeps each history small. */
+const CHUNKS_PER_RUN = 20;
+
+export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<MailboxReport> {
+  const ref = { tenantId: input.tenantId, mailboxSha256: input.mailboxSha256 };
+  const position = input.position ?? {
+    offset: 0,
+    seq: 0,
+    total: (await inspectMailbox({ ...ref, source: input.source })).messages,
+  };
+  let progress: MailboxProgress = {
+    total: position.total,
+    done: 0,
+    stored: 0,
+    failed: 0,
+    duplicates: 0,
+    pending: 0,
+  };
+  setHandler(mailboxProgressQuery, () => progress);
+  upsertSearchAttributes([{ key: IngestStatus, value: 'importing' }]);
+
+  const refresh = async () => {
+    const counts = await mailboxReport(ref);
+    const done = counts.stored + counts.duplicates + counts.failed;
+    progress = {
+      total: position.total,
+      done,
+      stored: counts.stored,
+      failed: counts.failed,
+      duplicates: counts.duplicates,
+      pending: counts.pending,
+    };
+    setCurrentDetails(
+      `**${done} / ${position.total}** messages\n\nstored ${counts.stored} · duplicates ${counts.duplicates} · failed ${counts.failed}`,
+    );
+    return counts;
+  };
+  await refresh();
+
+  for (let chunks = 0; ; chunks++) {
+    if (chunks >= CHUNKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof ingestMailboxWorkflow>({ ...input, position });
+    }
+    const scan = await scanMailboxChunk({
+      ...ref,
+      source: input.source,
+      offset: position.offset,
+      seq: position.seq,
+      maxMessages: input.chunkMessages,
+    });
+    const slices: { fromSeq: number; toSeq: number }[] = [];
+    for (let from = position.seq; from < scan.nextSeq; from += SLICE_MESSAGES) {
+      slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
+    }
+    await inParallel(slices, input.concurrency, (slice) => ingestMailboxSlice({ ...ref, ...slice }));
+    position.offset = scan.nextOffset;
+    position.seq = scan.nextSeq;
+    await refresh();
+    if (scan.eof) break;
+  }
+
+  const report = await mailboxReport(ref);
+  upsertSearchAttributes([
+    { key: IngestStatus, value: report.failed > 0 ? 'imported-with-failures' : 'imported' },
+  ]);
+  return report;
+}
+
+/** Run `fn` over `items` with at most `limit` in flight. Deterministic: it only awaits workflow promises. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}

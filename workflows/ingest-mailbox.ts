@@ -50,7 +50,7 @@ const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxReport } =
   proxyActivities<MailboxActivities>({
     startToCloseTimeout: '10 minutes',
     // A dead worker's slice is picked up again within this, not after startToClose.
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
   });
 

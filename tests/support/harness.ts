@@ -65,3 +65,30 @@ export async function runCount(client: Client, workflowId: string): Promise<numb
   }
   return last;
 }
+
+/** Start tests/support/worker-process.ts in a child process; resolves once its worker runs. */
+export async function spawnWorker(
+  env: Record<string, string>,
+): Promise<import('node:child_process').ChildProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.resolve('tests/support/worker-process.ts')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...env,
+        WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('worker-ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
+  });
+  return child;
+}

@@ -6,7 +6,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { type ParsedEmail, type ParseLimits, parseEmail } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
-import { loadRawMessage, recordIngestFailure, upsertEmail } from '../supabase/emails.js';
+import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
+import { loadRawMessage } from '../supabase/raw-messages.js';
 
 export interface EmailActivityDeps {
   sql: Sql;

@@ -1,27 +1,8 @@
 /**
- * Email storage: the raw-message claim check, the one-transaction upsert, and recorded failures.
+ * Email storage: the one-transaction upsert and recorded failures. Raw messages: raw-messages.ts.
  */
 import type { ParsedEmail } from '../core/email.js';
 import type { Queryable, Sql } from './db.js';
-
-/** Stage raw bytes under their SHA-256. Idempotent: the same bytes are stored once per tenant. */
-export async function stageRawMessage(
-  sql: Sql,
-  tenantId: string,
-  sha256: string,
-  raw: Uint8Array,
-): Promise<void> {
-  await sql`
-    insert into public.raw_messages (tenant_id, sha256, content, size_bytes)
-    values (${tenantId}, ${sha256}, ${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)}, ${raw.byteLength})
-    on conflict (tenant_id, sha256) do nothing`;
-}
-
-export async function loadRawMessage(sql: Sql, tenantId: string, sha256: string): Promise<Uint8Array | null> {
-  const [row] = await sql<{ content: Buffer }[]>`
-    select content from public.raw_messages where tenant_id = ${tenantId} and sha256 = ${sha256}`;
-  return row ? new Uint8Array(row.content) : null;
-}
 
 export async function upsertEmail(
   sql: Queryable,

@@ -1,5 +1,6 @@
 /**
- * Batched access to staged raw messages (the claim checks of supabase/emails.ts), for mailbox imports.
+ * Staged raw messages: the claim check. A message is stored once per tenant under its SHA-256, and
+ * workflows carry that reference instead of the message.
  */
 import type { Sql } from './db.js';
 
@@ -31,4 +32,13 @@ export async function loadRawMessages(
     select sha256, content from public.raw_messages
     where tenant_id = ${tenantId} and sha256 = any(${[...new Set(sha256s)]})`;
   return new Map(rows.map((r) => [r.sha256, new Uint8Array(r.content)]));
+}
+
+/** Stage one message. Idempotent: the same bytes are stored once per tenant. */
+export function stageRawMessage(sql: Sql, tenantId: string, sha256: string, raw: Uint8Array): Promise<void> {
+  return stageRawMessages(sql, tenantId, [{ sha256, raw }]);
+}
+
+export async function loadRawMessage(sql: Sql, tenantId: string, sha256: string): Promise<Uint8Array | null> {
+  return (await loadRawMessages(sql, tenantId, [sha256])).get(sha256) ?? null;
 }

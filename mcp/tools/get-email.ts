@@ -11,6 +11,7 @@ import { getEmail } from '../../supabase/email-queries.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
 const addresses = z.array(AddressSchema);
 
@@ -22,7 +23,7 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
       description: 'A stored email: addresses, date, subject, text and sanitised HTML body, headers, thread.',
       inputSchema: {
         emailId: z.uuid('emailId must be a UUID (an emailId from ingest_email or search_emails)'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
+        tenant: tenantArg,
       },
       outputSchema: {
         emailId: z.string(),
@@ -46,7 +47,7 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
         rawSha256: z.string(),
         status: z.string(),
       },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: READ_ONLY,
     },
     async ({ emailId, tenant }) => {
       try {

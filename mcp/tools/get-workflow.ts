@@ -11,6 +11,7 @@ import { workflowUiUrl } from '../../workers/temporal.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { failureInfo, toolError, toolResult } from '../tool-result.js';
+import { READ_ONLY } from '../tool-schemas.js';
 import { toWorkflowStatus, WorkflowStatus } from './workflow-status.js';
 
 const outputSchema = {
@@ -39,7 +40,7 @@ export function registerGetWorkflow(server: McpServer, ctx: ToolContext): void {
         runId: z.string().max(100).optional().describe('A specific run; defaults to the latest'),
       },
       outputSchema,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: READ_ONLY,
     },
     async ({ workflowId, runId }) => {
       try {

@@ -1,27 +1,28 @@
 /**
  * `ingest_email`: validate and stage a raw RFC 5322 message, then start (or find) its ingestion run.
  *
- * The workflow id is the message's natural key (`email/<tenant>/<dedupKey>`) with conflict policy
- * USE_EXISTING and reuse policy ALLOW_DUPLICATE_FAILED_ONLY: concurrent calls join the running run, a
- * later call gets the completed run's result, and only a failed run may be retried by a new one.
+ * The workflow id is the message's natural key (`email/<tenant>/<dedupKey>`), started or joined with
+ * startOrJoin: concurrent calls join the running run, a later call gets the completed run's result.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { decodeRawEmail, type ParsedEmail, parseEmail } from '../../core/email.js';
-import { stageRawMessage } from '../../supabase/emails.js';
+import { decodeRawEmail, parseEmail } from '../../core/email.js';
+import { stageRawMessage } from '../../supabase/raw-messages.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import {
   INGEST_LAST_STEP,
   type IngestEmailInput,
   type IngestEmailResult,
+  type IngestProgress,
   ingestEmailWorkflow,
   ingestProgressQuery,
 } from '../../workflows/ingest-email.js';
 import { EmailFrom, MessageId, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
+import { progressNotifier, startOrJoin } from '../start-workflow.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
 
@@ -59,16 +60,11 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           .max(maxChars, `raw is larger than the ${ctx.limits.maxEmailBytes}-byte message limit`)
           .describe('The full message. Plain text, or base64 when it has 8-bit content (set encoding).'),
         encoding: z.enum(['text', 'base64']).default('text').describe('How `raw` is encoded'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
-        wait: z.boolean().default(true).describe('Wait for the result (bounded; see description)'),
+        tenant: tenantArg,
+        wait: waitArg,
       },
       outputSchema,
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
       try {
@@ -76,7 +72,22 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         const raw = decodeRawEmail(args.raw, args.encoding);
         const parsed = await parseEmail(raw, ctx.limits);
         await stageRawMessage(ctx.sql, tenantId, parsed.rawSha256, raw);
-        const { handle, runId } = await startIngestion(ctx, tenantId, parsed);
+        const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
+        const input: IngestEmailInput = { tenantId, rawSha256: parsed.rawSha256, dedupKey: parsed.dedupKey };
+        const { handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, {
+          taskQueue: ctx.taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [
+            { key: TenantId, value: tenantId },
+            { key: EmailFrom, value: parsed.from[0]?.address ?? '' },
+            ...(parsed.messageId ? [{ key: MessageId, value: parsed.messageId.slice(0, 255) }] : []),
+          ],
+          staticSummary: `Ingest "${truncate(parsed.subject ?? '(no subject)', 80)}" from ${parsed.from[0]?.address}`,
+          staticDetails:
+            `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
+            `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+        });
         const base = {
           workflowId: handle.workflowId,
           runId,
@@ -87,27 +98,18 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         ctx.log.info('ingest_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
         if (!args.wait) return toolResult({ ...base, status: 'running' });
 
-        const progressToken = extra._meta?.progressToken;
-        const outcome = await waitForWorkflow<
-          IngestEmailResult,
-          { step: number; total: number; stage: string }
-        >(handle, {
+        const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
           waitMs: ctx.waitMs,
           signal: extra.signal,
-          progress:
-            progressToken === undefined
-              ? undefined
-              : {
-                  query: ingestProgressQuery,
-                  onProgress: (p) =>
-                    extra.sendNotification({
-                      method: 'notifications/progress',
-                      params: { progressToken, progress: p.step, total: p.total, message: p.stage },
-                    }),
-                },
+          progress: progressNotifier(extra, ingestProgressQuery, (p) => ({
+            progress: p.step,
+            total: p.total,
+            message: p.stage,
+          })),
         });
         if (outcome.status === 'failed') return toolError(outcome.failure);
         if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+        const progressToken = extra._meta?.progressToken;
         if (progressToken !== undefined) {
           // A fast run can finish between two progress polls: always report the last step.
           await extra.sendNotification({
@@ -126,39 +128,6 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
       }
     },
   );
-}
-
-async function startIngestion(
-  ctx: ToolContext,
-  tenantId: string,
-  email: ParsedEmail,
-): Promise<{ handle: WorkflowHandle; runId: string }> {
-  const workflowId = emailWorkflowId(tenantId, email.dedupKey);
-  const input: IngestEmailInput = { tenantId, rawSha256: email.rawSha256, dedupKey: email.dedupKey };
-  try {
-    const handle = await ctx.client.workflow.start(ingestEmailWorkflow, {
-      taskQueue: ctx.taskQueue,
-      workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [
-        { key: TenantId, value: tenantId },
-        { key: EmailFrom, value: email.from[0]?.address ?? '' },
-        ...(email.messageId ? [{ key: MessageId, value: email.messageId.slice(0, 255) }] : []),
-      ],
-      staticSummary: `Ingest "${truncate(email.subject ?? '(no subject)', 80)}" from ${email.from[0]?.address}`,
-      staticDetails:
-        `Tenant \`${tenantId}\`\n\nMessage-ID: \`${email.messageId ?? '(none: keyed by content)'}\`\n\n` +
-        `Size: ${email.sizeBytes} bytes, ${email.attachmentCount} attachment(s)`,
-    });
-    return { handle, runId: handle.firstExecutionRunId };
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    // The run for this message already completed: its result is the answer.
-    const handle = ctx.client.workflow.getHandle(workflowId);
-    return { handle, runId: (await handle.describe()).runId };
-  }
 }
 
 function truncate(text: string, max: number): string {

@@ -8,7 +8,6 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { MailboxReport, MailboxSource } from '../../activities/mailbox-activities.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
@@ -18,12 +17,15 @@ import { workflowUiUrl } from '../../workers/temporal.js';
 import {
   type IngestMailboxInput,
   ingestMailboxWorkflow,
+  type MailboxProgress,
   mailboxProgressQuery,
 } from '../../workflows/ingest-mailbox.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
+import { progressNotifier, startOrJoin } from '../start-workflow.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
 
@@ -55,9 +57,9 @@ export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void
           .max(maxChars, `content is larger than the ${ctx.mailbox.maxUploadBytes}-byte upload limit`)
           .optional()
           .describe('The mbox file itself, base64'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
+        tenant: tenantArg,
         concurrency: z.number().int().min(1).max(64).optional().describe('Slices ingested at once'),
-        wait: z.boolean().default(true).describe('Wait for the report (bounded; see description)'),
+        wait: waitArg,
       },
       outputSchema: {
         workflowId: z.string(),
@@ -66,12 +68,7 @@ export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void
         report: ReportSchema.optional(),
         temporalUiUrl: z.string(),
       },
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
       try {
@@ -90,48 +87,25 @@ export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void
           concurrency: args.concurrency ?? ctx.mailbox.concurrency,
           chunkMessages: ctx.mailbox.chunkMessages,
         };
-        let handle = ctx.client.workflow.getHandle(workflowId);
-        let runId: string;
-        try {
-          const started = await ctx.client.workflow.start(ingestMailboxWorkflow, {
-            taskQueue: ctx.taskQueue,
-            workflowId,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-            typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-            staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
-          });
-          handle = started;
-          runId = started.firstExecutionRunId;
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          runId = (await handle.describe()).runId;
-        }
+        const { handle, runId } = await startOrJoin(ctx.client, ingestMailboxWorkflow, {
+          taskQueue: ctx.taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+          staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
+        });
         const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
         if (!args.wait) return toolResult({ ...base, status: 'running' });
 
-        const progressToken = extra._meta?.progressToken;
-        const outcome = await waitForWorkflow<MailboxReport, { done: number; total: number }>(handle, {
+        const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {
           waitMs: ctx.waitMs,
           signal: extra.signal,
-          progress:
-            progressToken === undefined
-              ? undefined
-              : {
-                  query: mailboxProgressQuery,
-                  everyMs: 1000,
-                  onProgress: (p) =>
-                    extra.sendNotification({
-                      method: 'notifications/progress',
-                      params: {
-                        progressToken,
-                        progress: p.done,
-                        total: p.total,
-                        message: `${p.done}/${p.total} messages`,
-                      },
-                    }),
-                },
+          progress: progressNotifier(
+            extra,
+            mailboxProgressQuery,
+            (p) => ({ progress: p.done, total: p.total, message: `${p.done}/${p.total} messages` }),
+            1000,
+          ),
         });
         if (outcome.status === 'failed') return toolError(outcome.failure);
         if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });

@@ -9,6 +9,7 @@ import { searchEmails } from '../../supabase/email-queries.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
 const MAX_OFFSET = 10_000;
 
@@ -22,7 +23,7 @@ export function registerSearchEmails(server: McpServer, ctx: ToolContext): void 
         'words, "exact phrases", -excluded, or. Snippets mark matches with **.',
       inputSchema: {
         query: z.string().trim().min(1, 'query is empty').max(500).describe('What to look for'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
+        tenant: tenantArg,
         limit: z.number().int().min(1).max(50).default(10),
         offset: z.number().int().min(0).max(MAX_OFFSET).default(0),
       },
@@ -41,7 +42,7 @@ export function registerSearchEmails(server: McpServer, ctx: ToolContext): void 
         ),
         nextOffset: z.number().int().optional().describe('Pass as offset for the next page'),
       },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: READ_ONLY,
     },
     async ({ query, tenant, limit, offset }) => {
       try {

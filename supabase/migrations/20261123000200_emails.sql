@@ -31,6 +31,9 @@ create table if not exists public.emails (
   received_at timestamptz not null default now(),
   in_reply_to text,
   reference_ids text[] not null default '{}',
+  -- Keys this email can be joined to a thread by, and the keys it joins others by (core/threading.ts).
+  thread_keys text[] not null default '{}',
+  thread_match_keys text[] not null default '{}',
   text_body text,
   html_body text,
   headers jsonb not null default '{}'::jsonb,
@@ -53,6 +56,9 @@ create index if not exists emails_tenant_sent_at_idx on public.emails (tenant_id
 create index if not exists emails_tenant_message_id_idx on public.emails (tenant_id, message_id);
 create index if not exists emails_created_at_idx on public.emails (created_at);
 create index if not exists emails_search_idx on public.emails using gin (search);
+create index if not exists emails_thread_keys_idx on public.emails using gin (thread_keys);
+create index if not exists emails_thread_match_keys_idx on public.emails using gin (thread_match_keys);
+create index if not exists emails_tenant_thread_idx on public.emails (tenant_id, thread_id);
 
 create table if not exists public.ingest_failures (
   id bigint generated always as identity primary key,
@@ -74,15 +80,29 @@ grant all on public.raw_messages to service_role;
 
 -- Store one parsed email (the JSON shape of core/email.ts ParsedEmail) in one transaction, keyed on
 -- (tenant_id, dedup_key). The first write wins: a re-delivery or a retried activity returns the same row.
-create or replace function public.upsert_email(p_tenant uuid, p_email jsonb)
-returns table (email_id uuid, created boolean)
+--
+-- Threads: a new email joins every thread it touches (its match keys meet their keys or the reverse),
+-- and all of them are relabelled with the smallest key of the joined set. The result depends only on
+-- which emails exist, never on their arrival order, and re-running an upsert changes nothing.
+create function public.upsert_email(p_tenant uuid, p_email jsonb)
+returns table (email_id uuid, created boolean, thread_id text)
 language plpgsql security invoker set search_path = '' as $$
+declare
+  v_keys text[] := array(select jsonb_array_elements_text(coalesce(p_email -> 'threadKeys', '[]')));
+  v_match text[] := array(select jsonb_array_elements_text(coalesce(p_email -> 'threadMatchKeys', '[]')));
+  v_id uuid;
+  v_created boolean;
+  v_thread text;
+  v_joined text[];
 begin
-  return query
+  -- Two messages of one thread stored at once must not each start a thread: serialise per tenant.
+  perform pg_advisory_xact_lock(hashtextextended('durable-inbox:threads:' || p_tenant::text, 0));
+
   insert into public.emails as e (
     tenant_id, message_id, dedup_key, key_basis, subject, from_address, from_addresses,
     reply_to_addresses, to_addresses, cc_addresses, bcc_addresses, sent_at, sent_at_fallback,
-    in_reply_to, reference_ids, text_body, html_body, headers, size_bytes, raw_sha256
+    in_reply_to, reference_ids, text_body, html_body, headers, size_bytes, raw_sha256,
+    thread_keys, thread_match_keys
   )
   values (
     p_tenant,
@@ -104,10 +124,31 @@ begin
     p_email ->> 'htmlBody',
     coalesce(p_email -> 'headers', '{}'::jsonb),
     (p_email ->> 'sizeBytes')::integer,
-    p_email ->> 'rawSha256'
+    p_email ->> 'rawSha256',
+    v_keys,
+    v_match
   )
   on conflict (tenant_id, dedup_key) do update set updated_at = e.updated_at
-  returning e.id, (xmax = 0);
+  returning e.id, (e.xmax = 0), e.thread_id into v_id, v_created, v_thread;
+
+  if not v_created then
+    return query select v_id, false, v_thread;
+    return;
+  end if;
+
+  select coalesce(array_agg(distinct x.thread_id), '{}') into v_joined
+  from public.emails x
+  where x.tenant_id = p_tenant and x.id <> v_id and x.thread_id is not null
+    and (x.thread_keys && v_match or x.thread_match_keys && v_keys);
+
+  select min(k) into v_thread from unnest(v_keys || v_joined) as k;
+
+  update public.emails x set thread_id = v_thread
+  where x.tenant_id = p_tenant
+    and (x.id = v_id or x.thread_id = any (v_joined))
+    and x.thread_id is distinct from v_thread;
+
+  return query select v_id, true, v_thread;
 end
 $$;
 revoke all on function public.upsert_email(uuid, jsonb) from public, anon, authenticated;

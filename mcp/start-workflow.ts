@@ -1,0 +1,62 @@
+/**
+ * How tools start workflows whose id is a natural key: concurrent calls join the running run
+ * (USE_EXISTING), a later call finds the completed run, and only a failed run may be replaced by a new
+ * one (ALLOW_DUPLICATE_FAILED_ONLY).
+ */
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import type { QueryDefinition } from '@temporalio/workflow';
+import type { WaitOptions } from './wait.js';
+
+export async function startOrJoin<T extends Workflow>(
+  client: Client,
+  workflow: T,
+  options: WorkflowStartOptions<T>,
+): Promise<{ handle: WorkflowHandle<T>; runId: string }> {
+  try {
+    const handle = await client.workflow.start(workflow, {
+      ...options,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    return { handle, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The run for this key already completed: its result is the answer.
+    const handle = client.workflow.getHandle<T>(options.workflowId);
+    return { handle, runId: (await handle.describe()).runId };
+  }
+}
+
+interface ProgressExtra {
+  _meta?: { progressToken?: string | number };
+  sendNotification: (n: {
+    method: 'notifications/progress';
+    params: { progressToken: string | number; progress: number; total?: number; message?: string };
+  }) => Promise<void>;
+}
+
+/** Progress polling for waitForWorkflow, when the caller asked for progress with a progressToken. */
+export function progressNotifier<P>(
+  extra: ProgressExtra,
+  query: QueryDefinition<P>,
+  toProgress: (p: P) => { progress: number; total: number; message: string },
+  everyMs?: number,
+): WaitOptions<P>['progress'] {
+  const progressToken = extra._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  return {
+    query,
+    everyMs,
+    onProgress: (p) =>
+      extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken, ...toProgress(p) },
+      }),
+  };
+}

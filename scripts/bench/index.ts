@@ -1,0 +1,16 @@
+/**
+ * Benchmarks: figures, and ratios against a baseline measured in the same run. Never part of `npm test`.
+ *   npm run bench -- ingest [--messages 5000] [--calls 200]
+ */
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  ingest: () => import('./ingest.js'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? benches[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join(' | ')}> [options]\n`);
+  process.exit(2);
+}
+await (await load()).run(args);
+process.exit(0);

@@ -52,8 +52,9 @@ describe('durable-inbox CLI', () => {
     expect(typo.stderr).toMatch(/^durable-inbox: usage: durable-inbox <start/);
     const badEnv = await cli(['migrate'], { ...env, MAX_EMAIL_BYTES: 'lots' });
     expect(badEnv.code).toBe(2);
-    expect(badEnv.stderr).toMatch(/^durable-inbox: Invalid configuration: MAX_EMAIL_BYTES: .*\(got "lots"\)
-$/);
+    expect(badEnv.stderr).toMatch(
+      /^durable-inbox: Invalid configuration: MAX_EMAIL_BYTES: .*\(got "lots"\)$/m,
+    );
     const badRole = await cli(['api-key', 'create', 'x', '--role', 'root'], env);
     expect(badRole.stderr).toMatch(/--role: admin, member or viewer/);
   });

@@ -17,6 +17,7 @@ import { generateApiKey, registerApiKey } from '../supabase/tenants.js';
 import {
   ensureLocalApiKey,
   readLiveStackState,
+  readLocalApiKey,
   removeStackState,
   stdioPrincipal,
   writeStackState,
@@ -93,9 +94,8 @@ async function mcpHttp(config: Config, log: Logger): Promise<void> {
 async function mcpStdio(config: Config, log: Logger, withWorker: boolean): Promise<void> {
   if (config.database.kind === 'embedded') {
     const running = await readLiveStackState(config.dataDir);
-    if (running) {
-      const { readFile } = await import('node:fs/promises');
-      const key = (await readFile(`${config.dataDir}/local-api-key`, 'utf8')).trim();
+    const key = await readLocalApiKey(config.dataDir);
+    if (running && key) {
       log.info('bridging stdio to the running stack', { url: running.mcpUrl });
       return bridgeStdioToHttp(running.mcpUrl, key);
     }

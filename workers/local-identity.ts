@@ -8,13 +8,20 @@ import type { Principal } from '../mcp/principal.js';
 import type { Sql } from '../supabase/db.js';
 import { generateApiKey, registerApiKey, type Tenant } from '../supabase/tenants.js';
 
-/** Load or create the local API key file and make sure its hash is registered for the tenant. */
-export async function ensureLocalApiKey(sql: Sql, dataDir: string, tenant: Tenant): Promise<string> {
-  const file = path.join(dataDir, 'local-api-key');
-  let key = await readFile(file, 'utf8').then(
+const localApiKeyFile = (dataDir: string) => path.join(dataDir, 'local-api-key');
+
+/** The key `npm start` printed, or '' when there is none yet. */
+export function readLocalApiKey(dataDir: string): Promise<string> {
+  return readFile(localApiKeyFile(dataDir), 'utf8').then(
     (s) => s.trim(),
     () => '',
   );
+}
+
+/** Load or create the local API key file and make sure its hash is registered for the tenant. */
+export async function ensureLocalApiKey(sql: Sql, dataDir: string, tenant: Tenant): Promise<string> {
+  const file = localApiKeyFile(dataDir);
+  let key = await readLocalApiKey(dataDir);
   if (!key) {
     key = generateApiKey();
     await mkdir(dataDir, { recursive: true });

@@ -2,12 +2,12 @@
  * Email activities. Each reads the staged raw message by its SHA-256, so retries are cheap and safe:
  * they run at least once, and every write they make is keyed and idempotent.
  */
-import { ApplicationFailure } from '@temporalio/activity';
 import { type ParsedEmail, type ParseLimits, parseEmail } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
 import { loadRawMessage } from '../supabase/raw-messages.js';
+import { classify } from './failures.js';
 
 export interface EmailActivityDeps {
   sql: Sql;
@@ -36,11 +36,12 @@ export function createEmailActivities(deps: EmailActivityDeps) {
   async function parseStaged(ref: StagedEmailRef): Promise<ParsedEmail> {
     const raw = await loadRawMessage(sql, ref.tenantId, ref.rawSha256);
     if (!raw) {
-      throw ApplicationFailure.create({
-        type: ErrorType.RawMessageMissing,
-        message: `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
-        nonRetryable: true,
-      });
+      throw classify(
+        new UserFacingError(
+          ErrorType.RawMessageMissing,
+          `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
+        ),
+      );
     }
     try {
       return await parseEmail(raw, limits);
@@ -48,7 +49,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
       if (!(err instanceof UserFacingError)) throw err;
       // Nothing disappears silently: a rejected message leaves a row saying why.
       await recordIngestFailure(sql, ref.tenantId, ref.rawSha256, err.type, err.message);
-      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+      throw classify(err);
     }
   }
 

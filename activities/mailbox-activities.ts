@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { heartbeat } from '@temporalio/activity';
 import { type ParsedEmail, type ParseLimits, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { resolveImportPath } from '../core/import-path.js';
@@ -23,6 +23,7 @@ import {
   settleLedger,
 } from '../supabase/mailboxes.js';
 import { loadRawMessages, stageRawMessages } from '../supabase/raw-messages.js';
+import { classify } from './failures.js';
 
 export interface MailboxActivityDeps {
   sql: Sql;
@@ -58,19 +59,15 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
   async function open(ref: MailboxRef, offset: number): Promise<Readable> {
     if (ref.source.kind === 'path') {
       const file = await resolveImportPath(importDir, ref.source.path).catch((err: unknown) => {
-        throw err instanceof UserFacingError
-          ? ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true })
-          : err;
+        throw classify(err);
       });
       return createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
     }
     const content = await loadMailboxUpload(sql, ref.tenantId, ref.source.sha256);
     if (!content) {
-      throw ApplicationFailure.create({
-        type: ErrorType.RawMessageMissing,
-        message: `no staged mailbox upload ${ref.source.sha256}`,
-        nonRetryable: true,
-      });
+      throw classify(
+        new UserFacingError(ErrorType.RawMessageMissing, `no staged mailbox upload ${ref.source.sha256}`),
+      );
     }
     return Readable.from([content.subarray(offset)]);
   }

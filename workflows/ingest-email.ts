@@ -61,6 +61,16 @@ const STAGES: IngestStage[] = ['parsing', 'storing', 'stored'];
 export const INGEST_LAST_STEP = STAGES.length - 1;
 
 export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<IngestEmailResult> {
+  try {
+    return await ingest(input);
+  } catch (err) {
+    // Failed runs are findable: IngestStatus = "failed". The failure itself says why.
+    upsertSearchAttributes([{ key: IngestStatus, value: 'failed' }]);
+    throw err;
+  }
+}
+
+async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   let stage: IngestStage = 'parsing';
   setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
   const advance = (next: IngestStage) => {

@@ -5,7 +5,7 @@
  * Pure functions only (no I/O), so the MCP layer, activities and tests share exactly one definition.
  */
 import { createHash } from 'node:crypto';
-import PostalMime, { type Address, type Email } from 'postal-mime';
+import PostalMime, { type Address, addressParser, type Email } from 'postal-mime';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from './errors.js';
 import { htmlToText, sanitizeEmailHtml } from './html.js';
@@ -135,7 +135,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
       `the message has ${email.attachments.length} attachments, over the limit of ${maxAttachments} (MAX_ATTACHMENTS)`,
     );
   }
-  const from = flattenAddresses(email.from ? [email.from] : []);
+  const from = flattenAddresses(authors(email));
   if (from.length === 0) {
     throw new UserFacingError(
       ErrorType.InvalidEmail,
@@ -202,6 +202,17 @@ function assertLooksLikeRfc5322(raw: Uint8Array): void {
   }
 }
 
+/**
+ * Every mailbox in From. postal-mime keeps only the first one, but RFC 5322 3.6.2 allows several authors
+ * (then a Sender names the one who sent it), and dropping co-authors loses who wrote the message.
+ */
+function authors(email: Email): Address[] {
+  const header = email.headers.find((h) => h.key === 'from');
+  const all = header ? addressParser(header.value) : [];
+  if (all.length > 0) return all;
+  return email.from ? [email.from] : [];
+}
+
 function flattenAddresses(list: Address[]): EmailAddress[] {
   const out: EmailAddress[] = [];
   for (const entry of list) {
@@ -233,8 +244,24 @@ function parseDate(value: string | undefined): string | null {
 
 function cleanText(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
-  const text = stripNul(value).trim();
+  const text = decodeC1AsWindows1252(stripNul(value)).trim();
   return text === '' ? null : text;
+}
+
+/**
+ * Node 20's TextDecoder decodes windows-1252 (and iso-8859-1, which the WHATWG Encoding standard maps to
+ * windows-1252) as plain Latin-1, so the bytes 0x80-0x9F, where windows-1252 has the euro sign, curly quotes
+ * and dashes, come out as C1 control characters. C1 controls are invisible and unused in mail text (even
+ * in UTF-8 mail), so mapping them to what windows-1252 means by those bytes repairs such mail at no real
+ * cost. The five bytes windows-1252 leaves undefined stay as they are. Newer Node versions decode correctly;
+ * then there is nothing to map.
+ */
+const CP1252_C1 =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+export function decodeC1AsWindows1252(text: string): string {
+  return text.replace(/[\u0080-\u009f]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] ?? c);
 }
 
 /** Postgres text cannot hold NUL. */

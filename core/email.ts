@@ -4,6 +4,7 @@
  *
  * Pure functions only (no I/O), so the MCP layer, activities and tests share exactly one definition.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import PostalMime, { type Address, addressParser, type Email } from 'postal-mime';
 import { z } from 'zod';
@@ -121,7 +122,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
   const maxAttachments = limits.maxAttachments ?? DEFAULT_LIMITS.maxAttachments;
   let email: Email;
   try {
-    email = await PostalMime.parse(raw, {
+    email = await PostalMime.parse(legacyHeadersToUtf8(raw), {
       attachmentEncoding: 'arraybuffer',
       maxHeadersSize: limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes,
       maxNestingDepth: limits.maxMimeDepth ?? DEFAULT_LIMITS.maxMimeDepth,
@@ -200,6 +201,33 @@ function assertLooksLikeRfc5322(raw: Uint8Array): void {
       'not an RFC 5322 message: it does not start with a header field such as "From: ..."',
     );
   }
+}
+
+/**
+ * Header fields must be ASCII (RFC 5322), yet old and careless mailers write 8-bit text there, nearly always
+ * in the sender's legacy charset. postal-mime reads header bytes as UTF-8, so "Ren\xe9" became "Ren\uFFFD"
+ * and the name was lost. Each line of the top-level header section that is not valid UTF-8 is re-encoded
+ * from windows-1252 (the WHATWG reading of latin1, what mail clients fall back to); valid UTF-8 lines, the
+ * body and MIME part headers are left alone. Only the parser's input changes: the raw bytes that are hashed,
+ * counted and stored stay as they arrived.
+ */
+function legacyHeadersToUtf8(raw: Uint8Array): Uint8Array {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const ends = [bytes.indexOf('\n\n'), bytes.indexOf('\n\r\n')].filter((i) => i >= 0);
+  const headerEnd = ends.length > 0 ? Math.min(...ends) + 1 : bytes.byteLength;
+  const header = bytes.subarray(0, headerEnd);
+  if (!header.some((b) => b >= 0x80)) return raw;
+
+  const lines: Buffer[] = [];
+  let start = 0;
+  while (start < header.byteLength) {
+    const newline = header.indexOf(0x0a, start);
+    const end = newline === -1 ? header.byteLength : newline + 1;
+    const line = header.subarray(start, end);
+    lines.push(isUtf8(line) ? line : Buffer.from(decodeC1AsWindows1252(line.toString('latin1')), 'utf8'));
+    start = end;
+  }
+  return new Uint8Array(Buffer.concat([...lines, bytes.subarray(headerEnd)]));
 }
 
 /**

@@ -2,7 +2,7 @@
  * Parser bugs the fixture corpus found (tests/fixtures/corpus), pinned down on their own.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeC1AsWindows1252, parseEmail } from '../../core/email.js';
+import { decodeC1AsWindows1252, parseEmail, sha256Hex } from '../../core/email.js';
 
 const limits = { maxEmailBytes: 1_000_000 };
 const crlf = (s: string) => s.replace(/\n/g, '\r\n');
@@ -43,5 +43,21 @@ describe('From with several authors', () => {
       { name: 'Ann', address: 'ann@example.com' },
       { name: 'Bén', address: 'ben@example.com' },
     ]);
+  });
+});
+
+describe('raw 8-bit header text', () => {
+  it('reads a header line that is not UTF-8 as windows-1252, keeps UTF-8 lines, and hashes the bytes as sent', async () => {
+    const raw = Buffer.concat([
+      // windows-1252 bytes: e9 = é, 96 = en dash.
+      Buffer.from('From: Ren\xe9e <renee@example.fr>\r\nSubject: caf\xe9 \x96 10h\r\n', 'latin1'),
+      Buffer.from('To: Zo\u00eb <zoe@example.se>\r\n\r\nbody\r\n', 'utf8'),
+    ]);
+    const parsed = await parseEmail(new Uint8Array(raw), limits);
+    expect(parsed.from).toEqual([{ name: 'Renée', address: 'renee@example.fr' }]);
+    expect(parsed.subject).toBe('café – 10h');
+    expect(parsed.to).toEqual([{ name: 'Zoë', address: 'zoe@example.se' }]);
+    expect(parsed.rawSha256).toBe(sha256Hex(raw));
+    expect(parsed.sizeBytes).toBe(raw.byteLength);
   });
 });

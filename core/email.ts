@@ -4,8 +4,9 @@
  *
  * Pure functions only (no I/O), so the MCP layer, activities and tests share exactly one definition.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import PostalMime, { type Address, type Email } from 'postal-mime';
+import PostalMime, { type Address, addressParser, type Email } from 'postal-mime';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from './errors.js';
 import { htmlToText, sanitizeEmailHtml } from './html.js';
@@ -121,7 +122,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
   const maxAttachments = limits.maxAttachments ?? DEFAULT_LIMITS.maxAttachments;
   let email: Email;
   try {
-    email = await PostalMime.parse(raw, {
+    email = await PostalMime.parse(legacyHeadersToUtf8(raw), {
       attachmentEncoding: 'arraybuffer',
       maxHeadersSize: limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes,
       maxNestingDepth: limits.maxMimeDepth ?? DEFAULT_LIMITS.maxMimeDepth,
@@ -135,7 +136,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
       `the message has ${email.attachments.length} attachments, over the limit of ${maxAttachments} (MAX_ATTACHMENTS)`,
     );
   }
-  const from = flattenAddresses(email.from ? [email.from] : []);
+  const from = flattenAddresses(authors(email));
   if (from.length === 0) {
     throw new UserFacingError(
       ErrorType.InvalidEmail,
@@ -202,6 +203,44 @@ function assertLooksLikeRfc5322(raw: Uint8Array): void {
   }
 }
 
+/**
+ * Header fields must be ASCII (RFC 5322), yet old and careless mailers write 8-bit text there, nearly always
+ * in the sender's legacy charset. postal-mime reads header bytes as UTF-8, so "Ren\xe9" became "Ren\uFFFD"
+ * and the name was lost. Each line of the top-level header section that is not valid UTF-8 is re-encoded
+ * from windows-1252 (the WHATWG reading of latin1, what mail clients fall back to); valid UTF-8 lines, the
+ * body and MIME part headers are left alone. Only the parser's input changes: the raw bytes that are hashed,
+ * counted and stored stay as they arrived.
+ */
+function legacyHeadersToUtf8(raw: Uint8Array): Uint8Array {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const ends = [bytes.indexOf('\n\n'), bytes.indexOf('\n\r\n')].filter((i) => i >= 0);
+  const headerEnd = ends.length > 0 ? Math.min(...ends) + 1 : bytes.byteLength;
+  const header = bytes.subarray(0, headerEnd);
+  if (!header.some((b) => b >= 0x80)) return raw;
+
+  const lines: Buffer[] = [];
+  let start = 0;
+  while (start < header.byteLength) {
+    const newline = header.indexOf(0x0a, start);
+    const end = newline === -1 ? header.byteLength : newline + 1;
+    const line = header.subarray(start, end);
+    lines.push(isUtf8(line) ? line : Buffer.from(decodeC1AsWindows1252(line.toString('latin1')), 'utf8'));
+    start = end;
+  }
+  return new Uint8Array(Buffer.concat([...lines, bytes.subarray(headerEnd)]));
+}
+
+/**
+ * Every mailbox in From. postal-mime keeps only the first one, but RFC 5322 3.6.2 allows several authors
+ * (then a Sender names the one who sent it), and dropping co-authors loses who wrote the message.
+ */
+function authors(email: Email): Address[] {
+  const header = email.headers.find((h) => h.key === 'from');
+  const all = header ? addressParser(header.value) : [];
+  if (all.length > 0) return all;
+  return email.from ? [email.from] : [];
+}
+
 function flattenAddresses(list: Address[]): EmailAddress[] {
   const out: EmailAddress[] = [];
   for (const entry of list) {
@@ -233,8 +272,24 @@ function parseDate(value: string | undefined): string | null {
 
 function cleanText(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
-  const text = stripNul(value).trim();
+  const text = decodeC1AsWindows1252(stripNul(value)).trim();
   return text === '' ? null : text;
+}
+
+/**
+ * Node 20's TextDecoder decodes windows-1252 (and iso-8859-1, which the WHATWG Encoding standard maps to
+ * windows-1252) as plain Latin-1, so the bytes 0x80-0x9F, where windows-1252 has the euro sign, curly quotes
+ * and dashes, come out as C1 control characters. C1 controls are invisible and unused in mail text (even
+ * in UTF-8 mail), so mapping them to what windows-1252 means by those bytes repairs such mail at no real
+ * cost. The five bytes windows-1252 leaves undefined stay as they are. Newer Node versions decode correctly;
+ * then there is nothing to map.
+ */
+const CP1252_C1 =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+export function decodeC1AsWindows1252(text: string): string {
+  return text.replace(/[\u0080-\u009f]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] ?? c);
 }
 
 /** Postgres text cannot hold NUL. */

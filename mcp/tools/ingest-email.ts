@@ -6,7 +6,9 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { decodeRawEmail, parseEmail } from '../../core/email.js';
+import { decodeRawEmail, parseEmail, sha256Hex } from '../../core/email.js';
+import { UserFacingError } from '../../core/errors.js';
+import { recordIngestFailure } from '../../supabase/emails.js';
 import { stageRawMessage } from '../../supabase/raw-messages.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import {
@@ -70,7 +72,13 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
       try {
         const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
         const raw = decodeRawEmail(args.raw, args.encoding);
-        const parsed = await parseEmail(raw, ctx.limits);
+        const parsed = await parseEmail(raw, ctx.limits).catch(async (err: unknown) => {
+          // Nothing disappears silently: a rejected message leaves a row saying why.
+          if (err instanceof UserFacingError) {
+            await recordIngestFailure(ctx.sql, tenantId, sha256Hex(raw), err.type, err.message);
+          }
+          throw err;
+        });
         await stageRawMessage(ctx.sql, tenantId, parsed.rawSha256, raw);
         const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
         const input: IngestEmailInput = { tenantId, rawSha256: parsed.rawSha256, dedupKey: parsed.dedupKey };

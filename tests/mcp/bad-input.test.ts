@@ -57,11 +57,19 @@ describe('ingest_email rejects bad input', () => {
     expect(await callError(mcp, 'ingest_email', { raw: '' })).toMatch(/raw is empty/);
   });
 
-  it('leaves no rows', async () => {
+  it('stores nothing, but records every rejected message and why', async () => {
     const [counts] = await sql`
       select (select count(*) from public.emails where tenant_id = ${tenantId})::int as emails,
-             (select count(*) from public.raw_messages where tenant_id = ${tenantId})::int as raw,
-             (select count(*) from public.ingest_failures where tenant_id = ${tenantId})::int as failures`;
-    expect(counts).toEqual({ emails: 0, raw: 0, failures: 0 });
+             (select count(*) from public.raw_messages where tenant_id = ${tenantId})::int as raw`;
+    expect(counts).toEqual({ emails: 0, raw: 0 });
+    // Arguments that never became a message (bad base64, missing or oversized raw) have nothing to record.
+    const failures = await sql`
+      select reason from public.ingest_failures where tenant_id = ${tenantId} order by reason`;
+    expect(failures.map((f) => f.reason)).toEqual([
+      'EmailTooLarge',
+      'InvalidEmail',
+      'InvalidEmail',
+      'InvalidEmail',
+    ]);
   });
 });

@@ -32,6 +32,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
+const taskQueueName = z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only');
+
 const positiveInt = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -56,10 +58,7 @@ const envSchema = z.object({
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool.optional(),
   TEMPORAL_UI_URL: httpUrl,
-  TEMPORAL_TASK_QUEUE: z
-    .string()
-    .regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only')
-    .default('durable-inbox'),
+  TEMPORAL_TASK_QUEUE: taskQueueName.default('durable-inbox'),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
@@ -78,6 +77,16 @@ const envSchema = z.object({
   MCP_WAIT_SECONDS: positiveInt.max(55).default(40),
 
   MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
+
+  /** Uploads run on their own task queue so a burst of big files cannot starve parsing and database work. */
+  TEMPORAL_FILES_TASK_QUEUE: taskQueueName.default('files'),
+  /** Concurrent uploads per worker process: each holds one 6 MB chunk and one connection. */
+  FILES_WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  /** Directory `upload_file` may read `path` arguments from (symlinks resolved, never outside it). */
+  DURABLE_INBOX_IMPORT_DIR: optionalString,
+  MAX_UPLOAD_BYTES: positiveInt.max(50 * 1024 * MiB).default(1024 * MiB),
+  /** Largest `content` (base64) upload: it crosses the MCP transport and is staged in Postgres. */
+  MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -103,6 +112,15 @@ export interface Config {
   };
   mcp: { host: string; port: number; waitMs: number };
   limits: { maxEmailBytes: number };
+  files: {
+    taskQueue: string;
+    concurrency: number;
+    importDir: string;
+    maxUploadBytes: number;
+    maxInlineBytes: number;
+  };
+  /** Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, else directories. */
+  storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
@@ -154,6 +172,17 @@ export function loadConfig(
     },
     mcp: { host: env.MCP_HTTP_HOST, port: env.MCP_HTTP_PORT, waitMs: env.MCP_WAIT_SECONDS * 1000 },
     limits: { maxEmailBytes: env.MAX_EMAIL_BYTES },
+    files: {
+      taskQueue: env.TEMPORAL_FILES_TASK_QUEUE,
+      concurrency: env.FILES_WORKER_CONCURRENCY,
+      importDir: path.resolve(cwd, env.DURABLE_INBOX_IMPORT_DIR ?? path.join(dataDir, 'import')),
+      maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      maxInlineBytes: Math.min(env.MAX_INLINE_UPLOAD_BYTES, env.MAX_UPLOAD_BYTES),
+    },
+    storage:
+      env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY
+        ? { kind: 'supabase', url: env.SUPABASE_URL, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }
+        : { kind: 'filesystem', root: path.join(dataDir, 'storage') },
     supabase: {
       url: env.SUPABASE_URL,
       serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,

@@ -9,6 +9,18 @@ export const ErrorType = {
   TenantNotFound: 'TenantNotFound',
   Forbidden: 'Forbidden',
   NotFound: 'NotFound',
+  // Uploads (the first five are Supabase Storage's own error codes, so both backends speak the same words)
+  EntityTooLarge: 'EntityTooLarge',
+  InvalidMimeType: 'InvalidMimeType',
+  NoSuchBucket: 'NoSuchBucket',
+  AccessDenied: 'AccessDenied',
+  InvalidKey: 'InvalidKey',
+  /** An import path outside the import directory, absolute, or otherwise unsafe. */
+  InvalidPath: 'InvalidPath',
+  /** The file to upload is gone (import file deleted, staged content expired). */
+  SourceMissing: 'SourceMissing',
+  /** The file's bytes no longer match the SHA-256 the upload was started for. */
+  SourceChanged: 'SourceChanged',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

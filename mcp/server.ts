@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
+import { registerUploadFile } from './tools/upload-file.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
 
@@ -15,6 +16,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
   });
   registerIngestEmail(server, ctx);
+  registerUploadFile(server, ctx);
   registerGetWorkflow(server, ctx);
   return server;
 }

@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Workflow code is bundled: keep it deterministic (no I/O, no
 // Node built-ins, no Date.now()) and import only types from activities/.
 export { ingestEmailWorkflow } from './ingest-email.js';
+export { uploadFileWorkflow } from './upload-file.js';

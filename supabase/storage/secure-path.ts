@@ -40,6 +40,8 @@ export function sanitiseFileName(name: string): string {
   const stem = name
     .slice(0, name.length - path.extname(name).length)
     .normalize('NFKD')
+    // drop the accents NFKD split off, so "Résumé" keeps its letters
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[._-]+|[._-]+$/g, '')
     .slice(0, 80);

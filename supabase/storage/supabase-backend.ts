@@ -1,10 +1,12 @@
 /**
- * Supabase Storage through supabase-js: a standard upload (one streamed request) up to 6 MB, TUS
+ * Supabase Storage through supabase-js's storage client (@supabase/storage-js, the object behind
+ * `supabase.storage`; a full createClient would also build a Realtime client, which on Node 20 refuses
+ * to start without the `ws` package, and a worker needs none of it): a standard upload (one streamed request) up to 6 MB, TUS
  * resumable uploads above that. Every error goes through the classifier with the service's own body.
  * This module and the stand-in under tests/ are the only code that knows Storage's URLs.
  */
 import { Readable } from 'node:stream';
-import { createClient } from '@supabase/supabase-js';
+import { StorageClient } from '@supabase/storage-js';
 import type { ObjectInfo, StorageBackend, UploadOptions, UploadOutcome, UploadSource } from './backend.js';
 import { classifyStorageResponse, networkFailure, StorageFailure } from './errors.js';
 import { capturingFetch, withCapture } from './http-capture.js';
@@ -29,11 +31,8 @@ interface ApiError {
 
 export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBackend {
   const base = opts.url.replace(/\/+$/, '');
-  const client = createClient(base, opts.serviceRoleKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: { fetch: capturingFetch },
-  });
   const authHeaders = { authorization: `Bearer ${opts.serviceRoleKey}`, apikey: opts.serviceRoleKey };
+  const client = { storage: new StorageClient(`${base}/storage/v1`, authHeaders, capturingFetch) };
 
   /** Turn a supabase-js `{ error }` into a classified failure, preferring the raw response we captured. */
   const classify = (error: ApiError, captured?: Parameters<typeof classifyStorageResponse>[0]) => {

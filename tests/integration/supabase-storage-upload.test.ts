@@ -1,0 +1,188 @@
+/**
+ * Uploads to Supabase Storage through the real supabase-js client and the project's TUS client, against
+ * a local stand-in that speaks the Storage API and injects faults, with the workflow and activities on
+ * the real Temporal dev server and the rows in real Postgres.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { failureInfo } from '../../mcp/tool-result.js';
+import type { Sql } from '../../supabase/db.js';
+import { setBucketRules } from '../../supabase/files.js';
+import type { Stack } from '../../workers/stack.js';
+import { startTestStack, testDb, testEnv } from '../support/harness.js';
+import { type StorageStandIn, startStorageStandIn } from '../support/storage-stand-in.js';
+import { activityAttempts, importFile, startUpload } from '../support/uploads.js';
+
+const MB = 1024 * 1024;
+const BUCKET = 'attachments';
+const CHUNK = 6 * MB;
+
+describe('upload to Supabase Storage (stand-in)', () => {
+  let standIn: StorageStandIn;
+  let env: Record<string, string>;
+  let stack: Stack;
+  let sql: Sql;
+  let tenantId: string;
+  let importDir: string;
+
+  beforeAll(async () => {
+    standIn = await startStorageStandIn();
+    standIn.buckets.add(BUCKET);
+    env = testEnv({ SUPABASE_URL: standIn.url, SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey });
+    importDir = `${env.DURABLE_INBOX_DATA_DIR}/import`;
+    stack = await startTestStack(env);
+    tenantId = stack.defaultTenant.id;
+    sql = testDb();
+  });
+  afterAll(async () => {
+    await stack?.shutdown();
+    await sql?.end();
+    await standIn?.close();
+  });
+  beforeEach(() => standIn.reset());
+
+  const fileRow = async (fileId: string) => {
+    const [row] =
+      await sql`select status, attempts, error, size_bytes::int as size, storage_path from public.files where id = ${fileId}`;
+    return row!;
+  };
+
+  it('retries three 503s with backoff, then stores the file', async () => {
+    const file = await importFile(importDir, 'report-503.bin', 1 * MB);
+    standIn.inject(
+      {
+        route: 'object-upload',
+        status: 503,
+        body: { statusCode: '503', error: 'Service Unavailable', message: 'upstream connect error' },
+      },
+      3,
+    );
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    const result = await handle.result();
+
+    expect(result).toMatchObject({ deduplicated: false, size: file.bytes.length, sha256: file.sha256 });
+    expect(result.path).toBe(`${tenantId}/${file.sha256.slice(0, 2)}/${file.sha256}/report-503.bin`);
+    expect(standIn.count('object-upload')).toBe(4);
+    expect(standIn.object(BUCKET, result.path)?.equals(file.bytes)).toBe(true);
+    expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
+      { attempt: 4, lastFailureType: 'Http503', nextRetryDelaySeconds: undefined },
+    ]);
+    expect(await fileRow(result.fileId)).toMatchObject({ status: 'uploaded', attempts: 4, error: null });
+  });
+
+  it('waits for Retry-After on a 429 before the next attempt', async () => {
+    const file = await importFile(importDir, 'slow-down.bin', 256 * 1024);
+    standIn.inject({
+      route: 'object-upload',
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: {
+        statusCode: '429',
+        code: 'SlowDown',
+        error: 'Too Many Requests',
+        message: 'Please reduce your request rate',
+      },
+    });
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    await handle.result();
+
+    expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
+      { attempt: 2, lastFailureType: 'SlowDown', nextRetryDelaySeconds: 2 },
+    ]);
+    const [first, second] = standIn.requests.filter((r) => r.route === 'object-upload');
+    // A lower bound only: the retry cannot come early (the default backoff would retry after 1 s).
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('resumes a 30 MB TUS upload dropped at 60%, re-sending at most one chunk', async () => {
+    const size = 30_000_000;
+    const file = await importFile(importDir, 'big.bin', size);
+    standIn.inject({ route: 'tus-patch', dropAtOffset: Math.floor(size * 0.6) });
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    const result = await handle.result();
+
+    expect(standIn.object(BUCKET, result.path)?.equals(file.bytes)).toBe(true);
+    // One upload, resumed: the retry asked the server for its offset instead of creating another.
+    expect(standIn.count('tus-create')).toBe(1);
+    expect(standIn.count('tus-head')).toBeGreaterThanOrEqual(1);
+    expect(standIn.requests.filter((r) => r.status === 'dropped')).toHaveLength(1);
+    const resent = standIn.bodyBytes('tus-patch') - size;
+    expect(resent).toBeGreaterThan(0);
+    expect(resent).toBeLessThanOrEqual(CHUNK);
+    expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
+      { attempt: 2, lastFailureType: 'NetworkError', nextRetryDelaySeconds: undefined },
+    ]);
+    expect(await fileRow(result.fileId)).toMatchObject({ status: 'uploaded', attempts: 2 });
+  });
+
+  it.each([
+    [
+      'EntityTooLarge',
+      {
+        statusCode: '413',
+        error: 'Payload too large',
+        message: 'The object exceeded the maximum allowed size',
+      },
+    ],
+    [
+      'AccessDenied',
+      {
+        statusCode: '403',
+        code: 'AccessDenied',
+        error: 'Unauthorized',
+        message: 'new row violates row-level security policy',
+      },
+    ],
+  ])('fails fast on %s after exactly one attempt', async (type, body) => {
+    const file = await importFile(importDir, `${type}.bin`, 64 * 1024);
+    // HTTP 400 with the meaning in the body, as the real service answers.
+    standIn.inject({ route: 'object-upload', status: 400, body }, 5);
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    const err = await handle.result().catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(failureInfo(err)).toEqual({ type, message: body.message });
+    expect(standIn.count('object-upload')).toBe(1);
+    expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
+      { attempt: 1, lastFailureType: undefined, nextRetryDelaySeconds: undefined },
+    ]);
+    const [row] =
+      await sql`select status, error, attempts from public.files where tenant_id = ${tenantId} and sha256 = ${file.sha256}`;
+    expect(row).toMatchObject({ status: 'failed', attempts: 1, error: `${type}: ${body.message}` });
+  });
+
+  it('checks bucket rules before sending a byte, and sends nothing for bytes already stored', async () => {
+    await setBucketRules(sql, tenantId, 'images', { sizeLimitBytes: 1000, allowedMimeTypes: ['image/*'] });
+    standIn.buckets.add('images');
+    const big = await importFile(importDir, 'big-image.bin', 2000);
+    const err = await (await startUpload(stack.client, env, tenantId, 'images', big))
+      .result()
+      .catch((e: unknown) => e);
+    expect(failureInfo(err).type).toBe('EntityTooLarge');
+
+    // 8 bytes of PNG signature: detected as image/png whatever the declared type says.
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+    const text = await importFile(importDir, 'notes.txt', Buffer.from('plain text, not an image'));
+    const refused = await (
+      await startUpload(stack.client, env, tenantId, 'images', text, { declaredMime: 'text/plain' })
+    )
+      .result()
+      .catch((e: unknown) => e);
+    expect(failureInfo(refused)).toMatchObject({ type: 'InvalidMimeType' });
+    expect(standIn.count('object-upload') + standIn.count('tus-create')).toBe(0);
+
+    const image = await importFile(importDir, 'pixel.png', png);
+    const first = await (
+      await startUpload(stack.client, env, tenantId, 'images', image, { declaredMime: 'image/jpeg' })
+    ).result();
+    expect(first).toMatchObject({ deduplicated: false, detectedMime: 'image/png', mimeMismatch: true });
+    const requestsAfterFirst = standIn.requests.length;
+
+    const again = await (await startUpload(stack.client, env, tenantId, 'images', image)).result();
+    expect(again).toMatchObject({ deduplicated: true, fileId: first.fileId, path: first.path });
+    expect(standIn.requests.length).toBe(requestsAfterFirst);
+    const rows =
+      await sql`select declared_mime, detected_mime, mime_mismatch from public.files where id = ${first.fileId}`;
+    expect(rows).toEqual([{ declared_mime: 'image/jpeg', detected_mime: 'image/png', mime_mismatch: true }]);
+  });
+});

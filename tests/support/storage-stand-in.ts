@@ -32,6 +32,8 @@ export interface Fault {
   dropAtOffset?: number;
   /** Park the request until this promise settles (the client may die meanwhile). */
   hold?: Promise<void>;
+  /** tus-patch: only match a PATCH at or after this upload offset. */
+  fromOffset?: number;
 }
 
 export interface LoggedRequest {
@@ -164,6 +166,7 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
     const index = faults.findIndex(
       (f) =>
         f.route === matched.route &&
+        (f.fromOffset === undefined || at >= f.fromOffset) &&
         (f.dropAtOffset === undefined || (f.dropAtOffset > at && f.dropAtOffset < at + length)),
     );
     const fault = index >= 0 ? faults.splice(index, 1)[0] : undefined;

@@ -38,7 +38,8 @@ export interface PrepareUploadInput {
   filename: string;
   declaredMime?: string;
   source: FileSource;
-  /** What the caller hashed; the activity re-hashes and refuses different bytes. */
+  /** SHA-256 as the starter computed it (part of the workflow id); the activity re-hashes and refuses
+   * different bytes. */
   sha256: string;
 }
 

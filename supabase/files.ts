@@ -7,17 +7,8 @@ import type { Sql } from './db.js';
 
 export type FileStatus = 'pending' | 'uploaded' | 'failed';
 
-export interface FileRow {
+export interface FileRow extends NewFile {
   id: string;
-  tenantId: string;
-  bucket: string;
-  storagePath: string;
-  filename: string;
-  sizeBytes: number;
-  declaredMime: string | null;
-  detectedMime: string | null;
-  mimeMismatch: boolean;
-  sha256: string;
   status: FileStatus;
   attempts: number;
   error: string | null;

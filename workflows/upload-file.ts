@@ -19,21 +19,15 @@ import {
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
-import type { FileActivities } from '../activities/file-activities.js';
+import type { FileActivities, PrepareUploadInput } from '../activities/file-activities.js';
 import type { FileSource } from '../activities/file-sources.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
 export type { FileSource };
 
-export interface UploadFileInput {
-  tenantId: string;
-  bucket: string;
-  filename: string;
-  declaredMime?: string;
-  source: FileSource;
-  /** SHA-256 of the content, as the starter computed it (it is also part of the workflow id). */
-  sha256: string;
+/** What to upload (tenant, bucket, name, source, SHA-256: see PrepareUploadInput) and where to run it. */
+export interface UploadFileInput extends PrepareUploadInput {
   /** The files task queue (TEMPORAL_FILES_TASK_QUEUE); workflow code cannot read configuration. */
   filesTaskQueue: string;
 }

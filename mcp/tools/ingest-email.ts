@@ -23,6 +23,7 @@ import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
 import { waitForWorkflow } from '../wait.js';
+import { IDEMPOTENT_WRITE, tenantArg, waitArg } from './common-args.js';
 import { WorkflowStatus } from './workflow-status.js';
 
 export function emailWorkflowId(tenantId: string, dedupKey: string): string {
@@ -59,16 +60,11 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           .max(maxChars, `raw is larger than the ${ctx.limits.maxEmailBytes}-byte message limit`)
           .describe('The full message. Plain text, or base64 when it has 8-bit content (set encoding).'),
         encoding: z.enum(['text', 'base64']).default('text').describe('How `raw` is encoded'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
-        wait: z.boolean().default(true).describe('Wait for the result (bounded; see description)'),
+        tenant: tenantArg,
+        wait: waitArg,
       },
       outputSchema,
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: IDEMPOTENT_WRITE,
     },
     async (args, extra) => {
       try {

@@ -28,6 +28,7 @@ import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
 import { waitForWorkflow } from '../wait.js';
+import { IDEMPOTENT_WRITE, tenantArg, waitArg } from './common-args.js';
 import { readUploadProgress, type UploadProgressView } from './upload-progress.js';
 import { WorkflowStatus } from './workflow-status.js';
 
@@ -72,16 +73,11 @@ export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
           .describe('The file as base64'),
         path: z.string().min(1).max(4096).optional().describe('A path relative to the import directory'),
         contentType: z.string().max(255).optional().describe('Declared MIME type; the content is checked'),
-        tenant: z.string().max(100).optional().describe('Organization id or slug; defaults to your own'),
-        wait: z.boolean().default(true).describe('Wait for the result (bounded; see description)'),
+        tenant: tenantArg,
+        wait: waitArg,
       },
       outputSchema,
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: IDEMPOTENT_WRITE,
     },
     async (args, extra) => {
       try {

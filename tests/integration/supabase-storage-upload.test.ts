@@ -3,15 +3,17 @@
  * a local stand-in that speaks the Storage API and injects faults, with the workflow and activities on
  * the real Temporal dev server and the rows in real Postgres.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { failureInfo } from '../../mcp/tool-result.js';
 import type { Sql } from '../../supabase/db.js';
 import { setBucketRules } from '../../supabase/files.js';
 import type { Stack } from '../../workers/stack.js';
 import { startTestStack, testDb, testEnv } from '../support/harness.js';
+import { connectStdio } from '../support/mcp-clients.js';
 import { type StorageStandIn, startStorageStandIn } from '../support/storage-stand-in.js';
-import { activityAttempts, importFile, startUpload } from '../support/uploads.js';
+import { activityAttempts, importFile, startUpload, waitForUploadProgress } from '../support/uploads.js';
 
 const MB = 1024 * 1024;
 const BUCKET = 'attachments';
@@ -184,5 +186,62 @@ describe('upload to Supabase Storage (stand-in)', () => {
     const rows =
       await sql`select declared_mime, detected_mime, mime_mismatch from public.files where id = ${first.fileId}`;
     expect(rows).toEqual([{ declared_mime: 'image/jpeg', detected_mime: 'image/png', mime_mismatch: true }]);
+  });
+
+  it('cancelling the workflow aborts the upload in flight and records why', async () => {
+    const file = await importFile(importDir, 'cancel-me.bin', 20 * MB);
+    let release!: () => void;
+    standIn.inject({ route: 'tus-patch', fromOffset: CHUNK, hold: new Promise<void>((r) => (release = r)) });
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    expect(await waitForUploadProgress(handle, CHUNK)).toBe(CHUNK);
+
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    release();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const [row] =
+      await sql`select status, error from public.files where tenant_id = ${tenantId} and sha256 = ${file.sha256}`;
+    expect(row).toEqual({ status: 'failed', error: 'Canceled: the upload was cancelled' });
+    expect([...standIn.objects.keys()].some((k) => k.includes(file.sha256))).toBe(false);
+    // The held (second) chunk settles either way once let through; nothing was sent after it.
+    const held = standIn.requests.filter((r) => r.route === 'tus-patch').at(-1)!;
+    for (let i = 0; i < 50 && held.status === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(held.status).not.toBe(0);
+    expect(standIn.count('tus-patch')).toBe(2);
+  });
+
+  it('upload_file over stdio reports bytes sent while the upload runs', async () => {
+    const file = await importFile(importDir, 'progress.bin', 20 * MB);
+    let release!: () => void;
+    standIn.inject({
+      route: 'tus-patch',
+      fromOffset: 2 * CHUNK,
+      hold: new Promise<void>((r) => (release = r)),
+    });
+    const mcp = await connectStdio(env);
+    try {
+      const progress: number[] = [];
+      const result = (await mcp.callTool(
+        { name: 'upload_file', arguments: { bucket: BUCKET, filename: 'progress.bin', path: file.path } },
+        undefined,
+        {
+          onprogress: (p) => {
+            progress.push(p.progress);
+            // The held chunk is released once the client has seen the first two chunks reported.
+            if (p.progress >= 2 * CHUNK) release();
+          },
+        },
+      )) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      // Mid-upload progress from the heartbeat; the final notification can race the result in the SDK
+      // client, so it is not demanded.
+      expect(progress).toContain(2 * CHUNK);
+      expect(Math.max(...progress)).toBeLessThanOrEqual(file.bytes.length);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    } finally {
+      release();
+      await mcp.close();
+    }
   });
 });

@@ -7,11 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readUploadProgress } from '../../mcp/tools/upload-progress.js';
 import type { Stack } from '../../workers/stack.js';
 import { startTestStack, testEnv } from '../support/harness.js';
 import { type StorageStandIn, startStorageStandIn } from '../support/storage-stand-in.js';
-import { activityAttempts, importFile, startUpload } from '../support/uploads.js';
+import { activityAttempts, importFile, startUpload, waitForUploadProgress } from '../support/uploads.js';
 
 const MB = 1024 * 1024;
 const CHUNK = 6 * MB;
@@ -72,11 +71,7 @@ describe('upload survives a worker killed mid-upload', () => {
     const handle = await startUpload(stack.client, env, stack.defaultTenant.id, 'archive', file);
 
     // Wait until the heartbeat (what the MCP tool reports as progress) shows two chunks sent.
-    let sent = 0;
-    for (let i = 0; i < 200 && sent < 2 * CHUNK; i++) {
-      sent = (await readUploadProgress(handle))?.bytesSent ?? 0;
-      if (sent < 2 * CHUNK) await new Promise((r) => setTimeout(r, 100));
-    }
+    const sent = await waitForUploadProgress(handle, 2 * CHUNK);
     expect(sent).toBe(2 * CHUNK);
 
     first.kill('SIGKILL');

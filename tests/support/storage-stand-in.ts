@@ -106,9 +106,13 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
           resolve(null);
         }
       });
+      const broken = () => {
+        log.status = 'dropped';
+        resolve(null);
+      };
       req.on('end', () => resolve(Buffer.concat(parts)));
-      req.on('close', () => resolve(req.complete ? Buffer.concat(parts) : null));
-      req.on('error', () => resolve(null));
+      req.on('close', () => (req.complete ? resolve(Buffer.concat(parts)) : broken()));
+      req.on('error', broken);
     });
 
   const route = (method: string, pathname: string): { route: Route; rest: string } | null => {

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { readUploadProgress } from '../../mcp/tools/upload-progress.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import { type UploadFileInput, uploadFileWorkflow, uploadWorkflowId } from '../../workflows/upload-file.js';
 
@@ -86,4 +87,14 @@ export async function activityAttempts(
         nextRetryDelaySeconds: delay === undefined || delay === null ? undefined : Number(delay),
       };
     });
+}
+
+/** Poll the upload activity's heartbeat (as the MCP tool does) until it reports `atLeast` bytes sent. */
+export async function waitForUploadProgress(handle: WorkflowHandle, atLeast: number): Promise<number> {
+  let sent = 0;
+  for (let i = 0; i < 300 && sent < atLeast; i++) {
+    sent = (await readUploadProgress(handle))?.bytesSent ?? 0;
+    if (sent < atLeast) await new Promise((r) => setTimeout(r, 100));
+  }
+  return sent;
 }

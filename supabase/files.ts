@@ -3,7 +3,7 @@
  * is keyed by (tenant, bucket, sha256) or the file id and uses ON CONFLICT, because the activities that
  * call these run at least once.
  */
-import type { Sql } from './db.js';
+import type { Queryable, Sql } from './db.js';
 
 export type FileStatus = 'pending' | 'uploaded' | 'failed';
 
@@ -40,7 +40,7 @@ export interface NewFile {
  * Claim the row for these bytes. An existing row wins (that is the dedup), except that a failed one is
  * reset to pending so a new attempt can run. `created` is true only for the first claim.
  */
-export async function claimFile(sql: Sql, file: NewFile): Promise<{ row: FileRow; created: boolean }> {
+export async function claimFile(sql: Queryable, file: NewFile): Promise<{ row: FileRow; created: boolean }> {
   const [row] = await sql<(FileRow & { created: boolean })[]>`
     insert into public.files as f (tenant_id, bucket, storage_path, filename, size_bytes, declared_mime,
       detected_mime, mime_mismatch, sha256)

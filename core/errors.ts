@@ -15,6 +15,8 @@ export const ErrorType = {
   NoSuchBucket: 'NoSuchBucket',
   AccessDenied: 'AccessDenied',
   InvalidKey: 'InvalidKey',
+  /** Tool arguments that cannot work together or cannot be decoded (e.g. content that is not base64). */
+  InvalidInput: 'InvalidInput',
   /** An import path outside the import directory, absolute, or otherwise unsafe. */
   InvalidPath: 'InvalidPath',
   /** The file to upload is gone (import file deleted, staged content expired). */

@@ -82,7 +82,7 @@ export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
     async (args, extra) => {
       try {
         if ((args.content === undefined) === (args.path === undefined)) {
-          throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of content (base64) or path');
+          throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of content (base64) or path');
         }
         assertBucketName(args.bucket);
         assertFileName(args.filename);
@@ -171,7 +171,7 @@ interface PreparedSource {
 }
 
 async function stageInline(ctx: ToolContext, tenantId: string, content: string): Promise<PreparedSource> {
-  if (!BASE64.test(content)) throw new UserFacingError(ErrorType.InvalidKey, 'content is not valid base64');
+  if (!BASE64.test(content)) throw new UserFacingError(ErrorType.InvalidInput, 'content is not valid base64');
   const bytes = Buffer.from(content, 'base64');
   if (bytes.length > ctx.files.maxInlineBytes) {
     throw new UserFacingError(

@@ -3,12 +3,15 @@
  * a local stand-in that speaks the Storage API and injects faults, with the workflow and activities on
  * the real Temporal dev server and the rows in real Postgres.
  */
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { failureInfo } from '../../mcp/tool-result.js';
 import type { Sql } from '../../supabase/db.js';
 import { setBucketRules } from '../../supabase/files.js';
+import { createSupabaseBackend } from '../../supabase/storage/supabase-backend.js';
 import type { Stack } from '../../workers/stack.js';
 import { startTestStack, testDb, testEnv } from '../support/harness.js';
 import { connectStdio } from '../support/mcp-clients.js';
@@ -243,5 +246,28 @@ describe('upload to Supabase Storage (stand-in)', () => {
       release();
       await mcp.close();
     }
+  });
+
+  it('the backend reads, heads and deletes through supabase-js, and maps a missing bucket', async () => {
+    const backend = createSupabaseBackend({ url: standIn.url, serviceRoleKey: standIn.serviceKey });
+    const bytes = Buffer.from('hello storage');
+    const source = { size: bytes.length, open: () => Readable.from([bytes]) };
+    await backend.uploadObject(BUCKET, 'misc/hello.txt', source, { contentType: 'text/plain' });
+    expect(await backend.headObject(BUCKET, 'misc/hello.txt')).toEqual({ size: bytes.length });
+    expect((await buffer(await backend.getObject(BUCKET, 'misc/hello.txt'))).equals(bytes)).toBe(true);
+    // A second upload to the same key is Storage's "Duplicate", which counts as already there.
+    expect(
+      await backend.uploadObject(BUCKET, 'misc/hello.txt', source, { contentType: 'text/plain' }),
+    ).toEqual({
+      alreadyExisted: true,
+      bytesSent: 0,
+      resumedFrom: 0,
+    });
+    await backend.deleteObjects(BUCKET, ['misc/hello.txt']);
+    expect(await backend.headObject(BUCKET, 'misc/hello.txt')).toBeNull();
+    const err = await backend
+      .uploadObject('no-such-bucket', 'x.txt', source, { contentType: 'text/plain' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'fatal', type: 'NoSuchBucket', message: 'Bucket not found' });
   });
 });

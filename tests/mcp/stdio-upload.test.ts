@@ -141,7 +141,8 @@ describe('upload_file over stdio', () => {
         /^InvalidKey: the file name is longer than 255 bytes/,
       ],
       [{ path: 'placeholder', bucket: '..' }, /^InvalidKey: bucket "\.\." must be/],
-      [{ path: 'placeholder', content: 'aGk=' }, /^InvalidPath: give exactly one of content/],
+      [{ path: 'placeholder', content: 'aGk=' }, /^InvalidInput: give exactly one of content/],
+      [{ content: 'not base64!' }, /^InvalidInput: content is not valid base64/],
     ];
     for (const [args, message] of cases) {
       const text = await callError(mcp, 'upload_file', { bucket: 'docs', filename: 'f.txt', ...args });

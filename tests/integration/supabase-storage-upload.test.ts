@@ -270,4 +270,31 @@ describe('upload to Supabase Storage (stand-in)', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'fatal', type: 'NoSuchBucket', message: 'Bucket not found' });
   });
+
+  it('TUS: a stale upload URL starts a new upload, and an object already there counts as done', async () => {
+    const backend = createSupabaseBackend({ url: standIn.url, serviceRoleKey: standIn.serviceKey });
+    const file = await importFile(importDir, 'tus-edge.bin', 7 * MB);
+    const source = {
+      size: file.bytes.length,
+      open: (start = 0) => Readable.from([file.bytes.subarray(start)]),
+    };
+    const urls: string[] = [];
+    const stale = `${standIn.url}/storage/v1/upload/resumable/expired-upload`;
+    const outcome = await backend.uploadObject(BUCKET, 'tus/edge.bin', source, {
+      contentType: 'application/octet-stream',
+      resume: { bytesSent: 6 * MB, uploadUrl: stale },
+      onUploadUrl: async (url) => void urls.push(url),
+    });
+    expect(outcome).toEqual({ alreadyExisted: false, bytesSent: file.bytes.length, resumedFrom: 0 });
+    expect(urls).toHaveLength(1);
+    expect(urls[0]).not.toBe(stale);
+    expect(standIn.object(BUCKET, 'tus/edge.bin')?.equals(file.bytes)).toBe(true);
+
+    const again = await backend.uploadObject(BUCKET, 'tus/edge.bin', source, {
+      contentType: 'application/octet-stream',
+    });
+    expect(again).toEqual({ alreadyExisted: true, bytesSent: 0, resumedFrom: 0 });
+    expect(standIn.count('tus-create')).toBe(2);
+    expect(standIn.bodyBytes('tus-patch')).toBe(file.bytes.length);
+  });
 });

@@ -40,6 +40,8 @@ const FATAL_CODES: Record<string, string> = {
   InvalidKey: ErrorType.InvalidKey,
   InvalidBucketName: ErrorType.InvalidKey,
 };
+/** Not an error for a caller asking whether an object exists. */
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NoSuchUpload', 'not_found']);
 const RETRY_CODES = new Set([
   'SlowDown',
   'LockTimeout',
@@ -78,6 +80,7 @@ export function classifyStorageResponse(res: StorageErrorResponse): StorageFailu
   const named = code ?? label?.replace(/\s+/g, '');
   if (named && EXISTS_CODES.has(named)) return fail('exists', named);
   if (named && FATAL_CODES[named]) return fail('fatal', FATAL_CODES[named]);
+  if (named && NOT_FOUND_CODES.has(named)) return fail('fatal', 'NotFound');
   if (named && RETRY_CODES.has(named)) return fail('retry', named, retryAfterMs);
 
   if (status === 429) return fail('retry', 'SlowDown', retryAfterMs);

@@ -49,13 +49,10 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
     assertObjectKey(key);
     const { value, lastError } = await withCapture(() => client.storage.from(bucket).info(key));
     if (!value.error) return { size: Number(value.data.size ?? 0) };
+    // Storage answers a missing object with HTTP 400 and statusCode "404" (NoSuchKey): that is "no object";
+    // a missing bucket (also "404") stays an error.
     const failure = classify(value.error as ApiError, lastError);
-    if (failure.httpStatus === 404 || failure.type === 'NotFound') return null;
-    // Storage answers a missing object with HTTP 400 and statusCode "404".
-    if (lastError && (lastError.body as { statusCode?: string })?.statusCode === '404') {
-      if (failure.type === 'NoSuchBucket') throw failure;
-      return null;
-    }
+    if (failure.type === 'NotFound') return null;
     throw failure;
   };
 
@@ -67,15 +64,16 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
   ): Promise<UploadOutcome | 'exists'> => {
     const counter = new CountingStream((bytes) => options.onProgress?.({ bytesSent: bytes }));
     const body = source.open(0).pipe(counter);
-    const { value, lastError } = await withCapture(() =>
-      client.storage.from(bucket).upload(key, body as unknown as Readable, {
-        contentType: options.contentType,
-        upsert: false,
-        duplex: 'half',
-        // supabase-js passes unknown options through to fetch, which is how cancellation reaches it.
-        ...(options.signal ? { signal: options.signal } : {}),
-      }),
+    const { value, lastError } = await withCapture(
+      () =>
+        client.storage.from(bucket).upload(key, body as unknown as Readable, {
+          contentType: options.contentType,
+          upsert: false,
+          duplex: 'half',
+        }),
+      options.signal,
     );
+    if (options.signal?.aborted) throw options.signal.reason;
     if (!value.error) return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
     const failure = classify(value.error as ApiError, lastError);
     if (failure.kind === 'exists') return 'exists';

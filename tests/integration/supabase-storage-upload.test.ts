@@ -214,6 +214,25 @@ describe('upload to Supabase Storage (stand-in)', () => {
     expect(standIn.count('tus-patch')).toBe(2);
   });
 
+  it('cancelling aborts a standard (single request) upload too', async () => {
+    const file = await importFile(importDir, 'cancel-small.bin', 2 * MB);
+    let release!: () => void;
+    standIn.inject({ route: 'object-upload', hold: new Promise<void>((r) => (release = r)) });
+    const handle = await startUpload(stack.client, env, tenantId, BUCKET, file);
+    for (let i = 0; i < 100 && standIn.count('object-upload') === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(standIn.count('object-upload')).toBe(1);
+
+    await handle.cancel();
+    // The request is still held by the stand-in: the run can only end because the request was aborted.
+    const err = await handle.result().catch((e: unknown) => e);
+    release();
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const [row] =
+      await sql`select status, error from public.files where tenant_id = ${tenantId} and sha256 = ${file.sha256}`;
+    expect(row).toEqual({ status: 'failed', error: 'Canceled: the upload was cancelled' });
+  });
+
   it('upload_file over stdio reports bytes sent while the upload runs', async () => {
     const file = await importFile(importDir, 'progress.bin', 20 * MB);
     let release!: () => void;

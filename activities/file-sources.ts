@@ -13,7 +13,7 @@ import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
 import { loadStagedContent } from '../supabase/files.js';
 import type { UploadSource } from '../supabase/storage/backend.js';
-import { resolveInside } from '../supabase/storage/secure-path.js';
+import { resolveImportPath } from '../supabase/storage/secure-path.js';
 
 export type FileSource = { kind: 'import'; path: string } | { kind: 'staged'; sha256: string };
 
@@ -28,7 +28,7 @@ export async function openFileSource(
   source: FileSource,
 ): Promise<UploadSource> {
   if (source.kind === 'import') {
-    const file = await resolveInside(deps.importDir, source.path);
+    const file = await resolveImportPath(deps.importDir, source.path);
     const info = await stat(file);
     if (!info.isFile())
       throw new UserFacingError(ErrorType.InvalidPath, `"${source.path}" is not a regular file`);

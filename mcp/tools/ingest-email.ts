@@ -22,8 +22,8 @@ import { EmailFrom, MessageId, TenantId } from '../../workflows/search-attribute
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
-import { IDEMPOTENT_WRITE, tenantArg, waitArg } from './common-args.js';
 import { WorkflowStatus } from './workflow-status.js';
 
 export function emailWorkflowId(tenantId: string, dedupKey: string): string {
@@ -64,7 +64,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         wait: waitArg,
       },
       outputSchema,
-      annotations: IDEMPOTENT_WRITE,
+      annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
       try {

@@ -14,7 +14,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { stageFileContent } from '../../supabase/files.js';
-import { assertBucketName, assertFileName, resolveInside } from '../../supabase/storage/secure-path.js';
+import { assertBucketName, assertFileName, resolveImportPath } from '../../supabase/storage/secure-path.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import {
@@ -27,8 +27,8 @@ import {
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
-import { IDEMPOTENT_WRITE, tenantArg, waitArg } from './common-args.js';
 import { readUploadProgress, type UploadProgressView } from './upload-progress.js';
 import { WorkflowStatus } from './workflow-status.js';
 
@@ -77,7 +77,7 @@ export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
         wait: waitArg,
       },
       outputSchema,
-      annotations: IDEMPOTENT_WRITE,
+      annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
       try {
@@ -186,7 +186,7 @@ async function stageInline(ctx: ToolContext, tenantId: string, content: string):
 
 /** Hash an import file by streaming it: the id of the run depends on it, and the file may be huge. */
 async function importFile(ctx: ToolContext, relative: string): Promise<PreparedSource> {
-  const file = await resolveInside(ctx.files.importDir, relative);
+  const file = await resolveImportPath(ctx.files.importDir, relative);
   const info = await stat(file);
   if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${relative}" is not a regular file`);
   if (info.size > ctx.files.maxUploadBytes) {

@@ -1,15 +1,16 @@
 /**
- * `npm run bench -- <name> [flags]`: benchmarks print figures and ratios against a baseline measured in
- * the same run. They are not tests: nothing here passes or fails.
+ * Benchmarks: figures, and ratios against a baseline measured in the same run. Never part of `npm test`.
+ *   npm run bench -- upload [--sizes 1,20,100] [--rounds 1]
  */
-const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   upload: () => import('./upload.js'),
 };
 
-const [name, ...argv] = process.argv.slice(2);
+const [name, ...args] = process.argv.slice(2);
 const load = name ? benches[name] : undefined;
 if (!load) {
-  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join(' | ')}> [flags]\n`);
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join(' | ')}> [options]\n`);
   process.exit(2);
 }
-await (await load()).run(argv);
+await (await load()).run(args);
+process.exit(0);

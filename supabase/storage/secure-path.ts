@@ -4,7 +4,6 @@
  * (InvalidKey for names and keys, InvalidPath for import paths) rather than quietly "fixing" the input,
  * except sanitiseFileName, whose job is to produce a safe key segment from a name already accepted.
  */
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 
@@ -14,7 +13,6 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_KEY_BYTES = 1024;
 
 const invalidKey = (message: string) => new UserFacingError(ErrorType.InvalidKey, message);
-const invalidPath = (message: string) => new UserFacingError(ErrorType.InvalidPath, message);
 
 /** A file name as given by a caller: one segment, no traversal, no NUL, at most 255 bytes. */
 export function assertFileName(name: string): void {
@@ -77,34 +75,8 @@ export function storageKeyFor(tenantId: string, sha256: string, fileName: string
 }
 
 /**
- * Resolve a caller's relative path inside `root`, following symlinks on both sides, and refuse anything
- * that ends up outside it. Returns the real path. The file must exist (realpath needs it): a missing
- * file is SourceMissing, which is what the caller needs to hear.
+ * Import paths (a caller's path inside the import directory, symlinks resolved, never outside it) are
+ * guarded by core/import-path.ts, shared with the mailbox import; re-exported so every path guard an
+ * upload uses is reachable from here.
  */
-export async function resolveInside(root: string, relative: string): Promise<string> {
-  if (relative.length === 0) throw invalidPath('the path is empty');
-  if (relative.includes('\0')) throw invalidPath('the path contains a NUL byte');
-  if (path.isAbsolute(relative) || /^[a-zA-Z]:[\\/]/.test(relative))
-    throw invalidPath('the path must be relative to the import directory');
-  if (relative.split(/[/\\]/).includes('..')) throw invalidPath('the path may not contain ".."');
-  if (Buffer.byteLength(relative) > 4096) throw invalidPath('the path is too long');
-
-  let realRoot: string;
-  try {
-    realRoot = await realpath(root);
-  } catch {
-    throw new UserFacingError(ErrorType.SourceMissing, 'the import directory does not exist');
-  }
-  let real: string;
-  try {
-    real = await realpath(path.join(realRoot, relative));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new UserFacingError(ErrorType.SourceMissing, `no file "${relative}" in the import directory`);
-    throw err;
-  }
-  const rel = path.relative(realRoot, real);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
-    throw invalidPath(`"${relative}" resolves outside the import directory`);
-  return real;
-}
+export { resolveImportPath } from '../../core/import-path.js';

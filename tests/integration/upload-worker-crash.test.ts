@@ -26,7 +26,7 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
   );
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (data: Buffer) => {
-      if (data.toString().includes('ready')) resolve(child);
+      if (data.toString().includes('worker-ready')) resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
   });

@@ -128,10 +128,16 @@ describe('upload_file over stdio', () => {
     await writeFile(path.join(path.dirname(importDir), 'outside.txt'), 'secret');
     await symlink(path.join(path.dirname(importDir), 'outside.txt'), path.join(importDir, 'link.txt'));
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ path: '../outside.txt' }, /^InvalidPath: the path may not contain "\.\."/],
-      [{ path: '/etc/passwd' }, /^InvalidPath: the path must be relative/],
-      [{ path: 'link.txt' }, /^InvalidPath: "link.txt" resolves outside the import directory/],
-      [{ path: 'nope.txt' }, /^SourceMissing: no file "nope.txt"/],
+      [
+        { path: '../outside.txt' },
+        /^InvalidPath: path "\.\.\/outside.txt" is refused: it must not contain "\.\."/,
+      ],
+      [{ path: '/etc/passwd' }, /^InvalidPath: path "\/etc\/passwd" is refused: it must be relative/],
+      [
+        { path: 'link.txt' },
+        /^InvalidPath: path "link.txt" is refused: it resolves outside the import directory/,
+      ],
+      [{ path: 'nope.txt' }, /^NotFound: no file "nope.txt"/],
       [
         { path: 'placeholder', filename: 'a/b.txt' },
         /^InvalidKey: the file name "a\/b.txt" contains a path separator/,

@@ -1,19 +1,19 @@
 /**
- * A worker in its own process, built by the project's own stack code from the environment (the test's
- * task queues, database, Temporal and storage), so a test can SIGKILL it mid-activity. It prints
- * "ready" once its workers run. Usage: WORKFLOW_BUNDLE_PATH=... node --import tsx worker-process.ts
+ * A worker in its own process, for tests that kill workers: configured from the environment like the
+ * real `durable-inbox worker`, using the run's prebuilt workflow bundle.
  */
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { startStack } from '../../workers/stack.js';
 
 const bundle = process.env.WORKFLOW_BUNDLE_PATH;
-const stack = await startStack(loadConfig(), {
+if (!bundle) throw new Error('WORKFLOW_BUNDLE_PATH is required');
+const stack = await startStack(loadConfig(process.env), {
   log: createLogger('warn'),
   runWorker: true,
-  workflowBundle: bundle ? { codePath: bundle } : undefined,
+  workflowBundle: { codePath: bundle },
 });
-process.stdout.write('ready\n');
+process.stdout.write('worker-ready\n');
 process.once('SIGTERM', () => {
   void stack.shutdown().then(() => process.exit(0));
 });

@@ -6,7 +6,7 @@ import {
   assertBucketName,
   assertFileName,
   assertObjectKey,
-  resolveInside,
+  resolveImportPath,
   sanitiseFileName,
   storageKeyFor,
 } from '../../supabase/storage/secure-path.js';
@@ -52,7 +52,7 @@ describe('file names and keys', () => {
   });
 });
 
-describe('resolveInside', () => {
+describe('resolveImportPath', () => {
   let root: string;
   let outside: string;
   beforeAll(async () => {
@@ -67,19 +67,19 @@ describe('resolveInside', () => {
   });
 
   it('resolves files inside, following symlinks that stay inside', async () => {
-    expect(await resolveInside(root, 'sub/ok.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
-    expect(await resolveInside(root, 'inside-link.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
+    expect(await resolveImportPath(root, 'sub/ok.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
+    expect(await resolveImportPath(root, 'inside-link.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
   });
 
   it.each([
-    ['../secret.txt', 'InvalidPath', /may not contain "\.\."/],
-    ['sub/../../secret.txt', 'InvalidPath', /may not contain "\.\."/],
+    ['../secret.txt', 'InvalidPath', /must not contain "\.\."/],
+    ['sub/../../secret.txt', 'InvalidPath', /must not contain "\.\."/],
     ['/etc/passwd', 'InvalidPath', /must be relative/],
     ['a\0b', 'InvalidPath', /NUL/],
-    ['escape.txt', 'InvalidPath', /resolves outside/],
-    ['missing.txt', 'SourceMissing', /no file "missing.txt"/],
+    ['escape.txt', 'InvalidPath', /resolves outside the import directory/],
+    ['missing.txt', 'NotFound', /no file "missing.txt"/],
   ])('refuses %j', async (relative, type, message) => {
-    const err = await resolveInside(root, relative).catch((e: unknown) => e);
+    const err = await resolveImportPath(root, relative).catch((e: unknown) => e);
     expect(err).toMatchObject({ type });
     expect(String((err as Error).message)).toMatch(message);
   });

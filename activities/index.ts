@@ -1,12 +1,21 @@
-// All activities, built from their dependencies. Workers call createActivities(deps); workflows import
-// only the types (proxyActivities<EmailActivities>), never this runtime code.
+// All activities, built from their dependencies. Workers register them per task queue (email and
+// database work on the main queue, uploads on the files queue); workflows import only the types
+// (proxyActivities<EmailActivities>), never this runtime code.
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
+import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
 
-export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps;
+export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps;
 
+/** Activities of the main task queue. */
 export function createActivities(deps: ActivityDeps) {
   return { ...createEmailActivities(deps), ...createMailboxActivities(deps) };
 }
 
+/** Activities of the files task queue: uploads hold connections and chunks, so they are bounded apart. */
+export function createFilesQueueActivities(deps: ActivityDeps) {
+  return { ...createFileActivities(deps) };
+}
+
 export type { EmailActivities } from './email-activities.js';
+export type { FileActivities } from './file-activities.js';

@@ -32,6 +32,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
+const taskQueueName = z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only');
+
 const positiveInt = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -56,10 +58,7 @@ const envSchema = z.object({
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool.optional(),
   TEMPORAL_UI_URL: httpUrl,
-  TEMPORAL_TASK_QUEUE: z
-    .string()
-    .regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only')
-    .default('durable-inbox'),
+  TEMPORAL_TASK_QUEUE: taskQueueName.default('durable-inbox'),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
@@ -72,8 +71,8 @@ const envSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid')
     .default('local'),
 
-  /** Files that tools may read by path (mbox imports) must be inside this directory. */
-  DURABLE_INBOX_IMPORT_DIR: z.string().trim().min(1).optional(),
+  /** Files that tools read by path (mbox imports, uploads) must be inside this directory. */
+  DURABLE_INBOX_IMPORT_DIR: optionalString,
   MAILBOX_CONCURRENCY: positiveInt.max(64).default(4),
   MAILBOX_CHUNK_MESSAGES: positiveInt.max(5000).default(500),
   MAX_MAILBOX_UPLOAD_BYTES: positiveInt.max(1024 * MiB).default(64 * MiB),
@@ -87,6 +86,14 @@ const envSchema = z.object({
   MAX_ATTACHMENTS: positiveInt.max(10_000).default(100),
   MAX_HEADER_BYTES: positiveInt.max(16 * MiB).default(1 * MiB),
   MAX_MIME_DEPTH: positiveInt.max(256).default(50),
+
+  /** Uploads run on their own task queue so a burst of big files cannot starve parsing and database work. */
+  TEMPORAL_FILES_TASK_QUEUE: taskQueueName.default('files'),
+  /** Concurrent uploads per worker process: each holds one 6 MB chunk and one connection. */
+  FILES_WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  MAX_UPLOAD_BYTES: positiveInt.max(50 * 1024 * MiB).default(1024 * MiB),
+  /** Largest `content` (base64) upload: it crosses the MCP transport and is staged in Postgres. */
+  MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -112,6 +119,15 @@ export interface Config {
   };
   mcp: { host: string; port: number; waitMs: number };
   limits: { maxEmailBytes: number; maxAttachments: number; maxHeaderBytes: number; maxMimeDepth: number };
+  files: {
+    taskQueue: string;
+    concurrency: number;
+    importDir: string;
+    maxUploadBytes: number;
+    maxInlineBytes: number;
+  };
+  /** Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, else directories. */
+  storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
   mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
   tenant: string;
@@ -140,6 +156,8 @@ export function loadConfig(
   const env = parsed.data;
   const dataDir = path.resolve(cwd, env.DURABLE_INBOX_DATA_DIR);
   const dbUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
+  // Tools read files by path only from here (mbox imports, file uploads).
+  const importDir = path.resolve(cwd, env.DURABLE_INBOX_IMPORT_DIR ?? path.join(dataDir, 'import'));
   return {
     env,
     dataDir,
@@ -170,11 +188,22 @@ export function loadConfig(
       maxMimeDepth: env.MAX_MIME_DEPTH,
     },
     mailbox: {
-      importDir: path.resolve(cwd, env.DURABLE_INBOX_IMPORT_DIR ?? path.join(dataDir, 'import')),
+      importDir,
       concurrency: env.MAILBOX_CONCURRENCY,
       chunkMessages: env.MAILBOX_CHUNK_MESSAGES,
       maxUploadBytes: env.MAX_MAILBOX_UPLOAD_BYTES,
     },
+    files: {
+      taskQueue: env.TEMPORAL_FILES_TASK_QUEUE,
+      concurrency: env.FILES_WORKER_CONCURRENCY,
+      importDir,
+      maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      maxInlineBytes: Math.min(env.MAX_INLINE_UPLOAD_BYTES, env.MAX_UPLOAD_BYTES),
+    },
+    storage:
+      env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY
+        ? { kind: 'supabase', url: env.SUPABASE_URL, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }
+        : { kind: 'filesystem', root: path.join(dataDir, 'storage') },
     supabase: {
       url: env.SUPABASE_URL,
       serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,

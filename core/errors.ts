@@ -12,8 +12,21 @@ export const ErrorType = {
   TenantNotFound: 'TenantNotFound',
   Forbidden: 'Forbidden',
   NotFound: 'NotFound',
+  // Uploads (the first five are Supabase Storage's own error codes, so both backends speak the same words)
+  EntityTooLarge: 'EntityTooLarge',
+  InvalidMimeType: 'InvalidMimeType',
+  NoSuchBucket: 'NoSuchBucket',
+  AccessDenied: 'AccessDenied',
+  InvalidKey: 'InvalidKey',
+  /** Tool arguments that cannot work together or cannot be decoded (e.g. content that is not base64). */
+  InvalidInput: 'InvalidInput',
+  /** An import path outside the import directory, absolute, or otherwise unsafe. */
   InvalidPath: 'InvalidPath',
   MailboxTooLarge: 'MailboxTooLarge',
+  /** The file to upload is gone (import file deleted, staged content expired). */
+  SourceMissing: 'SourceMissing',
+  /** The file's bytes no longer match the SHA-256 the upload was started for. */
+  SourceChanged: 'SourceChanged',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -13,6 +13,8 @@ export interface ToolContext {
   temporal: TemporalTarget;
   taskQueue: string;
   limits: ParseLimits;
+  /** Upload settings: the files task queue, the import directory and the size limits. */
+  files: Config['files'];
   /** How long `wait: true` waits before returning status `running`. */
   waitMs: number;
   /** mbox imports: import directory, upload cap and batch defaults. */

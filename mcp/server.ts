@@ -8,6 +8,7 @@ import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
 import { registerIngestMailbox } from './tools/ingest-mailbox.js';
 import { registerSearchEmails } from './tools/search-emails.js';
+import { registerUploadFile } from './tools/upload-file.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
 
@@ -19,6 +20,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   });
   registerIngestEmail(server, ctx);
   registerIngestMailbox(server, ctx);
+  registerUploadFile(server, ctx);
   registerGetWorkflow(server, ctx);
   registerSearchEmails(server, ctx);
   registerGetEmail(server, ctx);

@@ -1,7 +1,8 @@
 /**
  * Wait for a workflow on behalf of a tool call, but never for longer than the client will: MCP clients
  * time out at 60 s by default, so after `waitMs` the tool returns the handle with status `running` and
- * the caller follows up with `get_workflow`. While waiting it polls a progress query, if given.
+ * the caller follows up with `get_workflow`. While waiting it polls progress, if given: a workflow query,
+ * or any reader of the handle (uploads read their activity's heartbeat from describe()).
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
@@ -15,7 +16,12 @@ export type WaitOutcome<R> =
 export interface WaitOptions<P> {
   waitMs: number;
   signal?: AbortSignal;
-  progress?: { query: QueryDefinition<P>; onProgress: (p: P) => Promise<void> | void; everyMs?: number };
+  progress?: {
+    query?: QueryDefinition<P>;
+    read?: (handle: WorkflowHandle) => Promise<P | undefined>;
+    onProgress: (p: P) => Promise<void> | void;
+    everyMs?: number;
+  };
 }
 
 export async function waitForWorkflow<R, P>(
@@ -50,9 +56,13 @@ async function pollProgress<P>(
   let last = '';
   while (active()) {
     try {
-      const current = await handle.query(progress.query);
+      const current = progress.read
+        ? await progress.read(handle)
+        : progress.query
+          ? await handle.query(progress.query)
+          : undefined;
       const key = JSON.stringify(current);
-      if (key !== last) {
+      if (current !== undefined && key !== last) {
         last = key;
         await progress.onProgress(current);
       }

@@ -16,6 +16,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     temporal: stack.temporal,
     taskQueue: stack.config.temporal.taskQueue,
     limits: stack.config.limits,
+    files: stack.config.files,
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
     principal,
@@ -34,8 +35,9 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
       supabaseUrl: config.supabase.url,
     }),
     contextFor: (principal) => toolContext(stack, principal, log),
-    // A base64 message at the size limit, plus the JSON-RPC envelope.
-    maxBodyBytes: Math.ceil(config.limits.maxEmailBytes * 1.4) + 64 * 1024,
+    // A base64 message or inline upload at its size limit, plus the JSON-RPC envelope.
+    maxBodyBytes:
+      Math.ceil(Math.max(config.limits.maxEmailBytes, config.files.maxInlineBytes) * 1.4) + 64 * 1024,
     log,
   });
 }

@@ -13,6 +13,7 @@ import { startTemporalDevServer } from '../scripts/dev-stack/temporal-dev-server
 import { createDb, type Sql } from '../supabase/db.js';
 import { startEmbeddedPostgres } from '../supabase/embedded.js';
 import { migrate } from '../supabase/migrate.js';
+import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -73,7 +74,14 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         connection,
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { sql, limits: config.limits, importDir: config.mailbox.importDir },
+        files: config.files,
+        deps: {
+          sql,
+          limits: config.limits,
+          importDir: config.mailbox.importDir,
+          storage: createStorageBackend(config.storage),
+          files: config.files,
+        },
         workflowBundle: opts.workflowBundle,
       });
       for (const worker of created) {

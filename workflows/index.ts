@@ -2,3 +2,4 @@
 // Node built-ins, no Date.now()) and import only types from activities/.
 export { ingestEmailWorkflow } from './ingest-email.js';
 export { ingestMailboxWorkflow } from './ingest-mailbox.js';
+export { uploadFileWorkflow } from './upload-file.js';

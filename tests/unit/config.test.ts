@@ -49,9 +49,50 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DURABLE_INBOX_TENANT: '../etc' }, /DURABLE_INBOX_TENANT: must be an organization slug or uuid/],
     [{ SUPABASE_URL: 'not a url' }, /SUPABASE_URL: /],
+    [{ TEMPORAL_FILES_TASK_QUEUE: 'files queue' }, /TEMPORAL_FILES_TASK_QUEUE: letters, digits/],
+    [{ FILES_WORKER_CONCURRENCY: '0' }, /FILES_WORKER_CONCURRENCY: /],
+    [{ MAX_UPLOAD_BYTES: '-5' }, /MAX_UPLOAD_BYTES: /],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('picks the storage backend and the upload settings', () => {
+    const local = loadConfig({}, '/srv/app');
+    expect(local.storage).toEqual({ kind: 'filesystem', root: '/srv/app/.data/storage' });
+    expect(local.files).toEqual({
+      taskQueue: 'files',
+      concurrency: 4,
+      importDir: '/srv/app/.data/import',
+      maxUploadBytes: 1024 * 1024 * 1024,
+      maxInlineBytes: 20 * 1024 * 1024,
+    });
+    // Only the URL: still the filesystem, because uploads need the service role key.
+    expect(loadConfig({ SUPABASE_URL: 'https://x.supabase.co' }).storage.kind).toBe('filesystem');
+    const remote = loadConfig(
+      {
+        SUPABASE_URL: 'https://x.supabase.co',
+        SUPABASE_SERVICE_ROLE_KEY: 'service-key',
+        TEMPORAL_FILES_TASK_QUEUE: 'uploads',
+        FILES_WORKER_CONCURRENCY: '8',
+        DURABLE_INBOX_IMPORT_DIR: 'inbox/import',
+        MAX_UPLOAD_BYTES: '1000',
+      },
+      '/srv/app',
+    );
+    expect(remote.storage).toEqual({
+      kind: 'supabase',
+      url: 'https://x.supabase.co',
+      serviceRoleKey: 'service-key',
+    });
+    expect(remote.files).toMatchObject({
+      taskQueue: 'uploads',
+      concurrency: 8,
+      importDir: '/srv/app/inbox/import',
+      maxUploadBytes: 1000,
+      // never more than the overall limit
+      maxInlineBytes: 1000,
+    });
   });
 
   it('reports every bad variable at once and never echoes secrets', () => {

@@ -1,0 +1,130 @@
+/**
+ * Filesystem storage: buckets are directories under one root (`<DURABLE_INBOX_DATA_DIR>/storage`).
+ *
+ * Writes are atomic. The bytes go to a temp file under `<root>/.tmp`, are fsynced, checked against the
+ * expected size and SHA-256, and only then renamed onto the key. A crash at any point before the rename
+ * leaves a stray temp file (swept by `sweepTempFiles`) and no visible object; rename is atomic within one
+ * filesystem, so a reader sees either nothing or the whole object. Keys are content-addressed, so an
+ * object already at the key is the same bytes and counts as success.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorType } from '../../core/errors.js';
+import type { ObjectInfo, StorageBackend, UploadOptions, UploadOutcome, UploadSource } from './backend.js';
+import { StorageFailure } from './errors.js';
+import { CountingStream } from './progress-stream.js';
+import { assertBucketName, assertObjectKey } from './secure-path.js';
+
+export interface FilesystemBackendOptions {
+  root: string;
+  /** Test hook: runs after the temp file is complete and before the rename (e.g. to crash there). */
+  beforeCommit?: (tempPath: string) => Promise<void> | void;
+}
+
+const TEMP_DIR = '.tmp';
+
+export function createFilesystemBackend(opts: FilesystemBackendOptions): StorageBackend & {
+  sweepTempFiles(olderThanMs: number): Promise<number>;
+} {
+  const root = path.resolve(opts.root);
+
+  /** The object's path; the key checks make traversal impossible, the prefix check makes sure. */
+  const objectPath = (bucket: string, key: string): string => {
+    assertBucketName(bucket);
+    assertObjectKey(key);
+    const full = path.resolve(root, bucket, ...key.split('/'));
+    if (!full.startsWith(path.join(root, bucket) + path.sep)) {
+      throw new StorageFailure('fatal', ErrorType.InvalidKey, `key "${key}" escapes bucket "${bucket}"`);
+    }
+    return full;
+  };
+
+  const headObject = async (bucket: string, key: string): Promise<ObjectInfo | null> => {
+    try {
+      const info = await stat(objectPath(bucket, key));
+      return info.isFile() ? { size: info.size } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  };
+
+  return {
+    kind: 'filesystem',
+    headObject,
+
+    async uploadObject(
+      bucket: string,
+      key: string,
+      source: UploadSource,
+      options: UploadOptions,
+    ): Promise<UploadOutcome> {
+      const target = objectPath(bucket, key);
+      const existing = await headObject(bucket, key);
+      if (existing?.size === source.size) return { alreadyExisted: true, bytesSent: 0, resumedFrom: 0 };
+
+      const tempDir = path.join(root, TEMP_DIR);
+      await mkdir(tempDir, { recursive: true });
+      const temp = path.join(tempDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+      // Local copies are cheap, so a retry rewrites the temp file rather than trusting a half-written one.
+      const counter = new CountingStream((bytes) => options.onProgress?.({ bytesSent: bytes }), true);
+      try {
+        await pipeline(source.open(0), counter, createWriteStream(temp, { flags: 'wx' }), {
+          signal: options.signal,
+        });
+        const handle = await open(temp, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        const digest = counter.digest();
+        if (counter.bytes !== source.size || (options.sha256 && digest !== options.sha256)) {
+          throw new StorageFailure(
+            'fatal',
+            ErrorType.SourceChanged,
+            `the source changed while it was read (${counter.bytes} bytes, sha256 ${digest})`,
+          );
+        }
+        await opts.beforeCommit?.(temp);
+        await mkdir(path.dirname(target), { recursive: true });
+        await rename(temp, target);
+        return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+
+    async getObject(bucket: string, key: string): Promise<Readable> {
+      const file = objectPath(bucket, key);
+      if (!(await headObject(bucket, key))) {
+        throw new StorageFailure('fatal', 'NotFound', `no object "${key}" in bucket "${bucket}"`);
+      }
+      return createReadStream(file);
+    },
+
+    async deleteObjects(bucket: string, keys: string[]): Promise<void> {
+      for (const key of keys) await rm(objectPath(bucket, key), { force: true });
+    },
+
+    /** Remove temp files a crashed writer left behind; returns how many. */
+    async sweepTempFiles(olderThanMs: number): Promise<number> {
+      const dir = path.join(root, TEMP_DIR);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      let removed = 0;
+      for (const name of names) {
+        const file = path.join(dir, name);
+        const info = await stat(file).catch(() => null);
+        if (info && Date.now() - info.mtimeMs >= olderThanMs) {
+          await rm(file, { force: true });
+          removed++;
+        }
+      }
+      return removed;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The filesystem backend on real files: upload, content-addressed "already exists", atomic commit
+ * (a process killed between the temp write and the rename leaves no object), and path safety.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { UploadSource } from '../../supabase/storage/backend.js';
+import { createFilesystemBackend } from '../../supabase/storage/filesystem.js';
+
+const sourceOf = (file: string, size: number): UploadSource => ({
+  size,
+  open: (start = 0) => createReadStream(file, { start }),
+});
+
+describe('filesystem storage backend', () => {
+  let root: string;
+  let file: string;
+  let bytes: Buffer;
+  let sha256: string;
+
+  beforeEach(async () => {
+    const base = await mkdtemp(path.join(os.tmpdir(), 'fs-backend-'));
+    root = path.join(base, 'storage');
+    file = path.join(base, 'source.bin');
+    bytes = randomBytes(3 * 1024 * 1024 + 17);
+    sha256 = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(file, bytes);
+  });
+
+  it('stores the bytes under bucket/key, reports progress, and treats a second upload as existing', async () => {
+    const backend = createFilesystemBackend({ root });
+    const progress: number[] = [];
+    const outcome = await backend.uploadObject(
+      'docs',
+      `t/${sha256}/source.bin`,
+      sourceOf(file, bytes.length),
+      {
+        contentType: 'application/octet-stream',
+        sha256,
+        onProgress: (p) => progress.push(p.bytesSent),
+      },
+    );
+    expect(outcome).toEqual({ alreadyExisted: false, bytesSent: bytes.length, resumedFrom: 0 });
+    expect(progress.at(-1)).toBe(bytes.length);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect((await readFile(path.join(root, 'docs', 't', sha256, 'source.bin'))).equals(bytes)).toBe(true);
+    expect(await backend.headObject('docs', `t/${sha256}/source.bin`)).toEqual({ size: bytes.length });
+    expect(await backend.headObject('docs', 't/missing')).toBeNull();
+
+    const again = await backend.uploadObject('docs', `t/${sha256}/source.bin`, sourceOf(file, bytes.length), {
+      contentType: 'application/octet-stream',
+    });
+    expect(again).toEqual({ alreadyExisted: true, bytesSent: 0, resumedFrom: 0 });
+    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
+
+    const read = await backend.getObject('docs', `t/${sha256}/source.bin`);
+    expect((await text(read)).length).toBeGreaterThan(0);
+    await backend.deleteObjects('docs', [`t/${sha256}/source.bin`]);
+    expect(await backend.headObject('docs', `t/${sha256}/source.bin`)).toBeNull();
+  });
+
+  it('never commits bytes that do not match the expected hash', async () => {
+    const backend = createFilesystemBackend({ root });
+    const err = await backend
+      .uploadObject('docs', 'k/source.bin', sourceOf(file, bytes.length), {
+        contentType: 'application/octet-stream',
+        sha256: '0'.repeat(64),
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'fatal', type: 'SourceChanged' });
+    expect(await backend.headObject('docs', 'k/source.bin')).toBeNull();
+    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
+  });
+
+  it('leaves no visible object when the writer is killed between the temp write and the rename', async () => {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'tests/support/fs-crash-writer.ts', root, 'docs', 'k/crash.bin', file],
+      { encoding: 'utf8' },
+    );
+    expect(child.signal).toBe('SIGKILL');
+    const tempPath = child.stdout.trim();
+    expect(child.stdout).not.toContain('committed');
+    // The complete temp file is there (the kill came after the write) but the object is not.
+    expect((await stat(tempPath)).size).toBe(bytes.length);
+    const backend = createFilesystemBackend({ root });
+    expect(await backend.headObject('docs', 'k/crash.bin')).toBeNull();
+    expect(await readdir(path.join(root, 'docs')).catch(() => [])).toEqual([]);
+
+    // The stray temp file is swept; a new upload then commits normally.
+    expect(await backend.sweepTempFiles(0)).toBe(1);
+    await backend.uploadObject('docs', 'k/crash.bin', sourceOf(file, bytes.length), {
+      contentType: 'application/octet-stream',
+      sha256,
+    });
+    expect((await readFile(path.join(root, 'docs', 'k', 'crash.bin'))).equals(bytes)).toBe(true);
+  });
+
+  it.each([
+    ['../outside', 'k', /bucket/],
+    ['docs', '../../etc/passwd', /segment/],
+    ['docs', '/abs/key', /relative/],
+    ['docs', 'a/\0b', /NUL/],
+    ['docs', 'a\\..\\b', /NUL or/],
+  ])('refuses bucket %j key %j', async (bucket, key, message) => {
+    const backend = createFilesystemBackend({ root });
+    const err = await backend
+      .uploadObject(bucket, key, sourceOf(file, bytes.length), { contentType: 'text/plain' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'InvalidKey' });
+    expect(String((err as Error).message)).toMatch(message);
+    expect(await readdir(root).catch(() => [])).toEqual([]);
+  });
+});

@@ -23,6 +23,7 @@ import {
 import type { StorageBackend, UploadProgress } from '../supabase/storage/backend.js';
 import { StorageFailure } from '../supabase/storage/errors.js';
 import { assertBucketName, assertFileName, storageKeyFor } from '../supabase/storage/secure-path.js';
+import { classify } from './failures.js';
 import { inspectSource, mimeAllowed, normaliseMime } from './file-inspect.js';
 import { type FileSource, openFileSource } from './file-sources.js';
 
@@ -87,10 +88,8 @@ export interface StoredFile {
 /** Heartbeat every so often even while one chunk is in flight, so a slow link is not a dead worker. */
 const KEEPALIVE_MS = 2000;
 
+/** Storage errors carry their own retry decision (and Retry-After); everything else as `classify` says. */
 function toFailure(err: unknown): unknown {
-  if (err instanceof UserFacingError) {
-    return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
-  }
   if (err instanceof StorageFailure) {
     return ApplicationFailure.create({
       type: err.type,
@@ -99,7 +98,7 @@ function toFailure(err: unknown): unknown {
       nextRetryDelay: err.kind === 'retry' ? err.retryAfterMs : undefined,
     });
   }
-  return err;
+  return classify(err);
 }
 
 function summary(row: FileRow): StoredFile {

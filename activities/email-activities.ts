@@ -2,10 +2,13 @@
  * Email activities. Each reads the staged raw message by its SHA-256, so retries are cheap and safe:
  * they run at least once, and every write they make is keyed and idempotent.
  */
+import { extractAttachments } from '../core/attachments.js';
 import { type ParsedEmail, type ParseLimits, parseEmail } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { claimAttachments, listAttachments, settleAttachment } from '../supabase/attachments.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
+import { stageFileContent } from '../supabase/files.js';
 import { loadRawMessage } from '../supabase/raw-messages.js';
 import { classify } from './failures.js';
 
@@ -28,6 +31,14 @@ export interface EmailSummary {
   sentAt: string | null;
   attachmentCount: number;
   sizeBytes: number;
+}
+
+/** An attachment waiting for its upload: enough to start one, never its bytes. */
+export interface PendingAttachment {
+  partIndex: number;
+  filename: string;
+  declaredMime: string;
+  sha256: string;
 }
 
 export function createEmailActivities(deps: EmailActivityDeps) {
@@ -65,6 +76,48 @@ export function createEmailActivities(deps: EmailActivityDeps) {
         attachmentCount: email.attachmentCount,
         sizeBytes: email.sizeBytes,
       };
+    },
+
+    /**
+     * Record the message's attachments and stage their bytes for upload; returns the ones not stored
+     * yet (all of them the first time; the failed ones when a later ingestion retries).
+     */
+    async stageEmailAttachments(ref: StagedEmailRef & { emailId: string }): Promise<PendingAttachment[]> {
+      const raw = await loadRawMessage(sql, ref.tenantId, ref.rawSha256);
+      if (!raw)
+        throw classify(
+          new UserFacingError(ErrorType.RawMessageMissing, `no staged raw message ${ref.rawSha256}`),
+        );
+      const parts = await extractAttachments(raw, limits);
+      await claimAttachments(
+        sql,
+        ref.tenantId,
+        ref.emailId,
+        parts.map(({ content, ...part }) => ({ ...part, sizeBytes: content.byteLength })),
+      );
+      const open = new Set(
+        (await listAttachments(sql, ref.tenantId, ref.emailId))
+          .filter((a) => a.status !== 'stored')
+          .map((a) => a.partIndex),
+      );
+      const pending = parts.filter((p) => open.has(p.partIndex));
+      for (const part of pending) await stageFileContent(sql, ref.tenantId, part.sha256, part.content);
+      return pending.map(({ partIndex, filename, declaredMime, sha256 }) => ({
+        partIndex,
+        filename,
+        declaredMime,
+        sha256,
+      }));
+    },
+
+    async settleEmailAttachment(
+      input: { tenantId: string; emailId: string; partIndex: number } & (
+        | { status: 'stored'; fileId: string; detectedMime: string | null }
+        | { status: 'failed'; error: string }
+      ),
+    ): Promise<void> {
+      const { tenantId, emailId, partIndex, ...outcome } = input;
+      await settleAttachment(sql, tenantId, emailId, partIndex, outcome);
     },
 
     async storeStagedEmail(

@@ -17,19 +17,19 @@ export async function startOrJoin<T extends Workflow>(
   client: Client,
   workflow: T,
   options: WorkflowStartOptions<T>,
-): Promise<{ handle: WorkflowHandle<T>; runId: string }> {
+): Promise<{ handle: WorkflowHandle<T>; runId: string; existing: boolean }> {
   try {
     const handle = await client.workflow.start(workflow, {
       ...options,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
     });
-    return { handle, runId: handle.firstExecutionRunId };
+    return { handle, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // The run for this key already completed: its result is the answer.
     const handle = client.workflow.getHandle<T>(options.workflowId);
-    return { handle, runId: (await handle.describe()).runId };
+    return { handle, runId: (await handle.describe()).runId, existing: true };
   }
 }
 

@@ -8,16 +8,22 @@
  * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
  * message finds this run instead of starting another.
  */
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   defineQuery,
+  executeChild,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { EmailActivities } from '../activities/email-activities.js';
-import { IngestStatus, ThreadId } from './search-attributes.js';
+import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
+import { inParallel } from './concurrency.js';
+import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
+import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -26,6 +32,16 @@ export interface IngestEmailInput {
   rawSha256: string;
   /** The key the caller derived; the parse activity re-derives it and they must agree. */
   dedupKey: string;
+  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are only recorded. */
+  filesTaskQueue?: string;
+}
+
+export interface AttachmentOutcome {
+  partIndex: number;
+  filename: string;
+  status: 'stored' | 'failed';
+  fileId?: string;
+  error?: string;
 }
 
 export interface IngestEmailResult {
@@ -36,9 +52,11 @@ export interface IngestEmailResult {
   dedupKey: string;
   messageId: string | null;
   subject: string | null;
+  /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
+  attachments: AttachmentOutcome[];
 }
 
-export type IngestStage = 'parsing' | 'storing' | 'stored';
+export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'stored';
 export interface IngestProgress {
   stage: IngestStage;
   step: number;
@@ -49,14 +67,18 @@ export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { parseStagedEmail, storeStagedEmail } = proxyActivities<EmailActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { parseStagedEmail, storeStagedEmail, stageEmailAttachments, settleEmailAttachment } =
+  proxyActivities<EmailActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
-const STAGES: IngestStage[] = ['parsing', 'storing', 'stored'];
+const STAGES: IngestStage[] = ['parsing', 'storing', 'attachments', 'stored'];
+/** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
+export const ATTACHMENTS_BUCKET = 'attachments';
+const ATTACHMENT_UPLOADS_AT_ONCE = 4;
 /** Progress runs from step 0 (parsing) to this step (stored). */
 export const INGEST_LAST_STEP = STAGES.length - 1;
 
@@ -95,10 +117,21 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
 
   // The thread this email joined when it was stored; a later arrival can still merge threads.
   upsertSearchAttributes([{ key: ThreadId, value: stored.threadId }]);
+
+  let attachments: AttachmentOutcome[] = [];
+  if (summary.attachmentCount > 0 && input.filesTaskQueue) {
+    advance('attachments');
+    const pending = await stageEmailAttachments({ ...input, emailId: stored.emailId });
+    attachments = await inParallel(pending, ATTACHMENT_UPLOADS_AT_ONCE, (a) =>
+      uploadAttachment(input, stored.emailId, a, input.filesTaskQueue!),
+    );
+  }
   advance('stored');
+  const failed = attachments.filter((a) => a.status === 'failed').length;
   setCurrentDetails(
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
-      `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}`,
+      `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
+      (attachments.length ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed` : ''),
   );
   return {
     emailId: stored.emailId,
@@ -107,5 +140,70 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     dedupKey: summary.dedupKey,
     messageId: summary.messageId,
     subject: summary.subject,
+    attachments,
   };
+}
+
+/**
+ * One attachment through the upload workflow, as a child. A failure marks the attachment, never the
+ * email. The child's id is the upload's natural key; when the same bytes are being uploaded for another
+ * email, wait for that run and start ours after it, which then finds the file already stored.
+ */
+async function uploadAttachment(
+  input: IngestEmailInput,
+  emailId: string,
+  attachment: PendingAttachment,
+  filesTaskQueue: string,
+): Promise<AttachmentOutcome> {
+  const { tenantId } = input;
+  const key = { tenantId, emailId, partIndex: attachment.partIndex };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const file = await executeChild(uploadFileWorkflow, {
+        workflowId: uploadWorkflowId(tenantId, ATTACHMENTS_BUCKET, attachment.sha256),
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [
+          {
+            tenantId,
+            bucket: ATTACHMENTS_BUCKET,
+            filename: attachment.filename,
+            declaredMime: attachment.declaredMime,
+            source: { kind: 'staged', sha256: attachment.sha256 },
+            sha256: attachment.sha256,
+            filesTaskQueue,
+          },
+        ],
+        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+        staticSummary: `Upload attachment "${attachment.filename}" of email ${emailId}`,
+      });
+      await settleEmailAttachment({
+        ...key,
+        status: 'stored',
+        fileId: file.fileId,
+        detectedMime: file.detectedMime,
+      });
+      return {
+        partIndex: attachment.partIndex,
+        filename: attachment.filename,
+        status: 'stored',
+        fileId: file.fileId,
+      };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError && attempt < 60) {
+        await sleep('2 seconds');
+        continue;
+      }
+      const error = failureText(err);
+      await settleEmailAttachment({ ...key, status: 'failed', error });
+      return { partIndex: attachment.partIndex, filename: attachment.filename, status: 'failed', error };
+    }
+  }
+}
+
+/** "<Type>: message" of the innermost ApplicationFailure, as users see failures elsewhere. */
+function failureText(err: unknown): string {
+  let cause: unknown = err;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
 }

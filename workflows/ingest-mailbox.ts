@@ -17,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
+import { inParallel } from './concurrency.js';
 import { IngestStatus } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
@@ -123,13 +124,4 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     { key: IngestStatus, value: report.failed > 0 ? 'imported-with-failures' : 'imported' },
   ]);
   return report;
-}
-
-/** Run `fn` over `items` with at most `limit` in flight. Deterministic: it only awaits workflow promises. */
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }

@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { AddressSchema } from '../../core/email.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
+import { listAttachments } from '../../supabase/attachments.js';
 import { asCaller } from '../../supabase/caller.js';
 import { getEmail } from '../../supabase/email-queries.js';
 import type { ToolContext } from '../context.js';
@@ -20,7 +21,9 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
     'get_email',
     {
       title: 'Get an email',
-      description: 'A stored email: addresses, date, subject, text and sanitised HTML body, headers, thread.',
+      description:
+        'A stored email: addresses, date, subject, text and sanitised HTML body, headers, thread, and its ' +
+        'attachments (file id, sanitised name, declared and detected type, size, SHA-256, upload status).',
       inputSchema: {
         emailId: z.uuid('emailId must be a UUID (an emailId from ingest_email or search_emails)'),
         tenant: tenantArg,
@@ -46,15 +49,33 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
         sizeBytes: z.number().int(),
         rawSha256: z.string(),
         status: z.string(),
+        attachments: z.array(
+          z.object({
+            partIndex: z.number().int(),
+            filename: z.string(),
+            declaredMime: z.string(),
+            detectedMime: z.string().nullable(),
+            sizeBytes: z.number().int(),
+            sha256: z.string(),
+            inline: z.boolean(),
+            contentId: z.string().nullable(),
+            status: z.enum(['pending', 'stored', 'failed']),
+            fileId: z.string().nullable(),
+            error: z.string().nullable(),
+          }),
+        ),
       },
       annotations: READ_ONLY,
     },
     async ({ emailId, tenant }) => {
       try {
         const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
-        const email = await asCaller(ctx.sql, ctx.principal.claims, (tx) => getEmail(tx, tenantId, emailId));
-        if (!email) throw new UserFacingError(ErrorType.NotFound, `no email ${emailId} for this caller`);
-        return toolResult({ ...email });
+        const found = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => {
+          const email = await getEmail(tx, tenantId, emailId);
+          return email && { ...email, attachments: await listAttachments(tx, tenantId, emailId) };
+        });
+        if (!found) throw new UserFacingError(ErrorType.NotFound, `no email ${emailId} for this caller`);
+        return toolResult({ ...found });
       } catch (err) {
         return toolError(err);
       }

@@ -5,6 +5,7 @@
  * startOrJoin: concurrent calls join the running run, a later call gets the completed run's result.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../../core/email.js';
 import { UserFacingError } from '../../core/errors.js';
@@ -40,6 +41,18 @@ const outputSchema = {
   created: z.boolean().optional().describe('false when the email already existed'),
   messageId: z.string().nullable().optional(),
   subject: z.string().nullable().optional(),
+  attachments: z
+    .array(
+      z.object({
+        partIndex: z.number().int(),
+        filename: z.string(),
+        status: z.enum(['stored', 'failed']),
+        fileId: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe('Attachments this run uploaded or failed to; ingest the message again to retry failed ones'),
   temporalUiUrl: z.string(),
 };
 
@@ -81,11 +94,16 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         });
         await stageRawMessage(ctx.sql, tenantId, parsed.rawSha256, raw);
         const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
-        const input: IngestEmailInput = { tenantId, rawSha256: parsed.rawSha256, dedupKey: parsed.dedupKey };
-        const { handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, {
+        const input: IngestEmailInput = {
+          tenantId,
+          rawSha256: parsed.rawSha256,
+          dedupKey: parsed.dedupKey,
+          filesTaskQueue: ctx.files.taskQueue,
+        };
+        const options = {
           taskQueue: ctx.taskQueue,
           workflowId,
-          args: [input],
+          args: [input] as [IngestEmailInput],
           typedSearchAttributes: [
             { key: TenantId, value: tenantId },
             { key: EmailFrom, value: parsed.from[0]?.address ?? '' },
@@ -95,7 +113,18 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           staticDetails:
             `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
             `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
-        });
+        };
+        let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
+        if (existing && (await leftAttachmentsFailed(handle))) {
+          // The email is stored but some attachments failed: this request is the retry that completes them.
+          const retry = await ctx.client.workflow.start(ingestEmailWorkflow, {
+            ...options,
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          });
+          handle = retry;
+          runId = retry.firstExecutionRunId;
+        }
         const base = {
           workflowId: handle.workflowId,
           runId,
@@ -130,12 +159,21 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           status: 'completed',
           emailId: outcome.result.emailId,
           created: outcome.result.created,
+          attachments: outcome.result.attachments,
         });
       } catch (err) {
         return toolError(err);
       }
     },
   );
+}
+
+/** Did the latest completed run leave attachments failed? */
+async function leftAttachmentsFailed(handle: WorkflowHandle): Promise<boolean> {
+  const { status } = await handle.describe();
+  if (status.name !== 'COMPLETED') return false;
+  const result = (await handle.result()) as IngestEmailResult;
+  return (result.attachments ?? []).some((a) => a.status === 'failed');
 }
 
 function truncate(text: string, max: number): string {

@@ -42,9 +42,61 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DURABLE_INBOX_TENANT: '../etc' }, /DURABLE_INBOX_TENANT: must be an organization slug or uuid/],
     [{ SUPABASE_URL: 'not a url' }, /SUPABASE_URL: /],
+    [{ AI_PROVIDER: 'gpt' }, /AI_PROVIDER: /],
+    [{ AI_PROVIDER: 'sambanova' }, /AI_API_KEY: required when AI_PROVIDER is sambanova/],
+    [
+      { AI_PROVIDER: 'openai-compatible', AI_API_KEY: 'k' },
+      /AI_BASE_URL: required when AI_PROVIDER is openai-compatible; AI_MODEL: required/,
+    ],
+    [{ AI_RATE_LIMIT_PER_SECOND: '0' }, /AI_RATE_LIMIT_PER_SECOND: /],
+    [{ AI_BASE_URL: 'ftp://x' }, /AI_BASE_URL: /],
+    [{ TEMPORAL_AI_TASK_QUEUE_PREFIX: 'ai/' }, /TEMPORAL_AI_TASK_QUEUE_PREFIX: /],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('uses the heuristic analyser without a key, and a provider preset with one', () => {
+    expect(loadConfig({}).ai).toEqual({
+      defaultProvider: 'heuristic',
+      analyseOnIngest: true,
+      taskQueuePrefix: 'ai-',
+    });
+    const kimi = loadConfig({
+      AI_PROVIDER: 'moonshot',
+      AI_API_KEY: 'sk-secret',
+      AI_ANALYSIS_ON_INGEST: 'false',
+    }).ai;
+    expect(kimi).toMatchObject({
+      defaultProvider: 'moonshot',
+      analyseOnIngest: false,
+      llm: {
+        provider: 'moonshot',
+        baseURL: 'https://api.moonshot.ai/v1',
+        responseFormat: 'json_object',
+        ratePerSecond: 5,
+        maxConcurrency: 4,
+        timeoutMs: 60_000,
+      },
+    });
+    expect(loadConfig({ AI_API_KEY: 'sk-x' }).ai.llm).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      responseFormat: 'json_schema',
+    });
+    const custom = loadConfig({
+      AI_API_KEY: 'k',
+      AI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      AI_MODEL: 'llama3',
+      AI_RESPONSE_FORMAT: 'json_schema',
+      AI_RATE_LIMIT_PER_SECOND: '0.5',
+      TEMPORAL_AI_TASK_QUEUE_PREFIX: 'llm-',
+    }).ai;
+    expect(custom).toMatchObject({
+      defaultProvider: 'openai-compatible',
+      taskQueuePrefix: 'llm-',
+      llm: { model: 'llama3', responseFormat: 'json_schema', ratePerSecond: 0.5 },
+    });
   });
 
   it('reports every bad variable at once and never echoes secrets', () => {

@@ -120,3 +120,17 @@ export function emailForAnalysis(email: {
     htmlBody: email.htmlBody,
   };
 }
+
+/** The body as plain text: the text part, or the HTML part with its markup removed. */
+export function plainTextBody(email: EmailForAnalysis): string {
+  if (email.textBody) return email.textBody;
+  if (!email.htmlBody) return '';
+  return email.htmlBody
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<br\s*\/?>|<\/(p|div|h\d|li|tr)>/gi, '\n')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
+}

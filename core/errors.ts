@@ -9,6 +9,17 @@ export const ErrorType = {
   TenantNotFound: 'TenantNotFound',
   Forbidden: 'Forbidden',
   NotFound: 'NotFound',
+  InvalidArgument: 'InvalidArgument',
+  // AI analysis. Retried: rate limits, outages, timeouts. Not retried: the rest (retrying cannot help).
+  ProviderRateLimited: 'ProviderRateLimited',
+  ProviderUnavailable: 'ProviderUnavailable',
+  ProviderTimeout: 'ProviderTimeout',
+  ProviderAuth: 'ProviderAuth',
+  ProviderBadRequest: 'ProviderBadRequest',
+  ProviderContextLength: 'ProviderContextLength',
+  ProviderNotConfigured: 'ProviderNotConfigured',
+  InvalidModelOutput: 'InvalidModelOutput',
+  NoActivePrompt: 'NoActivePrompt',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

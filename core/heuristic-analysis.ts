@@ -8,7 +8,13 @@
  * German, French and Spanish. Priority, urgency and reply_needed follow from the category and from what
  * the text asks of the reader; dates and amounts come from text-entities.ts.
  */
-import { type Analysis, AnalysisSchema, type Category, type EmailForAnalysis } from './analysis.js';
+import {
+  type Analysis,
+  AnalysisSchema,
+  type Category,
+  type EmailForAnalysis,
+  plainTextBody,
+} from './analysis.js';
 import { findAmounts, findDates, findOrgs, findPeople } from './text-entities.js';
 import { detectLanguage } from './text-language.js';
 
@@ -302,7 +308,7 @@ const MACHINE_SENDER =
   /^(no-?reply|do-?not-?reply|notifications?|alerts?|notify|mailer-daemon|system|monitoring|builds?|ci|automated|info|updates?|service)([+.-].*)?$/i;
 
 export function analyseHeuristically(email: EmailForAnalysis): Analysis {
-  const body = bodyText(email);
+  const body = plainTextBody(email);
   const subject = email.subject ?? '';
   const text = `${subject}\n${body}`;
   const lower = text.toLowerCase();
@@ -414,19 +420,6 @@ function priorityOf(category: Category, urgent: boolean, replyNeeded: boolean): 
   // Someone at work (or a customer) waiting for an answer outranks news of the same kind.
   if (replyNeeded && (category === 'work' || category === 'support')) priority += 1;
   return Math.max(1, Math.min(5, priority));
-}
-
-function bodyText(email: EmailForAnalysis): string {
-  if (email.textBody) return email.textBody;
-  if (!email.htmlBody) return '';
-  return email.htmlBody
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<br\s*\/?>|<\/(p|div|h\d|li|tr)>/gi, '\n')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>');
 }
 
 /** The sender's own words: no quoted reply (`> …`, "On … wrote:") and no signature (`-- `). */

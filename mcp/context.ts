@@ -1,5 +1,6 @@
 /** What every tool handler needs; built once per transport session. */
 import type { Client } from '@temporalio/client';
+import type { AiConfig } from '../core/ai-providers.js';
 import type { ParseLimits } from '../core/email.js';
 import type { Logger } from '../core/logger.js';
 import type { Sql } from '../supabase/db.js';
@@ -12,6 +13,8 @@ export interface ToolContext {
   temporal: TemporalTarget;
   taskQueue: string;
   limits: ParseLimits;
+  /** Which analysis providers this server can start runs for (the key itself is not needed here). */
+  ai: AiConfig;
   /** How long `wait: true` waits before returning status `running`. */
   waitMs: number;
   principal: Principal;

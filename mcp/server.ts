@@ -3,6 +3,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
+import { registerAnalyzeEmail } from './tools/analyze-email.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
 
@@ -15,6 +16,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
   });
   registerIngestEmail(server, ctx);
+  registerAnalyzeEmail(server, ctx);
   registerGetWorkflow(server, ctx);
   return server;
 }

@@ -16,6 +16,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     temporal: stack.temporal,
     taskQueue: stack.config.temporal.taskQueue,
     limits: stack.config.limits,
+    ai: stack.config.ai,
     waitMs: stack.config.mcp.waitMs,
     principal,
     log: log.child({ actor: principal.actor }),

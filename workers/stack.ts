@@ -73,7 +73,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         connection,
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { sql, limits: config.limits },
+        deps: { sql, limits: config.limits, ai: config.ai },
         workflowBundle: opts.workflowBundle,
       });
       for (const worker of created) {

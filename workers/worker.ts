@@ -1,13 +1,17 @@
 /**
- * The workers this process runs, one per task queue. Today: `durable-inbox` (workflows, parsing and
- * database activities). Tests pass a prebuilt workflow bundle so workflow code is bundled once per run.
+ * The workers this process runs, one per task queue:
+ * - `durable-inbox` (TEMPORAL_TASK_QUEUE): workflows, parsing, database activities, the heuristic analyser;
+ * - `ai-<provider>` for the configured LLM provider: provider calls only, rate-limited for the whole
+ *   queue (maxTaskQueueActivitiesPerSecond, enforced by the server across all workers) and capped in
+ *   concurrency per worker, so a provider's quota is respected and its outage stays on its own queue.
  *
- * To add a task queue (uploads, rate-limited LLM calls), add a Worker to createWorkers: only the main
- * queue's worker carries workflows; the others register activities only.
+ * Tests pass a prebuilt workflow bundle so workflow code is bundled once per run. Only the main queue's
+ * worker carries workflows; the others register activities only.
  */
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
+import { aiTaskQueue } from '../core/ai-providers.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -20,14 +24,29 @@ export interface WorkerOptions {
 }
 
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  const activities = createActivities(opts.deps);
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(opts.deps),
+    activities,
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
   });
-  return [main];
+  const workers = [main];
+  const { ai } = opts.deps;
+  if (ai.llm) {
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        taskQueue: aiTaskQueue(ai, ai.llm.provider),
+        activities: { analyzeWithLlm: activities.analyzeWithLlm },
+        maxTaskQueueActivitiesPerSecond: ai.llm.ratePerSecond,
+        maxConcurrentActivityTaskExecutions: ai.llm.maxConcurrency,
+      }),
+    );
+  }
+  return workers;
 }

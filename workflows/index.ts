@@ -1,3 +1,5 @@
 // Every workflow the worker registers. Workflow code is bundled: keep it deterministic (no I/O, no
 // Node built-ins, no Date.now()) and import only types from activities/.
+
+export { analyzeEmailWorkflow } from './analyze-email.js';
 export { ingestEmailWorkflow } from './ingest-email.js';

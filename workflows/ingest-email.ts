@@ -7,17 +7,27 @@
  *
  * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
  * message finds this run instead of starting another.
+ *
+ * A newly stored email is then analysed by a CHILD workflow (analyzeEmailWorkflow), started with
+ * ParentClosePolicy ABANDON and not awaited: ingestion completes as soon as the child has started, and
+ * a slow, rate-limited or failing provider can never hold it up. The child keeps running on its own,
+ * linked from this run's history, findable by its id `analysis/<tenant>/<emailId>/<provider>-v<n>`.
  */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   defineQuery,
+  ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities } from '../activities/email-activities.js';
-import { IngestStatus } from './search-attributes.js';
+import { analyzeEmailWorkflow } from './analyze-email.js';
+import { IngestStatus, TenantId } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -35,6 +45,8 @@ export interface IngestEmailResult {
   dedupKey: string;
   messageId: string | null;
   subject: string | null;
+  /** The analysis child this run started (null: analysis off, or the email was already stored). */
+  analysisWorkflowId: string | null;
 }
 
 export type IngestStage = 'parsing' | 'storing' | 'stored';
@@ -48,7 +60,9 @@ export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { parseStagedEmail, storeStagedEmail } = proxyActivities<EmailActivities>({
+const { parseStagedEmail, storeStagedEmail, planEmailAnalysis } = proxyActivities<
+  EmailActivities & AnalysisActivities
+>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
@@ -83,9 +97,11 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
   const stored = await storeStagedEmail(input);
 
   advance('stored');
+  const analysisWorkflowId = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : null;
   setCurrentDetails(
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
-      `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}`,
+      `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
+      (analysisWorkflowId ? `\n\nAnalysis: \`${analysisWorkflowId}\`` : ''),
   );
   return {
     emailId: stored.emailId,
@@ -93,5 +109,26 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
     dedupKey: summary.dedupKey,
     messageId: summary.messageId,
     subject: summary.subject,
+    analysisWorkflowId,
   };
+}
+
+/** Start the analysis child and return its id, without waiting for it (see the header comment). */
+async function startAnalysis(tenantId: string, emailId: string): Promise<string | null> {
+  const plan = await planEmailAnalysis({ tenantId, emailId });
+  if (!plan) return null;
+  try {
+    await startChild(analyzeEmailWorkflow, {
+      workflowId: plan.workflowId,
+      args: [plan.input],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+      staticSummary: plan.summary,
+    });
+  } catch (err) {
+    // Already analysed (or being analysed) with this prompt version: that run is the analysis.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return plan.workflowId;
 }

@@ -15,12 +15,14 @@ import {
   INGEST_LAST_STEP,
   type IngestEmailInput,
   type IngestEmailResult,
+  type IngestProgress,
   ingestEmailWorkflow,
   ingestProgressQuery,
 } from '../../workflows/ingest-email.js';
 import { EmailFrom, MessageId, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
+import { progressReporter } from '../progress.js';
 import { toolError, toolResult } from '../tool-result.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
@@ -37,6 +39,11 @@ const outputSchema = {
   created: z.boolean().optional().describe('false when the email already existed'),
   messageId: z.string().nullable().optional(),
   subject: z.string().nullable().optional(),
+  analysisWorkflowId: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('The AI-analysis run started for a new email (follow it with get_workflow)'),
   temporalUiUrl: z.string(),
 };
 
@@ -87,39 +94,25 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         ctx.log.info('ingest_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
         if (!args.wait) return toolResult({ ...base, status: 'running' });
 
-        const progressToken = extra._meta?.progressToken;
-        const outcome = await waitForWorkflow<
-          IngestEmailResult,
-          { step: number; total: number; stage: string }
-        >(handle, {
+        const reporter = progressReporter(extra, ingestProgressQuery, (p) => ({
+          step: p.step,
+          total: p.total,
+          message: p.stage,
+        }));
+        const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
           waitMs: ctx.waitMs,
           signal: extra.signal,
-          progress:
-            progressToken === undefined
-              ? undefined
-              : {
-                  query: ingestProgressQuery,
-                  onProgress: (p) =>
-                    extra.sendNotification({
-                      method: 'notifications/progress',
-                      params: { progressToken, progress: p.step, total: p.total, message: p.stage },
-                    }),
-                },
+          progress: reporter.progress,
         });
         if (outcome.status === 'failed') return toolError(outcome.failure);
         if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        if (progressToken !== undefined) {
-          // A fast run can finish between two progress polls: always report the last step.
-          await extra.sendNotification({
-            method: 'notifications/progress',
-            params: { progressToken, progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' },
-          });
-        }
+        await reporter.finish({ step: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' });
         return toolResult({
           ...base,
           status: 'completed',
           emailId: outcome.result.emailId,
           created: outcome.result.created,
+          analysisWorkflowId: outcome.result.analysisWorkflowId,
         });
       } catch (err) {
         return toolError(err);

@@ -92,9 +92,16 @@ describe('ingest_email over stdio', () => {
     const activities = (history.events ?? [])
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter(Boolean);
-    expect(activities).toEqual(['parseStagedEmail', 'storeStagedEmail']);
+    // The third step plans the AI-analysis child, which ingestion starts but does not wait for.
+    expect(activities).toEqual(['parseStagedEmail', 'storeStagedEmail', 'planEmailAnalysis']);
     const historyText = Buffer.from(JSON.stringify(history)).toString();
     expect(historyText).not.toContain('Revenue grew');
+    const { analysisWorkflowId } = await handle.result();
+    expect(analysisWorkflowId).toMatch(new RegExp(`^analysis/${tenantId}/${out.emailId}/heuristic-v1$`));
+    const child = stack.client.workflow.getHandle(analysisWorkflowId!);
+    await child.result();
+    const childHistory = JSON.stringify(await child.fetchHistory());
+    expect(childHistory).not.toContain('Revenue grew');
     expect(out.temporalUiUrl).toBe(
       `http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(out.workflowId)}/${out.runId}/history`,
     );

@@ -38,6 +38,7 @@ import {
   createLlmClient,
   parseAnalysis,
 } from './llm-provider.js';
+import { createPacer, type Pacer } from './pacer.js';
 
 export interface AnalysisActivityDeps {
   sql: Sql;
@@ -98,6 +99,7 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
   const { sql, ai } = deps;
   // One client per worker: the SDK keeps connections alive between calls.
   const client = ai.llm ? createLlmClient(ai.llm) : undefined;
+  const pacer = createPacer(ai.llm?.ratePerSecond ?? 1);
 
   async function loadEmail(input: AnalysisCallInput): Promise<EmailForAnalysis> {
     const email = await loadEmailForAnalysis(sql, input.tenantId, input.emailId);
@@ -179,7 +181,7 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
           nonRetryable: true,
         });
       }
-      return store(input, await callWithRepair(sql, client, settings, input, email, prompt));
+      return store(input, await callWithRepair(sql, { client, settings, pacer }, input, email, prompt));
     },
   };
 
@@ -215,8 +217,7 @@ export type AnalysisActivities = ReturnType<typeof createAnalysisActivities>;
 /** The per-attempt call loop: at most one repair and at most one smaller prompt, each a metered call. */
 async function callWithRepair(
   sql: Sql,
-  client: OpenAI,
-  settings: LlmSettings,
+  { client, settings, pacer }: { client: OpenAI; settings: LlmSettings; pacer: Pacer },
   input: AnalysisCallInput,
   email: EmailForAnalysis,
   prompt: string,
@@ -241,6 +242,7 @@ async function callWithRepair(
     });
     const timeout = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     const signal = AbortSignal.any([ctx.cancellationSignal, timeout]);
+    await pacer.take(signal);
     const started = performance.now();
     const record = (fields: {
       tokens: number;

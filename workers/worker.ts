@@ -43,7 +43,10 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         namespace: opts.namespace,
         taskQueue: aiTaskQueue(ai, ai.llm.provider),
         activities: { analyzeWithLlm: activities.analyzeWithLlm },
+        // Both limits: the server's applies across all workers on the queue but admits a burst per
+        // task-queue partition; the worker's own is exact for what this process starts.
         maxTaskQueueActivitiesPerSecond: ai.llm.ratePerSecond,
+        maxActivitiesPerSecond: ai.llm.ratePerSecond,
         maxConcurrentActivityTaskExecutions: ai.llm.maxConcurrency,
       }),
     );

@@ -66,6 +66,21 @@ function withYear(ref: Date, m: number, d: number): string | null {
   return iso(y + 1, m, d);
 }
 
+const DAY_MONTH = new RegExp(
+  `\\b(\\d{1,2})(?:st|nd|rd|th|\\.)?\\s+(?:de\\s+)?(${MONTH_NAMES})\\.?(?:\\s+(?:de\\s+)?(\\d{4}))?\\b`,
+  'giu',
+);
+const MONTH_DAY = new RegExp(
+  `\\b(${MONTH_NAMES})\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4}))?`,
+  'giu',
+);
+const TOMORROW_RE = new RegExp(`\\b(${TOMORROW})\\b`, 'giu');
+const TODAY_RE = new RegExp(`(?:^|\\s)(${TODAY})\\b`, 'giu');
+const WEEKDAY_RE = new RegExp(
+  `\\b(?:by|on|next|this|until|bis|am|avant|le|à|el|para el|antes del?)\\s+(${WEEKDAY_NAMES})\\b`,
+  'giu',
+);
+
 export function findDates(text: string, reference: Date, language: string): FoundDate[] {
   const found: FoundDate[] = [];
   const add = (value: string | null, index: number) => {
@@ -81,36 +96,21 @@ export function findDates(text: string, reference: Date, language: string): Foun
     const dayFirst = a > 12 || (b <= 12 && language !== 'en');
     return dayFirst ? iso(y, b, a) : iso(y, a, b);
   });
-  scan(
-    new RegExp(
-      `\\b(\\d{1,2})(?:st|nd|rd|th|\\.)?\\s+(?:de\\s+)?(${MONTH_NAMES})\\.?(?:\\s+(?:de\\s+)?(\\d{4}))?\\b`,
-      'giu',
-    ),
-    (m) => {
-      const month = MONTHS[m[2]!.toLowerCase()]!;
-      return m[3] ? iso(+m[3], month, +m[1]!) : withYear(reference, month, +m[1]!);
-    },
-  );
-  scan(
-    new RegExp(`\\b(${MONTH_NAMES})\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4}))?`, 'giu'),
-    (m) => {
-      const month = MONTHS[m[1]!.toLowerCase()]!;
-      return m[3] ? iso(+m[3], month, +m[2]!) : withYear(reference, month, +m[2]!);
-    },
-  );
-  scan(new RegExp(`\\b(${TOMORROW})\\b`, 'giu'), () => addDays(reference, 1));
-  scan(new RegExp(`(?:^|\\s)(${TODAY})\\b`, 'giu'), () => addDays(reference, 0));
-  scan(
-    new RegExp(
-      `\\b(?:by|on|next|this|until|bis|am|avant|le|à|el|para el|antes del?)\\s+(${WEEKDAY_NAMES})\\b`,
-      'giu',
-    ),
-    (m) => {
-      const target = WEEKDAYS[m[1]!.toLowerCase()]!;
-      const ahead = (target - reference.getUTCDay() + 7) % 7 || 7;
-      return addDays(reference, ahead);
-    },
-  );
+  scan(DAY_MONTH, (m) => {
+    const month = MONTHS[m[2]!.toLowerCase()]!;
+    return m[3] ? iso(+m[3], month, +m[1]!) : withYear(reference, month, +m[1]!);
+  });
+  scan(MONTH_DAY, (m) => {
+    const month = MONTHS[m[1]!.toLowerCase()]!;
+    return m[3] ? iso(+m[3], month, +m[2]!) : withYear(reference, month, +m[2]!);
+  });
+  scan(TOMORROW_RE, () => addDays(reference, 1));
+  scan(TODAY_RE, () => addDays(reference, 0));
+  scan(WEEKDAY_RE, (m) => {
+    const target = WEEKDAYS[m[1]!.toLowerCase()]!;
+    const ahead = (target - reference.getUTCDay() + 7) % 7 || 7;
+    return addDays(reference, ahead);
+  });
   return found.sort((a, b) => a.index - b.index);
 }
 
@@ -156,6 +156,7 @@ function currencyOf(token: string): string | null {
 }
 
 const NAME = "\\p{Lu}[\\p{Ll}'’-]+(?:\\s\\p{Lu}[\\p{Ll}'’-]+)?";
+const NAME_LINE = new RegExp(`^${NAME}$`, 'u');
 const GREETING = new RegExp(
   `^(?:hi|hello|hey|dear|hallo|liebe|lieber|bonjour|salut|chère|cher|hola|querida|querido|ciao)\\s+(${NAME})\\s*[,!]`,
   'gimu',
@@ -172,7 +173,7 @@ export function findPeople(text: string, senderName: string | null): string[] {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   for (let i = 0; i < lines.length - 1; i++) {
     const next = lines[i + 1]!;
-    if (SIGN_OFF.test(lines[i]!) && new RegExp(`^${NAME}$`, 'u').test(next)) people.add(next);
+    if (SIGN_OFF.test(lines[i]!) && NAME_LINE.test(next)) people.add(next);
   }
   return [...people].filter((p) => !/^(team|all|everyone|there|support|admin)$/i.test(p)).slice(0, 20);
 }

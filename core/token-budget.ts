@@ -25,17 +25,22 @@ export const TRUNCATION_MARK = '\n[… truncated to fit the model context]';
 
 /** The longest prefix of `text` that fits `maxTokens`, cut at a whitespace boundary when there is one. */
 export function truncateToTokens(text: string, maxTokens: number): { text: string; truncated: boolean } {
-  if (estimateTokens(text) <= maxTokens) return { text, truncated: false };
+  // One pass that stops at the budget: a 1 MB body costs no more than the part that fits.
   let used = 0;
   let end = 0;
   let lastSpace = -1;
+  let fits = true;
   for (const ch of text) {
     const cost = costOf(ch.codePointAt(0)!);
-    if (used + cost > maxTokens) break;
+    if (used + cost > maxTokens) {
+      fits = false;
+      break;
+    }
     used += cost;
     end += ch.length;
-    if (/\s/.test(ch)) lastSpace = end;
+    if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') lastSpace = end;
   }
+  if (fits) return { text, truncated: false };
   // Prefer a word boundary, unless it would throw away most of the budget (e.g. text with no spaces).
   const cut = lastSpace > end * 0.8 ? lastSpace : end;
   return { text: text.slice(0, cut).trimEnd() + TRUNCATION_MARK, truncated: true };

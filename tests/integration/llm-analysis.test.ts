@@ -14,7 +14,13 @@ import {
   startAnalysis,
 } from '../support/analysis.js';
 import { startTestStack, testEnv } from '../support/harness.js';
-import { type LlmStandIn, reply, startLlmStandIn, VALID_ANALYSIS } from '../support/llm-stand-in.js';
+import {
+  type LlmStandIn,
+  reply,
+  standInEnv,
+  startLlmStandIn,
+  VALID_ANALYSIS,
+} from '../support/llm-stand-in.js';
 
 const API_KEY = 'sk-stand-in-secret-0123456789';
 
@@ -26,15 +32,14 @@ describe('LLM analysis through the OpenAI SDK', () => {
   beforeAll(async () => {
     llm = await startLlmStandIn();
     stack = await startTestStack(
-      testEnv({
-        AI_PROVIDER: 'openai-compatible',
-        AI_BASE_URL: llm.url,
-        AI_API_KEY: API_KEY,
-        AI_MODEL: 'stand-in-1',
-        AI_TIMEOUT_SECONDS: '2',
-        AI_RATE_LIMIT_PER_SECOND: '50',
-        AI_ANALYSIS_ON_INGEST: 'false',
-      }),
+      testEnv(
+        standInEnv(llm, {
+          AI_API_KEY: API_KEY,
+          AI_TIMEOUT_SECONDS: '2',
+          AI_RATE_LIMIT_PER_SECOND: '50',
+          AI_ANALYSIS_ON_INGEST: 'false',
+        }),
+      ),
     );
     tenantId = stack.defaultTenant.id;
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../workers/stack.js';
 import { runAnalysis, seedEmail } from '../support/analysis.js';
 import { startTestStack, testEnv } from '../support/harness.js';
-import { type LlmStandIn, startLlmStandIn } from '../support/llm-stand-in.js';
+import { type LlmStandIn, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
 
 describe('per-provider rate limit', () => {
   let llm: LlmStandIn;
@@ -16,16 +16,14 @@ describe('per-provider rate limit', () => {
   beforeAll(async () => {
     llm = await startLlmStandIn();
     stack = await startTestStack(
-      testEnv({
-        AI_PROVIDER: 'openai-compatible',
-        AI_BASE_URL: llm.url,
-        AI_API_KEY: 'sk-rate-limit-test',
-        AI_MODEL: 'stand-in-1',
-        AI_RATE_LIMIT_PER_SECOND: '5',
-        // Concurrency is not what limits here: the queue's rate is.
-        AI_MAX_CONCURRENCY: '30',
-        AI_ANALYSIS_ON_INGEST: 'false',
-      }),
+      testEnv(
+        standInEnv(llm, {
+          AI_RATE_LIMIT_PER_SECOND: '5',
+          // Concurrency is not what limits here: the queue's rate is.
+          AI_MAX_CONCURRENCY: '30',
+          AI_ANALYSIS_ON_INGEST: 'false',
+        }),
+      ),
     );
   });
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { AnalysisSchema } from '../../core/analysis.js';
 import type { Sql } from '../../supabase/db.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testDb, testEnv } from '../support/harness.js';
-import { type LlmStandIn, reply, startLlmStandIn } from '../support/llm-stand-in.js';
+import { type LlmStandIn, reply, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
 import { callError, callOk, connectStdio } from '../support/mcp-clients.js';
 
 interface IngestOut {
@@ -36,12 +36,7 @@ describe('ingest_email with analysis on, then analyze_email', () => {
 
   beforeAll(async () => {
     llm = await startLlmStandIn();
-    env = testEnv({
-      AI_PROVIDER: 'openai-compatible',
-      AI_BASE_URL: llm.url,
-      AI_API_KEY: 'sk-full-path-secret',
-      AI_MODEL: 'stand-in-1',
-    });
+    env = testEnv(standInEnv(llm));
     stack = await startTestStack(env);
     mcp = await connectStdio(env);
     sql = testDb();

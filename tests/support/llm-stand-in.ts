@@ -149,3 +149,14 @@ function errorBody(r: Reply) {
     error: { message: r.content ?? 'error', type: 'invalid_request_error', code: r.errorCode ?? null },
   };
 }
+
+/** App settings that point the `openai-compatible` provider at a stand-in. */
+export function standInEnv(llm: LlmStandIn, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AI_PROVIDER: 'openai-compatible',
+    AI_BASE_URL: llm.url,
+    AI_API_KEY: 'sk-stand-in-secret-0123456789',
+    AI_MODEL: 'stand-in-1',
+    ...overrides,
+  };
+}

@@ -83,12 +83,18 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
   /** Which analyser serves requests that name none: the heuristic unless an API key is set. */
-  AI_PROVIDER: z.enum(PROVIDERS).optional(),
+  AI_PROVIDER: z
+    .enum(PROVIDERS)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   AI_BASE_URL: httpUrl,
   AI_API_KEY: optionalString,
   AI_MODEL: optionalString,
   /** Override the preset: `json_schema` (structured output) or `json_object` (JSON mode + validation). */
-  AI_RESPONSE_FORMAT: z.enum(['json_schema', 'json_object']).optional(),
+  AI_RESPONSE_FORMAT: z
+    .enum(['json_schema', 'json_object'])
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** Provider calls per second on the provider's task queue (Temporal enforces it across workers). */
   AI_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
   AI_MAX_CONCURRENCY: positiveInt.max(200).default(4),

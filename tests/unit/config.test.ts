@@ -62,6 +62,10 @@ describe('loadConfig', () => {
       analyseOnIngest: true,
       taskQueuePrefix: 'ai-',
     });
+    // docker compose passes unset variables as empty strings.
+    expect(loadConfig({ AI_PROVIDER: '', AI_API_KEY: '', AI_BASE_URL: '' }).ai.defaultProvider).toBe(
+      'heuristic',
+    );
     const kimi = loadConfig({
       AI_PROVIDER: 'moonshot',
       AI_API_KEY: 'sk-secret',

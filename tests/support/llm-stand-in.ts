@@ -27,6 +27,8 @@ export interface Reply {
   content?: string;
   errorCode?: string;
   delayMs?: number;
+  /** Drop the connection without answering (a reset). */
+  drop?: boolean;
 }
 
 export const VALID_ANALYSIS: Analysis = {
@@ -72,6 +74,9 @@ export const reply = {
     errorCode: 'context_length_exceeded',
   }),
   slow: (delayMs: number): Reply => ({ ...reply.valid(), delayMs }),
+  connectionReset: (): Reply => ({ drop: true }),
+  forbidden: (): Reply => ({ status: 403, content: 'Project does not have access to this model' }),
+  badRequest: (): Reply => ({ status: 400, content: "Invalid value for 'temperature'" }),
 };
 
 export interface LlmStandIn {
@@ -100,6 +105,10 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ArrivedCall['body'];
       calls.push({ n: calls.length + 1, at: Date.now(), authorization: req.headers.authorization, body });
       const r = queue.shift() ?? reply.valid();
+      if (r.drop) {
+        req.socket.destroy();
+        return;
+      }
       const send = () => {
         if (res.destroyed) return;
         const status = r.status ?? 200;

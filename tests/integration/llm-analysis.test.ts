@@ -199,16 +199,23 @@ describe('LLM analysis through the OpenAI SDK', () => {
     expect(llm.calls).toHaveLength(1);
   });
 
-  it('retries a context-length error once with a smaller prompt', async () => {
+  it('cuts a long email to the token budget, and retries a context-length error once with half of it', async () => {
     llm.script(reply.contextLength());
-    const run = await runAnalysis(stack, await seedEmail(stack.sql, tenantId, 'finance-invoice-en.eml'));
+    const long = '\nRevenue grew 12% over Q2, Umsatz +12 %, 売上は12%増加しました。'.repeat(3000);
+    const run = await runAnalysis(stack, await seedEmail(stack.sql, tenantId, 'quarterly-report.eml', long));
     expect(run.ok).toBe(true);
     expect(llm.calls).toHaveLength(2);
     await expectMetrics(run.handle.workflowId, [
       { success: false, error: 'ProviderContextLength' },
       { success: true, error: null },
     ]);
-    // The retry ran with half the token budget, a different performance-affecting parameter.
+    // Both prompts were cut (never inside a character), the retry to half the budget: a different
+    // performance-affecting parameter.
+    const [first, second] = llm.calls.map((c) => c.body.messages[1]!.content);
+    expect(first!.length).toBeLessThan(long.length / 2);
+    expect(first).toMatch(/truncated to fit the model context\]$/);
+    expect(second!.length).toBeLessThan(first!.length * 0.7);
+    expect(Buffer.from(second!, 'utf8').toString('utf8')).toBe(second);
     const { metrics } = await metricRows(stack.sql, run.handle.workflowId);
     expect(metrics[0]!.param_hash).not.toBe(metrics[1]!.param_hash);
 

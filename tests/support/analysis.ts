@@ -12,8 +12,16 @@ import type { AnalyzeEmailResult } from '../../workflows/analyze-email.js';
 import { fixture } from './harness.js';
 
 /** Store a fixture as a new email (a fresh Message-ID each time) and return its id. */
-export async function seedEmail(sql: Sql, tenantId: string, name = 'quarterly-report.eml'): Promise<string> {
-  const raw = fixture(name).replace(/^Message-ID: <([^>]+)>/im, `Message-ID: <${randomUUID()}.$1>`);
+export async function seedEmail(
+  sql: Sql,
+  tenantId: string,
+  name = 'quarterly-report.eml',
+  appendToBody = '',
+): Promise<string> {
+  const raw = `${fixture(name)}${appendToBody}`.replace(
+    /^Message-ID: <([^>]+)>/im,
+    `Message-ID: <${randomUUID()}.$1>`,
+  );
   const parsed = await parseEmail(new TextEncoder().encode(raw), { maxEmailBytes: 1 << 20 });
   return (await upsertEmail(sql, tenantId, parsed)).emailId;
 }

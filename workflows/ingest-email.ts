@@ -15,6 +15,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   ParentClosePolicy,
@@ -97,11 +98,12 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
   const stored = await storeStagedEmail(input);
 
   advance('stored');
-  const analysisWorkflowId = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : null;
+  const analysis = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : undefined;
+  const analysisWorkflowId = analysis?.workflowId ?? null;
   setCurrentDetails(
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
       `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
-      (analysisWorkflowId ? `\n\nAnalysis: \`${analysisWorkflowId}\`` : ''),
+      (analysis ? `\n\n${analysis.note}` : ''),
   );
   return {
     emailId: stored.emailId,
@@ -113,10 +115,23 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
   };
 }
 
-/** Start the analysis child and return its id, without waiting for it (see the header comment). */
-async function startAnalysis(tenantId: string, emailId: string): Promise<string | null> {
-  const plan = await planEmailAnalysis({ tenantId, emailId });
-  if (!plan) return null;
+/**
+ * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
+ * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
+ */
+async function startAnalysis(
+  tenantId: string,
+  emailId: string,
+): Promise<{ workflowId: string | null; note: string }> {
+  let plan: Awaited<ReturnType<typeof planEmailAnalysis>>;
+  try {
+    plan = await planEmailAnalysis({ tenantId, emailId });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const reason = cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause);
+    return { workflowId: null, note: `Analysis not started: ${reason}` };
+  }
+  if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
   try {
     await startChild(analyzeEmailWorkflow, {
       workflowId: plan.workflowId,
@@ -130,5 +145,5 @@ async function startAnalysis(tenantId: string, emailId: string): Promise<string 
     // Already analysed (or being analysed) with this prompt version: that run is the analysis.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  return plan.workflowId;
+  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
 }

@@ -49,10 +49,10 @@ describe('analysis storage', () => {
     workflowId: 'wf',
   });
 
-  it('seeds version 1 of the analysis prompt, active, for every provider, with its SHA-256', async () => {
+  it('seeds version 1 of the analysis prompt for every provider, activated, with its SHA-256', async () => {
     const rows = await sql<{ provider: string; version: number; content: string; content_sha256: string }[]>`
       select provider, version, content, content_sha256 from public.system_prompts
-      where tool_name = 'analyze_email' and is_active order by provider`;
+      where tool_name = 'analyze_email' and version = 1 order by provider`;
     expect(rows.map((r) => r.provider).sort()).toEqual([...PROVIDERS].sort());
     for (const row of rows) {
       expect(row.version).toBe(1);

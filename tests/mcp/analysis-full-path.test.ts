@@ -5,6 +5,7 @@
  * `analyze_email` over MCP, and a provider outage that must not hold up ingestion or the heuristic.
  */
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
 import type { Sql } from '../../supabase/db.js';
@@ -83,11 +84,17 @@ describe('ingest_email with analysis on, then analyze_email', () => {
     expect(AnalysisSchema.parse(again.analysis)).toEqual(email!.ai_analysis);
     expect(llm.calls).toHaveLength(1);
 
-    // The heuristic is always there, under its own prompt version and run.
-    const heuristic = await callOk<AnalyzeOut>(mcp, 'analyze_email', {
-      emailId: out.emailId,
-      provider: 'heuristic',
-    });
+    // The heuristic is always there, under its own prompt version and run; progress is reported.
+    const progress: number[] = [];
+    const result = (await mcp.callTool(
+      { name: 'analyze_email', arguments: { emailId: out.emailId, provider: 'heuristic' } },
+      undefined,
+      { onprogress: (p) => void progress.push(p.progress) },
+    )) as CallToolResult;
+    expect(result.isError).toBeFalsy();
+    const heuristic = result.structuredContent as unknown as AnalyzeOut;
+    expect(progress.length).toBeGreaterThan(0);
+    expect(Math.max(...progress)).toBeLessThanOrEqual(2);
     expect(heuristic.workflowId).toBe(`analysis/${tenantId}/${out.emailId}/heuristic-v1`);
     expect(AnalysisSchema.parse(heuristic.analysis).category).toBe('work');
   });

@@ -72,11 +72,11 @@ describe('heuristic analyser on the fixture corpus', () => {
       }
     }
 
-    const header = ['expected \\ got', ...CATEGORIES].map((c) => c.padEnd(13)).join('');
+    const header = ['expected \\ got', ...CATEGORIES].map((c) => c.padEnd(15)).join('');
     const rows = CATEGORIES.map(
       (expected) =>
-        expected.padEnd(13) +
-        CATEGORIES.map((g) => String(confusion.get(`${expected}→${g}`) ?? '.').padEnd(13)).join(''),
+        expected.padEnd(15) +
+        CATEGORIES.map((g) => String(confusion.get(`${expected}→${g}`) ?? '.').padEnd(15)).join(''),
     );
     const perField = FIELDS.map((f) => `${f} ${((100 * fieldHits[f]) / names.length).toFixed(0)}%`);
     const total = Object.values(fieldHits).reduce((a, b) => a + b, 0);

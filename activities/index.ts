@@ -1,15 +1,20 @@
-// All activities, built from their dependencies. Workers register them per task queue (email and
-// database work on the main queue, uploads on the files queue); workflows import only the types
-// (proxyActivities<EmailActivities>), never this runtime code.
+// All activities, built from their dependencies. Workers register them per task queue (email, database
+// and analysis work on the main queue, uploads on the files queue, LLM calls on ai-<provider>); workflows
+// import only the types (proxyActivities<EmailActivities>), never this runtime code.
+import { type AnalysisActivityDeps, createAnalysisActivities } from './analysis-activities.js';
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
 
-export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps;
+export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps & AnalysisActivityDeps;
 
 /** Activities of the main task queue. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createEmailActivities(deps), ...createMailboxActivities(deps) };
+  return {
+    ...createEmailActivities(deps),
+    ...createMailboxActivities(deps),
+    ...createAnalysisActivities(deps),
+  };
 }
 
 /** Activities of the files task queue: uploads hold connections and chunks, so they are bounded apart. */
@@ -17,5 +22,6 @@ export function createFilesQueueActivities(deps: ActivityDeps) {
   return { ...createFileActivities(deps) };
 }
 
+export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type AiConfig, PRESETS, PROVIDERS } from './ai-providers.js';
 
 const MiB = 1024 * 1024;
 
@@ -96,6 +97,30 @@ const envSchema = z.object({
   MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  /** Which analyser serves requests that name none: the heuristic unless an API key is set. */
+  AI_PROVIDER: z
+    .enum(PROVIDERS)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  AI_BASE_URL: httpUrl,
+  AI_API_KEY: optionalString,
+  AI_MODEL: optionalString,
+  /** Override the preset: `json_schema` (structured output) or `json_object` (JSON mode + validation). */
+  AI_RESPONSE_FORMAT: z
+    .enum(['json_schema', 'json_object'])
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** Provider calls per second on the provider's task queue (Temporal enforces it across workers). */
+  AI_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
+  AI_MAX_CONCURRENCY: positiveInt.max(200).default(4),
+  AI_TIMEOUT_SECONDS: positiveInt.max(600).default(60),
+  AI_MAX_INPUT_TOKENS: positiveInt.min(200).max(1_000_000).default(6000),
+  AI_ANALYSIS_ON_INGEST: bool.default(true),
+  TEMPORAL_AI_TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/, 'letters, digits, ".", "_" and "-" only')
+    .default('ai-'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -132,6 +157,7 @@ export interface Config {
   mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
+  ai: AiConfig;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +180,7 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  const ai = aiConfig(env);
   const dataDir = path.resolve(cwd, env.DURABLE_INBOX_DATA_DIR);
   const dbUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
   // Tools read files by path only from here (mbox imports, file uploads).
@@ -211,6 +238,45 @@ export function loadConfig(
     },
     tenant: env.DURABLE_INBOX_TENANT,
     logLevel: env.LOG_LEVEL,
+    ai,
+  };
+}
+
+/** The AI settings; an LLM provider without what it needs stops the app, naming the variable. */
+function aiConfig(env: Env): AiConfig {
+  const provider =
+    env.AI_PROVIDER ?? (env.AI_API_KEY ? (env.AI_BASE_URL ? 'openai-compatible' : 'openai') : 'heuristic');
+  const common = {
+    defaultProvider: provider,
+    analyseOnIngest: env.AI_ANALYSIS_ON_INGEST,
+    taskQueuePrefix: env.TEMPORAL_AI_TASK_QUEUE_PREFIX,
+  };
+  if (provider === 'heuristic') return common;
+  const preset = PRESETS[provider];
+  const missing = [
+    !env.AI_API_KEY && 'AI_API_KEY',
+    !(env.AI_BASE_URL ?? preset.baseURL) && 'AI_BASE_URL',
+    !(env.AI_MODEL ?? preset.defaultModel) && 'AI_MODEL',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration: ${missing.map((name) => `${name}: required when AI_PROVIDER is ${provider}`).join('; ')}`,
+    );
+  }
+  return {
+    ...common,
+    llm: {
+      provider,
+      baseURL: (env.AI_BASE_URL ?? preset.baseURL)!,
+      apiKey: env.AI_API_KEY!,
+      model: (env.AI_MODEL ?? preset.defaultModel)!,
+      responseFormat: env.AI_RESPONSE_FORMAT ?? preset.responseFormat,
+      pricePerMillion: preset.pricePerMillion,
+      ratePerSecond: env.AI_RATE_LIMIT_PER_SECOND,
+      maxConcurrency: env.AI_MAX_CONCURRENCY,
+      timeoutMs: env.AI_TIMEOUT_SECONDS * 1000,
+      maxInputTokens: env.AI_MAX_INPUT_TOKENS,
+    },
   };
 }
 

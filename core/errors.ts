@@ -27,6 +27,17 @@ export const ErrorType = {
   SourceMissing: 'SourceMissing',
   /** The file's bytes no longer match the SHA-256 the upload was started for. */
   SourceChanged: 'SourceChanged',
+  InvalidArgument: 'InvalidArgument',
+  // AI analysis. Retried: rate limits, outages, timeouts. Not retried: the rest (retrying cannot help).
+  ProviderRateLimited: 'ProviderRateLimited',
+  ProviderUnavailable: 'ProviderUnavailable',
+  ProviderTimeout: 'ProviderTimeout',
+  ProviderAuth: 'ProviderAuth',
+  ProviderBadRequest: 'ProviderBadRequest',
+  ProviderContextLength: 'ProviderContextLength',
+  ProviderNotConfigured: 'ProviderNotConfigured',
+  InvalidModelOutput: 'InvalidModelOutput',
+  NoActivePrompt: 'NoActivePrompt',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -1,5 +1,6 @@
 /** What every tool handler needs; built once per transport session. */
 import type { Client } from '@temporalio/client';
+import type { AiConfig } from '../core/ai-providers.js';
 import type { Config } from '../core/config.js';
 import type { ParseLimits } from '../core/email.js';
 import type { Logger } from '../core/logger.js';
@@ -15,6 +16,8 @@ export interface ToolContext {
   limits: ParseLimits;
   /** Upload settings: the files task queue, the import directory and the size limits. */
   files: Config['files'];
+  /** Which analysis providers this server can start runs for (the key itself is not needed here). */
+  ai: AiConfig;
   /** How long `wait: true` waits before returning status `running`. */
   waitMs: number;
   /** mbox imports: import directory, upload cap and batch defaults. */

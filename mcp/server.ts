@@ -3,6 +3,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
+import { registerAnalyzeEmail } from './tools/analyze-email.js';
 import { registerGetEmail } from './tools/get-email.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
@@ -21,6 +22,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerIngestEmail(server, ctx);
   registerIngestMailbox(server, ctx);
   registerUploadFile(server, ctx);
+  registerAnalyzeEmail(server, ctx);
   registerGetWorkflow(server, ctx);
   registerSearchEmails(server, ctx);
   registerGetEmail(server, ctx);

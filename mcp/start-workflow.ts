@@ -17,12 +17,14 @@ export async function startOrJoin<T extends Workflow>(
   client: Client,
   workflow: T,
   options: WorkflowStartOptions<T>,
+  /** `replace`: a completed run may be replaced too (a forced re-run), not only a failed one. */
+  mode: 'join' | 'replace' = 'join',
 ): Promise<{ handle: WorkflowHandle<T>; runId: string; existing: boolean }> {
   try {
     const handle = await client.workflow.start(workflow, {
       ...options,
       workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      workflowIdReusePolicy: mode === 'replace' ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
     });
     return { handle, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {

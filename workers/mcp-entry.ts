@@ -17,6 +17,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     taskQueue: stack.config.temporal.taskQueue,
     limits: stack.config.limits,
     files: stack.config.files,
+    ai: stack.config.ai,
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
     principal,

@@ -81,6 +81,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           importDir: config.mailbox.importDir,
           storage: createStorageBackend(config.storage),
           files: config.files,
+          ai: config.ai,
         },
         workflowBundle: opts.workflowBundle,
       });

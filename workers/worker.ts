@@ -1,16 +1,20 @@
 /**
  * The workers this process runs, one per task queue:
- * - `durable-inbox` (TEMPORAL_TASK_QUEUE): every workflow, parsing and database activities;
+ * - `durable-inbox` (TEMPORAL_TASK_QUEUE): every workflow, parsing, database activities, the heuristic
+ *   analyser;
  * - `files` (TEMPORAL_FILES_TASK_QUEUE): upload activities only, with bounded concurrency, because each
- *   upload holds a connection and a 6 MB chunk.
- * Tests pass a prebuilt workflow bundle so workflow code is bundled once per run.
+ *   upload holds a connection and a 6 MB chunk;
+ * - `ai-<provider>` for the configured LLM provider: provider calls only, rate-limited for the whole
+ *   queue (maxTaskQueueActivitiesPerSecond, enforced by the server across all workers) and capped in
+ *   concurrency per worker, so a provider's quota is respected and its outage stays on its own queue.
  *
- * To add a task queue (rate-limited LLM calls), add a Worker to createWorkers: only the main queue's
+ * Tests pass a prebuilt workflow bundle so workflow code is bundled once per run. Only the main queue's
  * worker carries workflows; the others register activities only.
  */
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { type ActivityDeps, createActivities, createFilesQueueActivities } from '../activities/index.js';
+import { aiTaskQueue } from '../core/ai-providers.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -24,12 +28,13 @@ export interface WorkerOptions {
 }
 
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  const activities = createActivities(opts.deps);
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(opts.deps),
+    activities,
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
   });
@@ -43,5 +48,22 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     // progress notifications, the Web UI) see it move, and a crash loses at most a second of it.
     maxHeartbeatThrottleInterval: '1 second',
   });
-  return [main, files];
+  const workers = [main, files];
+  const { ai } = opts.deps;
+  if (ai.llm) {
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        taskQueue: aiTaskQueue(ai, ai.llm.provider),
+        activities: { analyzeWithLlm: activities.analyzeWithLlm },
+        // Both limits: the server's applies across all workers on the queue but admits a burst per
+        // task-queue partition; the worker's own is exact for what this process starts.
+        maxTaskQueueActivitiesPerSecond: ai.llm.ratePerSecond,
+        maxActivitiesPerSecond: ai.llm.ratePerSecond,
+        maxConcurrentActivityTaskExecutions: ai.llm.maxConcurrency,
+      }),
+    );
+  }
+  return workers;
 }

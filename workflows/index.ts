@@ -1,5 +1,7 @@
 // Every workflow the worker registers. Workflow code is bundled: keep it deterministic (no I/O, no
 // Node built-ins, no Date.now()) and import only types from activities/.
+
+export { analyzeEmailWorkflow } from './analyze-email.js';
 export { ingestEmailWorkflow } from './ingest-email.js';
 export { ingestMailboxWorkflow } from './ingest-mailbox.js';
 export { uploadFileWorkflow } from './upload-file.js';

@@ -1,5 +1,6 @@
 /**
- * Email ingestion: parse a staged raw message, store it, return the email id.
+ * Email ingestion: parse a staged raw message, store it, upload its attachments, start its analysis,
+ * return the email id.
  *
  * The input carries a reference to the raw message (tenant + SHA-256), never the message itself: the
  * history stays small and mail bodies stay out of Temporal. Both activities read the staged bytes, so
@@ -7,20 +8,33 @@
  *
  * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
  * message finds this run instead of starting another.
+ *
+ * Attachments become files through uploadFileWorkflow children; a failed upload marks the attachment,
+ * never the email (see uploadAttachment).
+ *
+ * A newly stored email is then analysed by a CHILD workflow (analyzeEmailWorkflow), started with
+ * ParentClosePolicy ABANDON and not awaited: ingestion completes as soon as the child has started, and
+ * a slow, rate-limited or failing provider can never hold it up. The child keeps running on its own,
+ * linked from this run's history, findable by its id `analysis/<tenant>/<emailId>/<provider>-v<n>`.
  */
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   executeChild,
+  ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
+import { analyzeEmailWorkflow } from './analyze-email.js';
 import { inParallel } from './concurrency.js';
 import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
@@ -54,6 +68,8 @@ export interface IngestEmailResult {
   subject: string | null;
   /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
   attachments: AttachmentOutcome[];
+  /** The analysis child this run started (null: analysis off, or the email was already stored). */
+  analysisWorkflowId: string | null;
 }
 
 export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'stored';
@@ -67,11 +83,16 @@ export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { parseStagedEmail, storeStagedEmail, stageEmailAttachments, settleEmailAttachment } =
-  proxyActivities<EmailActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  });
+const {
+  parseStagedEmail,
+  storeStagedEmail,
+  stageEmailAttachments,
+  settleEmailAttachment,
+  planEmailAnalysis,
+} = proxyActivities<EmailActivities & AnalysisActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -127,11 +148,14 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     );
   }
   advance('stored');
+  const analysis = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : undefined;
+  const analysisWorkflowId = analysis?.workflowId ?? null;
   const failed = attachments.filter((a) => a.status === 'failed').length;
   setCurrentDetails(
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
       `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
-      (attachments.length ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed` : ''),
+      (attachments.length ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed` : '') +
+      (analysis ? `\n\n${analysis.note}` : ''),
   );
   return {
     emailId: stored.emailId,
@@ -141,6 +165,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     messageId: summary.messageId,
     subject: summary.subject,
     attachments,
+    analysisWorkflowId,
   };
 }
 
@@ -206,4 +231,37 @@ function failureText(err: unknown): string {
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
   return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
+ * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
+ */
+async function startAnalysis(
+  tenantId: string,
+  emailId: string,
+): Promise<{ workflowId: string | null; note: string }> {
+  let plan: Awaited<ReturnType<typeof planEmailAnalysis>>;
+  try {
+    plan = await planEmailAnalysis({ tenantId, emailId });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const reason = cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause);
+    return { workflowId: null, note: `Analysis not started: ${reason}` };
+  }
+  if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
+  try {
+    await startChild(analyzeEmailWorkflow, {
+      workflowId: plan.workflowId,
+      args: [plan.input],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+      staticSummary: plan.summary,
+    });
+  } catch (err) {
+    // Already analysed (or being analysed) with this prompt version: that run is the analysis.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
 }

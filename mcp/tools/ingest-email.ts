@@ -53,6 +53,11 @@ const outputSchema = {
     )
     .optional()
     .describe('Attachments this run uploaded or failed to; ingest the message again to retry failed ones'),
+  analysisWorkflowId: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('The AI-analysis run started for a new email (follow it with get_workflow)'),
   temporalUiUrl: z.string(),
 };
 
@@ -117,13 +122,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
         let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
         if (existing && (await leftAttachmentsFailed(handle))) {
           // The email is stored but some attachments failed: this request is the retry that completes them.
-          const retry = await ctx.client.workflow.start(ingestEmailWorkflow, {
-            ...options,
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          });
-          handle = retry;
-          runId = retry.firstExecutionRunId;
+          ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
         }
         const base = {
           workflowId: handle.workflowId,
@@ -160,6 +159,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           emailId: outcome.result.emailId,
           created: outcome.result.created,
           attachments: outcome.result.attachments,
+          analysisWorkflowId: outcome.result.analysisWorkflowId,
         });
       } catch (err) {
         return toolError(err);

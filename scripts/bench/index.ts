@@ -2,10 +2,12 @@
  * Benchmarks: figures, and ratios against a baseline measured in the same run. Never part of `npm test`.
  *   npm run bench -- ingest [--messages 5000] [--calls 200]
  *   npm run bench -- upload [--sizes 1,20,100] [--rounds 1]
+ *   npm run bench -- analysis
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
   upload: () => import('./upload.js'),
+  analysis: () => import('./analysis.js').then((m) => ({ run: () => m.benchAnalysis() })),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -9,6 +9,7 @@ import type { Sql } from '../../supabase/db.js';
 import type { Stack } from '../../workers/stack.js';
 import { INGEST_LAST_STEP } from '../../workflows/ingest-email.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId } from '../../workflows/search-attributes.js';
+import { decodedHistoryText } from '../support/analysis.js';
 import { fixture, fixtureBytes, runCount, startTestStack, testDb, testEnv } from '../support/harness.js';
 import { callOk, connectStdio } from '../support/mcp-clients.js';
 
@@ -93,9 +94,18 @@ describe('ingest_email over stdio', () => {
     const activities = (history.events ?? [])
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter(Boolean);
-    expect(activities).toEqual(['parseStagedEmail', 'storeStagedEmail']);
-    const historyText = Buffer.from(JSON.stringify(history)).toString();
+    // The third step plans the AI-analysis child, which ingestion starts but does not wait for.
+    expect(activities).toEqual(['parseStagedEmail', 'storeStagedEmail', 'planEmailAnalysis']);
+    // Decoded: payloads are base64 in the JSON form, so a raw stringify would hide any body text.
+    const historyText = decodedHistoryText(history);
     expect(historyText).not.toContain('Revenue grew');
+    const { analysisWorkflowId } = await handle.result();
+    expect(analysisWorkflowId).toMatch(new RegExp(`^analysis/${tenantId}/${out.emailId}/heuristic-v1$`));
+    const child = stack.client.workflow.getHandle(analysisWorkflowId!);
+    await child.result();
+    const childHistory = decodedHistoryText(await child.fetchHistory());
+    expect(childHistory).toContain('Analyse: Quarterly report for Q3 with heuristic/heuristic-v1');
+    expect(childHistory).not.toContain('Revenue grew');
     expect(out.temporalUiUrl).toBe(
       `http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(out.workflowId)}/${out.runId}/history`,
     );

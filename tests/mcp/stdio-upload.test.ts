@@ -72,11 +72,13 @@ describe('upload_file over stdio', () => {
       path: `${tenantId}/${file.sha256.slice(0, 2)}/${file.sha256}/Holiday_video.bin`,
     });
 
-    expect(progress.length).toBeGreaterThan(0);
+    // A fast upload can finish before the first heartbeat is read, so no count is demanded here: the
+    // held-chunk test in tests/integration/supabase-storage-upload.test.ts proves notifications arrive
+    // mid-upload. Whatever arrives must be consistent.
     expect(progress.every((p) => p.total === file.bytes.length)).toBe(true);
     expect(progress.map((p) => p.progress)).toEqual(progress.map((p) => p.progress).sort((a, b) => a - b));
     // The final notification (bytes = total) can race the result in the SDK client: not demanded.
-    expect(Math.max(...progress.map((p) => p.progress))).toBeLessThanOrEqual(file.bytes.length);
+    expect(progress.every((p) => p.progress <= file.bytes.length)).toBe(true);
 
     const stored = await readFile(path.join(env.DURABLE_INBOX_DATA_DIR!, 'storage', 'media', out.path!));
     expect(stored.equals(file.bytes)).toBe(true);

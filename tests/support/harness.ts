@@ -26,6 +26,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: uniqueName('test-queue'),
     TEMPORAL_FILES_TASK_QUEUE: uniqueName('test-files'),
+    // LLM queues too: a test file's rate limit and worker never meet another file's.
+    TEMPORAL_AI_TASK_QUEUE_PREFIX: `${uniqueName('ai')}-`,
     DURABLE_INBOX_TENANT: uniqueName('org'),
     DURABLE_INBOX_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-test-')),
     TEMPORAL_UI_URL: 'http://localhost:8233',

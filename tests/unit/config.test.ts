@@ -52,6 +52,15 @@ describe('loadConfig', () => {
     [{ TEMPORAL_FILES_TASK_QUEUE: 'files queue' }, /TEMPORAL_FILES_TASK_QUEUE: letters, digits/],
     [{ FILES_WORKER_CONCURRENCY: '0' }, /FILES_WORKER_CONCURRENCY: /],
     [{ MAX_UPLOAD_BYTES: '-5' }, /MAX_UPLOAD_BYTES: /],
+    [{ AI_PROVIDER: 'gpt' }, /AI_PROVIDER: /],
+    [{ AI_PROVIDER: 'sambanova' }, /AI_API_KEY: required when AI_PROVIDER is sambanova/],
+    [
+      { AI_PROVIDER: 'openai-compatible', AI_API_KEY: 'k' },
+      /AI_BASE_URL: required when AI_PROVIDER is openai-compatible; AI_MODEL: required/,
+    ],
+    [{ AI_RATE_LIMIT_PER_SECOND: '0' }, /AI_RATE_LIMIT_PER_SECOND: /],
+    [{ AI_BASE_URL: 'ftp://x' }, /AI_BASE_URL: /],
+    [{ TEMPORAL_AI_TASK_QUEUE_PREFIX: 'ai/' }, /TEMPORAL_AI_TASK_QUEUE_PREFIX: /],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -92,6 +101,53 @@ describe('loadConfig', () => {
       maxUploadBytes: 1000,
       // never more than the overall limit
       maxInlineBytes: 1000,
+    });
+  });
+
+  it('uses the heuristic analyser without a key, and a provider preset with one', () => {
+    expect(loadConfig({}).ai).toEqual({
+      defaultProvider: 'heuristic',
+      analyseOnIngest: true,
+      taskQueuePrefix: 'ai-',
+    });
+    // docker compose passes unset variables as empty strings.
+    expect(loadConfig({ AI_PROVIDER: '', AI_API_KEY: '', AI_BASE_URL: '' }).ai.defaultProvider).toBe(
+      'heuristic',
+    );
+    const kimi = loadConfig({
+      AI_PROVIDER: 'moonshot',
+      AI_API_KEY: 'sk-secret',
+      AI_ANALYSIS_ON_INGEST: 'false',
+    }).ai;
+    expect(kimi).toMatchObject({
+      defaultProvider: 'moonshot',
+      analyseOnIngest: false,
+      llm: {
+        provider: 'moonshot',
+        baseURL: 'https://api.moonshot.ai/v1',
+        responseFormat: 'json_object',
+        ratePerSecond: 5,
+        maxConcurrency: 4,
+        timeoutMs: 60_000,
+      },
+    });
+    expect(loadConfig({ AI_API_KEY: 'sk-x' }).ai.llm).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      responseFormat: 'json_schema',
+    });
+    const custom = loadConfig({
+      AI_API_KEY: 'k',
+      AI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      AI_MODEL: 'llama3',
+      AI_RESPONSE_FORMAT: 'json_schema',
+      AI_RATE_LIMIT_PER_SECOND: '0.5',
+      TEMPORAL_AI_TASK_QUEUE_PREFIX: 'llm-',
+    }).ai;
+    expect(custom).toMatchObject({
+      defaultProvider: 'openai-compatible',
+      taskQueuePrefix: 'llm-',
+      llm: { model: 'llama3', responseFormat: 'json_schema', ratePerSecond: 0.5 },
     });
   });
 

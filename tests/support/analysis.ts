@@ -1,0 +1,113 @@
+/** Helpers for analysis tests: store fixture emails (real parser, real upsert) and run analyses. */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { planAnalysis } from '../../activities/analysis-plan.js';
+import { parseEmail } from '../../core/email.js';
+import { failureInfo } from '../../mcp/tool-result.js';
+import { startAnalysisRun } from '../../mcp/tools/analyze-email.js';
+import type { Sql } from '../../supabase/db.js';
+import { upsertEmail } from '../../supabase/emails.js';
+import type { Stack } from '../../workers/stack.js';
+import type { AnalyzeEmailResult } from '../../workflows/analyze-email.js';
+import { fixture } from './harness.js';
+
+/** Store a fixture as a new email (a fresh Message-ID each time) and return its id. */
+export async function seedEmail(
+  sql: Sql,
+  tenantId: string,
+  name = 'quarterly-report.eml',
+  appendToBody = '',
+): Promise<string> {
+  const raw = `${fixture(name)}${appendToBody}`.replace(
+    /^Message-ID: <([^>]+)>/im,
+    `Message-ID: <${randomUUID()}.$1>`,
+  );
+  const parsed = await parseEmail(new TextEncoder().encode(raw), { maxEmailBytes: 1 << 20 });
+  return (await upsertEmail(sql, tenantId, parsed)).emailId;
+}
+
+export type RunOutcome =
+  | { ok: true; result: AnalyzeEmailResult; handle: WorkflowHandle }
+  | { ok: false; failure: { type: string; message: string }; handle: WorkflowHandle };
+
+/** Plan and start an analysis exactly as the analyze_email tool does, and wait for it. */
+export async function runAnalysis(
+  stack: Stack,
+  emailId: string,
+  opts: { force?: boolean; provider?: string } = {},
+): Promise<RunOutcome> {
+  const handle = await startAnalysis(stack, emailId, opts);
+  try {
+    return { ok: true, result: (await handle.result()) as AnalyzeEmailResult, handle };
+  } catch (err) {
+    return { ok: false, failure: failureInfo(err), handle };
+  }
+}
+
+export async function startAnalysis(
+  stack: Stack,
+  emailId: string,
+  opts: { force?: boolean; provider?: string } = {},
+): Promise<WorkflowHandle> {
+  const plan = await planAnalysis(stack.sql, stack.config.ai, {
+    tenantId: stack.defaultTenant.id,
+    emailId,
+    provider: opts.provider,
+    force: opts.force ?? false,
+  });
+  return (await startAnalysisRun(stack.client, stack.config.temporal.taskQueue, plan)).handle;
+}
+
+/** The metric rows one workflow's provider calls wrote, in call order. */
+export async function metricRows(sql: Sql, workflowId: string) {
+  const pattern = `${workflowId.replaceAll('%', '\\%').replaceAll('_', '\\_')}/%`;
+  const metrics = await sql<
+    {
+      success: boolean;
+      error_type: string | null;
+      token_count: number;
+      provider: string;
+      model_name: string;
+      tool_name: string;
+      param_hash: string;
+      tenant_id: string;
+    }[]
+  >`
+    select success, error_type, token_count, provider, model_name, tool_name, param_hash, tenant_id
+    from public.performance_metrics where call_key like ${pattern} order by id`;
+  const prompts = await sql<
+    {
+      success: boolean;
+      valid_output: boolean;
+      error_type: string | null;
+      prompt_version_id: string;
+      arm: string;
+    }[]
+  >`
+    select success, valid_output, error_type, prompt_version_id, arm
+    from public.prompt_performance where call_key like ${pattern} order by id`;
+  return { metrics, prompts };
+}
+
+/**
+ * A workflow history as searchable text, with every payload DECODED: payload data is base64 in the
+ * history's JSON form, so a plain JSON.stringify would never show the text an assertion looks for.
+ */
+export function decodedHistoryText(history: unknown): string {
+  const parts: string[] = [];
+  const walk = (node: unknown) => {
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if ('metadata' in record && 'data' in record && record.data) {
+      const data = record.data;
+      parts.push(
+        data instanceof Uint8Array
+          ? Buffer.from(data).toString('utf8')
+          : Buffer.from(String(data), 'base64').toString('utf8'),
+      );
+    }
+    for (const value of Object.values(record)) walk(value);
+  };
+  walk(history);
+  return `${JSON.stringify(history)}\n${parts.join('\n')}`;
+}

@@ -14,6 +14,7 @@ import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
 import {
   type LedgerEntry,
+  ledgerAttachmentsPending,
   ledgerCounts,
   ledgerFailures,
   loadMailboxUpload,
@@ -176,7 +177,8 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
         for (const { seq, email } of parsed) {
           const { emailId, created } = await upsertEmail(tx, input.tenantId, email);
           const status = created ? 'stored' : 'duplicate';
-          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, seq, { status, emailId })) {
+          const outcome = { status, emailId, attachmentCount: email.attachmentCount } as const;
+          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, seq, outcome)) {
             counts[created ? 'stored' : 'duplicates']++;
           }
         }
@@ -187,6 +189,13 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
         }
       });
       return counts;
+    },
+
+    /** Stored messages of a seq range whose attachments still need uploading (see ledgerAttachmentsPending). */
+    mailboxAttachmentsPending(
+      input: Omit<MailboxRef, 'source'> & { fromSeq: number; toSeq: number },
+    ): Promise<{ emailId: string; rawSha256: string }[]> {
+      return ledgerAttachmentsPending(sql, input.tenantId, input.mailboxSha256, input.fromSeq, input.toSeq);
     },
 
     async mailboxReport(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {

@@ -83,12 +83,18 @@ export async function settleLedger(
   tenantId: string,
   mailbox: string,
   seq: number,
-  outcome: { status: Exclude<LedgerStatus, 'pending'>; emailId?: string; reason?: string; detail?: string },
+  outcome: {
+    status: Exclude<LedgerStatus, 'pending'>;
+    emailId?: string;
+    attachmentCount?: number;
+    reason?: string;
+    detail?: string;
+  },
 ): Promise<boolean> {
   const result = await tx`
     update public.mailbox_messages
     set status = ${outcome.status}, email_id = ${outcome.emailId ?? null}, reason = ${outcome.reason ?? null},
-        detail = ${outcome.detail ?? null}, updated_at = now()
+        detail = ${outcome.detail ?? null}, attachment_count = ${outcome.attachmentCount ?? 0}, updated_at = now()
     where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and seq = ${seq} and status = 'pending'`;
   return result.count === 1;
 }
@@ -114,4 +120,23 @@ export async function ledgerFailures(
     select seq, reason, detail from public.mailbox_messages
     where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and status = 'failed'
     order by seq limit ${limit}`;
+}
+
+/** Messages of [fromSeq, toSeq) that this import stored and whose attachments are not all stored yet. */
+export async function ledgerAttachmentsPending(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+  fromSeq: number,
+  toSeq: number,
+): Promise<{ emailId: string; rawSha256: string }[]> {
+  return sql<{ emailId: string; rawSha256: string }[]>`
+    select m.email_id as "emailId", m.raw_sha256 as "rawSha256"
+    from public.mailbox_messages m
+    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status = 'stored'
+      and m.seq >= ${fromSeq} and m.seq < ${toSeq} and m.attachment_count > 0 and m.email_id is not null
+      and m.attachment_count > (
+        select count(*) from public.email_attachments a where a.email_id = m.email_id and a.status = 'stored'
+      )
+    order by m.seq`;
 }

@@ -142,10 +142,11 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   let attachments: AttachmentOutcome[] = [];
   if (summary.attachmentCount > 0 && input.filesTaskQueue) {
     advance('attachments');
-    const pending = await stageEmailAttachments({ ...input, emailId: stored.emailId });
-    attachments = await inParallel(pending, ATTACHMENT_UPLOADS_AT_ONCE, (a) =>
-      uploadAttachment(input, stored.emailId, a, input.filesTaskQueue!),
-    );
+    attachments = await storeEmailAttachments({
+      ...input,
+      emailId: stored.emailId,
+      filesTaskQueue: input.filesTaskQueue,
+    });
   }
   advance('stored');
   const analysis = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : undefined;
@@ -170,17 +171,32 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
 }
 
 /**
+ * Upload an email's attachments that are not stored yet, at most ATTACHMENT_UPLOADS_AT_ONCE at a time.
+ * Workflow code: ingestion and mailbox imports both call it.
+ */
+export async function storeEmailAttachments(email: {
+  tenantId: string;
+  rawSha256: string;
+  emailId: string;
+  filesTaskQueue: string;
+}): Promise<AttachmentOutcome[]> {
+  const pending = await stageEmailAttachments(email);
+  return inParallel(pending, ATTACHMENT_UPLOADS_AT_ONCE, (a) =>
+    uploadAttachment(email.tenantId, email.emailId, a, email.filesTaskQueue),
+  );
+}
+
+/**
  * One attachment through the upload workflow, as a child. A failure marks the attachment, never the
  * email. The child's id is the upload's natural key; when the same bytes are being uploaded for another
  * email, wait for that run and start ours after it, which then finds the file already stored.
  */
 async function uploadAttachment(
-  input: IngestEmailInput,
+  tenantId: string,
   emailId: string,
   attachment: PendingAttachment,
   filesTaskQueue: string,
 ): Promise<AttachmentOutcome> {
-  const { tenantId } = input;
   const key = { tenantId, emailId, partIndex: attachment.partIndex };
   for (let attempt = 0; ; attempt++) {
     try {

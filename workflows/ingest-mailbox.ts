@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
 import { inParallel } from './concurrency.js';
+import { storeEmailAttachments } from './ingest-email.js';
 import { IngestStatus } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
@@ -30,6 +31,8 @@ export interface IngestMailboxInput {
   concurrency: number;
   /** Messages read per scan activity. */
   chunkMessages: number;
+  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are not uploaded. */
+  filesTaskQueue?: string;
   /** Carried across continue-as-new. */
   position?: { offset: number; seq: number; total: number };
 }
@@ -47,7 +50,7 @@ export const mailboxProgressQuery = defineQuery<MailboxProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxReport } =
+const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxAttachmentsPending, mailboxReport } =
   proxyActivities<MailboxActivities>({
     startToCloseTimeout: '10 minutes',
     // A dead worker's slice is picked up again within this, not after startToClose.
@@ -113,6 +116,19 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
       slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
     }
     await inParallel(slices, input.concurrency, (slice) => ingestMailboxSlice({ ...ref, ...slice }));
+    if (input.filesTaskQueue) {
+      // Read from the ledger, not from the slice results: a slice whose result was lost to a crash still
+      // had its messages stored, and their attachments still need uploading.
+      const withAttachments = await mailboxAttachmentsPending({
+        ...ref,
+        fromSeq: position.seq,
+        toSeq: scan.nextSeq,
+      });
+      const filesTaskQueue = input.filesTaskQueue;
+      await inParallel(withAttachments, input.concurrency, (email) =>
+        storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }),
+      );
+    }
     position.offset = scan.nextOffset;
     position.seq = scan.nextSeq;
     await refresh();

@@ -86,6 +86,7 @@ export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void
           source,
           concurrency: args.concurrency ?? ctx.mailbox.concurrency,
           chunkMessages: ctx.mailbox.chunkMessages,
+          filesTaskQueue: ctx.files.taskQueue,
         };
         const { handle, runId } = await startOrJoin(ctx.client, ingestMailboxWorkflow, {
           taskQueue: ctx.taskQueue,

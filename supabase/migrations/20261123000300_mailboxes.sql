@@ -24,6 +24,8 @@ create table if not exists public.mailbox_messages (
   reason text,
   detail text,
   email_id uuid references public.emails (id) on delete set null,
+  -- attachments of a stored message, so the batch can upload those not stored yet (after a crash too)
+  attachment_count integer not null default 0,
   updated_at timestamptz not null default now(),
   primary key (tenant_id, mailbox_sha256, seq)
 );

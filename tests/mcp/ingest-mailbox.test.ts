@@ -101,6 +101,37 @@ describe('ingest_mailbox', () => {
     expect(out.report).toMatchObject({ scanned: 3, stored: 3, duplicates: 0, failed: 0 });
   });
 
+  it('uploads the attachments of imported messages', async () => {
+    const withFiles = (id: string, files: string[]) =>
+      toMboxEntry(
+        `From: x@example.com\nSubject: files ${id}\nMessage-ID: <mbox-files-${id}@x>\nMIME-Version: 1.0\n` +
+          `Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee attached\n` +
+          files
+            .map(
+              (name) =>
+                `--b\nContent-Type: text/plain; name="${name}"\nContent-Disposition: attachment; filename="${name}"\n\n` +
+                `contents of ${name} in ${id}\n`,
+            )
+            .join('') +
+          '--b--\n',
+      );
+    const mbox = withFiles('a', ['one.txt', 'two.txt']) + withFiles('b', []) + withFiles('c', ['three.txt']);
+    const out = await callOk<Started>(mcp, 'ingest_mailbox', {
+      content: Buffer.from(mbox).toString('base64'),
+    });
+    expect(out.report).toMatchObject({ scanned: 3, stored: 3, failed: 0 });
+    const rows = await stack.sql`
+      select e.message_id, a.filename, a.status, f.status as file_status
+      from public.email_attachments a join public.emails e on e.id = a.email_id
+      left join public.files f on f.id = a.file_id
+      where e.message_id like 'mbox-files-%' order by e.message_id, a.part_index`;
+    expect(rows.map((r) => [r.message_id, r.filename, r.status, r.file_status])).toEqual([
+      ['mbox-files-a@x', 'one.txt', 'stored', 'uploaded'],
+      ['mbox-files-a@x', 'two.txt', 'stored', 'uploaded'],
+      ['mbox-files-c@x', 'three.txt', 'stored', 'uploaded'],
+    ]);
+  });
+
   it('refuses paths outside the import directory, and ambiguous input', async () => {
     expect(await callError(mcp, 'ingest_mailbox', { path: '../../etc/passwd' })).toMatch(
       /^InvalidPath: path "..\/..\/etc\/passwd" is refused: it must not contain ".."/,

@@ -4,15 +4,13 @@
  * rate-limited provider queue; the stored `ai_analysis` validates against the shared schema. Then
  * `analyze_email` over MCP, and a provider outage that must not hold up ingestion or the heuristic.
  */
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
-import type { Sql } from '../../supabase/db.js';
-import type { Stack } from '../../workers/stack.js';
-import { fixture, startTestStack, testDb, testEnv } from '../support/harness.js';
+import { fixture, testEnv } from '../support/harness.js';
 import { type LlmStandIn, reply, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
-import { callError, callOk, connectStdio } from '../support/mcp-clients.js';
+import { callError, callOk } from '../support/mcp-clients.js';
+import { useStdioStack } from '../support/stdio-stack.js';
 
 interface IngestOut {
   status: string;
@@ -30,50 +28,38 @@ interface AnalyzeOut {
 
 describe('ingest_email with analysis on, then analyze_email', () => {
   let llm: LlmStandIn;
-  let env: Record<string, string>;
-  let stack: Stack;
-  let mcp: McpClient;
-  let sql: Sql;
 
-  beforeAll(async () => {
+  const t = useStdioStack(async () => {
     llm = await startLlmStandIn();
-    env = testEnv(standInEnv(llm));
-    stack = await startTestStack(env);
-    mcp = await connectStdio(env);
-    sql = testDb();
+    return testEnv(standInEnv(llm));
   });
-  afterAll(async () => {
-    await mcp?.close();
-    await stack?.shutdown();
-    await sql?.end();
-    await llm?.close();
-  });
+
+  afterAll(() => llm?.close());
 
   it('stores a schema-valid ai_analysis for an ingested email', async () => {
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
     expect(out.status).toBe('completed');
-    const tenantId = stack.defaultTenant.id;
-    expect(out.analysisWorkflowId).toBe(`analysis/${tenantId}/${out.emailId}/openai-compatible-v1`);
-    await stack.client.workflow.getHandle(out.analysisWorkflowId!).result();
+    expect(out.analysisWorkflowId).toBe(`analysis/${t.tenantId}/${out.emailId}/openai-compatible-v1`);
+    await t.stack.client.workflow.getHandle(out.analysisWorkflowId!).result();
 
     const [email] =
-      await sql`select ai_analysis, analyzed_at, status from public.emails where id = ${out.emailId}`;
+      await t.sql`select ai_analysis, analyzed_at, status from public.emails where id = ${out.emailId}`;
     expect(AnalysisSchema.safeParse(email!.ai_analysis).success).toBe(true);
     expect(email!.status).toBe('analyzed');
-    const history = await sql`
+    const history = await t.sql`
       select a.provider, a.model, p.version, p.is_active from public.ai_analyses a
       join public.system_prompts p on p.id = a.prompt_version_id where a.email_id = ${out.emailId}`;
     expect(history).toEqual([
       { provider: 'openai-compatible', model: 'stand-in-1', version: 1, is_active: true },
     ]);
-    const [metrics] = await sql`
+    const [metrics] = await t.sql`
       select count(*)::int as n from public.performance_metrics
       where call_key like ${`${out.analysisWorkflowId}/%`} and success`;
     expect(metrics!.n).toBe(1);
     expect(llm.calls).toHaveLength(1);
 
     // analyze_email for the same email and prompt version: the same run, no new provider call.
-    const again = await callOk<AnalyzeOut>(mcp, 'analyze_email', { emailId: out.emailId });
+    const again = await callOk<AnalyzeOut>(t.mcp, 'analyze_email', { emailId: out.emailId });
     expect(again).toMatchObject({
       workflowId: out.analysisWorkflowId,
       status: 'completed',
@@ -86,7 +72,7 @@ describe('ingest_email with analysis on, then analyze_email', () => {
 
     // The heuristic is always there, under its own prompt version and run; progress is reported.
     const progress: number[] = [];
-    const result = (await mcp.callTool(
+    const result = (await t.mcp.callTool(
       { name: 'analyze_email', arguments: { emailId: out.emailId, provider: 'heuristic' } },
       undefined,
       { onprogress: (p) => void progress.push(p.progress) },
@@ -95,31 +81,31 @@ describe('ingest_email with analysis on, then analyze_email', () => {
     const heuristic = result.structuredContent as unknown as AnalyzeOut;
     expect(progress.length).toBeGreaterThan(0);
     expect(Math.max(...progress)).toBeLessThanOrEqual(2);
-    expect(heuristic.workflowId).toBe(`analysis/${tenantId}/${out.emailId}/heuristic-v1`);
+    expect(heuristic.workflowId).toBe(`analysis/${t.tenantId}/${out.emailId}/heuristic-v1`);
     expect(AnalysisSchema.parse(heuristic.analysis).category).toBe('work');
   });
 
   it('refuses unknown emails and unconfigured providers with actionable errors', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
-    expect(await callError(mcp, 'analyze_email', { emailId: missing })).toBe(
+    expect(await callError(t.mcp, 'analyze_email', { emailId: missing })).toBe(
       `NotFound: no email ${missing} in this tenant`,
     );
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('no-message-id.eml') });
-    expect(await callError(mcp, 'analyze_email', { emailId: out.emailId, provider: 'sambanova' })).toMatch(
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('no-message-id.eml') });
+    expect(await callError(t.mcp, 'analyze_email', { emailId: out.emailId, provider: 'sambanova' })).toMatch(
       /^ProviderNotConfigured: provider "sambanova" is not configured here/,
     );
-    expect(await callError(mcp, 'analyze_email', { emailId: 'not-a-uuid' })).toMatch(/emailId/);
+    expect(await callError(t.mcp, 'analyze_email', { emailId: 'not-a-uuid' })).toMatch(/emailId/);
   });
 
   it('a provider outage holds up neither ingestion nor the heuristic analyser', async () => {
     llm.reset();
     llm.script(...Array.from({ length: 20 }, () => reply.rateLimited(60)));
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('finance-invoice-en.eml') });
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('finance-invoice-en.eml') });
     expect(out.status).toBe('completed');
-    const child = stack.client.workflow.getHandle(out.analysisWorkflowId!);
+    const child = t.stack.client.workflow.getHandle(out.analysisWorkflowId!);
     try {
       expect((await child.describe()).status.name).toBe('RUNNING');
-      const heuristic = await callOk<AnalyzeOut>(mcp, 'analyze_email', {
+      const heuristic = await callOk<AnalyzeOut>(t.mcp, 'analyze_email', {
         emailId: out.emailId,
         provider: 'heuristic',
       });

@@ -4,14 +4,11 @@
  * so the SQL path (jsonb address lists, timestamptz, the Date fallback, text with every charset) is covered,
  * not only the parse. The malformed corpus must give a row or the readable error, and never break the server.
  */
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sql } from '../../supabase/db.js';
-import type { Stack } from '../../workers/stack.js';
+import { describe, expect, it } from 'vitest';
 import { corpusBytes, corpusEntries, malformedBytes, malformedEntries } from '../fixtures/load-corpus.js';
-import { startTestStack, testDb, testEnv } from '../support/harness.js';
-import { callOk, connectStdio, textOf } from '../support/mcp-clients.js';
+import { callOk, textOf } from '../support/mcp-clients.js';
+import { useStdioStack } from '../support/stdio-stack.js';
 
 interface IngestOut {
   status: string;
@@ -24,42 +21,26 @@ const ingestArgs = (bytes: Uint8Array) => ({
 });
 
 describe('the fixture corpus through ingest_email', () => {
-  let stack: Stack;
-  let mcp: McpClient;
-  let sql: Sql;
-  let tenantId: string;
-
-  beforeAll(async () => {
-    const env = testEnv();
-    stack = await startTestStack(env);
-    tenantId = stack.defaultTenant.id;
-    mcp = await connectStdio(env);
-    sql = testDb();
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await stack?.shutdown();
-    await sql?.end();
-  });
+  const t = useStdioStack();
 
   it('stores every message with the expected fields', { timeout: 300_000 }, async () => {
     const entries = corpusEntries();
     const stored = new Map<string, string>();
     for (const { file } of entries) {
-      const out = await callOk<IngestOut>(mcp, 'ingest_email', ingestArgs(corpusBytes(file)));
+      const out = await callOk<IngestOut>(t.mcp, 'ingest_email', ingestArgs(corpusBytes(file)));
       expect(out.status, file).toBe('completed');
       stored.set(file, out.emailId!);
     }
     // One row per message: no two corpus messages share a natural key, and nothing was stored twice.
-    const [count] = await sql`select count(*)::int as n from public.emails where tenant_id = ${tenantId}`;
+    const [count] = await t.sql`select count(*)::int as n from public.emails where tenant_id = ${t.tenantId}`;
     expect(count!.n).toBe(entries.length);
 
     for (const { file, expected } of entries) {
-      const [row] = await sql`
+      const [row] = await t.sql`
         select subject, from_address, from_addresses, to_addresses, cc_addresses, bcc_addresses,
                reply_to_addresses, sent_at, sent_at_fallback, received_at, message_id, in_reply_to,
                text_body, html_body is not null as has_html
-        from public.emails where id = ${stored.get(file)!} and tenant_id = ${tenantId}`;
+        from public.emails where id = ${stored.get(file)!} and tenant_id = ${t.tenantId}`;
       expect(row, file).toBeDefined();
       expect(
         {
@@ -102,15 +83,15 @@ describe('the fixture corpus through ingest_email', () => {
     for (const { file, expected } of malformedEntries()) {
       const bytes = malformedBytes(file);
       if (bytes.byteLength === 0) continue; // an empty `raw` is refused by the tool's input schema, not parsed
-      const result = (await mcp.callTool({
+      const result = (await t.mcp.callTool({
         name: 'ingest_email',
         arguments: ingestArgs(bytes),
       })) as CallToolResult;
       if (expected.outcome === 'parsed') {
         expect(result.isError, `${file}: ${textOf(result)}`).toBeFalsy();
         const out = result.structuredContent as unknown as IngestOut;
-        const [row] = await sql`
-          select subject, from_address from public.emails where id = ${out.emailId!} and tenant_id = ${tenantId}`;
+        const [row] = await t.sql`
+          select subject, from_address from public.emails where id = ${out.emailId!} and tenant_id = ${t.tenantId}`;
         if (expected.subject !== undefined) expect(row!.subject, file).toBe(expected.subject);
         expect(row!.from_address, file).toBe(expected.fromAddress);
       } else {
@@ -119,7 +100,11 @@ describe('the fixture corpus through ingest_email', () => {
       }
     }
     // The server is still there and still works after all of that.
-    const again = await callOk<IngestOut>(mcp, 'ingest_email', ingestArgs(corpusBytes('01-plain-ascii.eml')));
+    const again = await callOk<IngestOut>(
+      t.mcp,
+      'ingest_email',
+      ingestArgs(corpusBytes('01-plain-ascii.eml')),
+    );
     expect(again.status).toBe('completed');
   });
 });

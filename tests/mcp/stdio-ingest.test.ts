@@ -2,16 +2,14 @@
  * A real MCP client spawns the stdio server and ingests email through the real Temporal dev server into
  * real Postgres. The test process runs the worker on a private task queue.
  */
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sql } from '../../supabase/db.js';
-import type { Stack } from '../../workers/stack.js';
+import { describe, expect, it } from 'vitest';
 import { INGEST_LAST_STEP } from '../../workflows/ingest-email.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId } from '../../workflows/search-attributes.js';
 import { decodedHistoryText } from '../support/analysis.js';
-import { fixture, fixtureBytes, runCount, startTestStack, testDb, testEnv } from '../support/harness.js';
+import { fixture, fixtureBytes, runCount, startTestStack, testEnv } from '../support/harness.js';
 import { callOk, connectStdio } from '../support/mcp-clients.js';
+import { useStdioStack } from '../support/stdio-stack.js';
 
 interface IngestOut {
   workflowId: string;
@@ -23,28 +21,11 @@ interface IngestOut {
 }
 
 describe('ingest_email over stdio', () => {
-  let env: Record<string, string>;
-  let stack: Stack;
-  let mcp: McpClient;
-  let sql: Sql;
-  let tenantId: string;
-
-  beforeAll(async () => {
-    env = testEnv();
-    stack = await startTestStack(env);
-    tenantId = stack.defaultTenant.id;
-    mcp = await connectStdio(env);
-    sql = testDb();
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await stack?.shutdown();
-    await sql?.end();
-  });
+  const t = useStdioStack();
 
   it('stores the parsed message and reports progress', async () => {
     const progress: number[] = [];
-    const result = (await mcp.callTool(
+    const result = (await t.mcp.callTool(
       { name: 'ingest_email', arguments: { raw: fixture('quarterly-report.eml') } },
       undefined,
       { onprogress: (p) => void progress.push(p.progress) },
@@ -52,16 +33,16 @@ describe('ingest_email over stdio', () => {
     expect(result.isError).toBeFalsy();
     const out = result.structuredContent as unknown as IngestOut;
     expect(out.status).toBe('completed');
-    expect(out.workflowId).toMatch(new RegExp(`^email/${tenantId}/[0-9a-f]{64}$`));
+    expect(out.workflowId).toMatch(new RegExp(`^email/${t.tenantId}/[0-9a-f]{64}$`));
     // At least one step arrives; the last one can race the result in the SDK client, so do not demand it.
     expect(progress.length).toBeGreaterThan(0);
     expect(progress).toEqual([...progress].sort());
     expect(Math.max(...progress)).toBeLessThanOrEqual(INGEST_LAST_STEP);
 
-    const rows = await sql`
+    const rows = await t.sql`
       select id, subject, from_address, from_addresses, to_addresses, cc_addresses, sent_at, sent_at_fallback,
              text_body, message_id, key_basis
-      from public.emails where tenant_id = ${tenantId}`;
+      from public.emails where tenant_id = ${t.tenantId}`;
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(row.id).toBe(out.emailId);
@@ -81,10 +62,10 @@ describe('ingest_email over stdio', () => {
   });
 
   it('makes the run easy to find and keeps mail bodies out of the history', async () => {
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
-    const handle = stack.client.workflow.getHandle(out.workflowId, out.runId);
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const handle = t.stack.client.workflow.getHandle(out.workflowId, out.runId);
     const description = await handle.describe();
-    expect(description.typedSearchAttributes.get(TenantId)).toBe(tenantId);
+    expect(description.typedSearchAttributes.get(TenantId)).toBe(t.tenantId);
     expect(description.typedSearchAttributes.get(EmailFrom)).toBe('alice@example.com');
     expect(description.typedSearchAttributes.get(MessageId)).toBe('q3-report.20261117@mail.example.com');
     expect(description.typedSearchAttributes.get(IngestStatus)).toBe('stored');
@@ -100,8 +81,8 @@ describe('ingest_email over stdio', () => {
     const historyText = decodedHistoryText(history);
     expect(historyText).not.toContain('Revenue grew');
     const { analysisWorkflowId } = await handle.result();
-    expect(analysisWorkflowId).toMatch(new RegExp(`^analysis/${tenantId}/${out.emailId}/heuristic-v1$`));
-    const child = stack.client.workflow.getHandle(analysisWorkflowId!);
+    expect(analysisWorkflowId).toMatch(new RegExp(`^analysis/${t.tenantId}/${out.emailId}/heuristic-v1$`));
+    const child = t.stack.client.workflow.getHandle(analysisWorkflowId!);
     await child.result();
     const childHistory = decodedHistoryText(await child.fetchHistory());
     expect(childHistory).toContain('Analyse: Quarterly report for Q3 with heuristic/heuristic-v1');
@@ -112,33 +93,33 @@ describe('ingest_email over stdio', () => {
   });
 
   it('is idempotent: again, and twice concurrently, gives one row and one workflow', async () => {
-    const first = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
-    const again = await callOk<IngestOut>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const first = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const again = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
     expect(again).toMatchObject({ workflowId: first.workflowId, runId: first.runId, emailId: first.emailId });
-    expect(await runCount(stack.client, first.workflowId)).toBe(1);
+    expect(await runCount(t.stack.client, first.workflowId)).toBe(1);
 
     // No Message-ID: keyed by content. Two concurrent calls join one run.
     const raw = fixture('no-message-id.eml');
     const [a, b] = await Promise.all([
-      callOk<IngestOut>(mcp, 'ingest_email', { raw }),
-      callOk<IngestOut>(mcp, 'ingest_email', { raw }),
+      callOk<IngestOut>(t.mcp, 'ingest_email', { raw }),
+      callOk<IngestOut>(t.mcp, 'ingest_email', { raw }),
     ]);
     expect(a.workflowId).toBe(b.workflowId);
     expect(a.runId).toBe(b.runId);
     expect(a.emailId).toBe(b.emailId);
-    expect(await runCount(stack.client, a.workflowId)).toBe(1);
-    const rows = await sql`
-      select key_basis from public.emails where tenant_id = ${tenantId} and subject = 'Disk usage above 90% on db-1'`;
+    expect(await runCount(t.stack.client, a.workflowId)).toBe(1);
+    const rows = await t.sql`
+      select key_basis from public.emails where tenant_id = ${t.tenantId} and subject = 'Disk usage above 90% on db-1'`;
     expect(rows.map((r) => r.key_basis)).toEqual(['content']);
-    const [total] = await sql`select count(*)::int as n from public.emails where tenant_id = ${tenantId}`;
+    const [total] = await t.sql`select count(*)::int as n from public.emails where tenant_id = ${t.tenantId}`;
     expect(total!.n).toBe(2);
   });
 
   it('takes 8-bit content as base64 and decodes charsets and encoded words', async () => {
     const raw = fixtureBytes('reply-8bit-latin1.eml').toString('base64');
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw, encoding: 'base64' });
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw, encoding: 'base64' });
     const [row] =
-      await sql`select subject, from_addresses, text_body, in_reply_to from public.emails where id = ${out.emailId!}`;
+      await t.sql`select subject, from_addresses, text_body, in_reply_to from public.emails where id = ${out.emailId!}`;
     expect(row!.subject).toBe('Réponse : réunion');
     expect(row!.from_addresses).toEqual([{ name: 'Renée François', address: 'renee@example.fr' }]);
     expect(row!.text_body).toContain('Très bien, à vendredi. Le café est prêt.');
@@ -146,14 +127,14 @@ describe('ingest_email over stdio', () => {
   });
 
   it('get_workflow returns the result and the UI link, and hides other tenants’ runs', async () => {
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', {
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', {
       raw: fixture('newsletter-html.eml'),
       wait: false,
     });
     expect(out.status).toBe('running');
     let got: Record<string, unknown> = {};
     for (let i = 0; i < 40 && got.status !== 'completed'; i++) {
-      got = await callOk(mcp, 'get_workflow', { workflowId: out.workflowId });
+      got = await callOk(t.mcp, 'get_workflow', { workflowId: out.workflowId });
       if (got.status !== 'completed') await new Promise((r) => setTimeout(r, 250));
     }
     expect(got).toMatchObject({
@@ -168,9 +149,9 @@ describe('ingest_email over stdio', () => {
       subject: 'This week in durable execution',
     });
 
-    const other = await startTestStack(testEnv({ TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE! }), false);
+    const other = await startTestStack(testEnv({ TEMPORAL_TASK_QUEUE: t.env.TEMPORAL_TASK_QUEUE! }), false);
     try {
-      const otherEnv = { ...env, DURABLE_INBOX_TENANT: other.defaultTenant.slug };
+      const otherEnv = { ...t.env, DURABLE_INBOX_TENANT: other.defaultTenant.slug };
       const otherMcp = await connectStdio(otherEnv);
       try {
         const error = (await otherMcp.callTool({

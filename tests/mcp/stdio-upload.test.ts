@@ -5,14 +5,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sql } from '../../supabase/db.js';
-import type { Stack } from '../../workers/stack.js';
+import { describe, expect, it } from 'vitest';
 import { TenantId } from '../../workflows/search-attributes.js';
-import { startTestStack, testDb, testEnv } from '../support/harness.js';
-import { callError, callOk, connectStdio } from '../support/mcp-clients.js';
+import { testEnv } from '../support/harness.js';
+import { callError, callOk } from '../support/mcp-clients.js';
+import { useStdioStack } from '../support/stdio-stack.js';
 import { activityAttempts, importFile } from '../support/uploads.js';
 
 interface UploadOut {
@@ -29,33 +27,19 @@ interface UploadOut {
 }
 
 describe('upload_file over stdio', () => {
-  let env: Record<string, string>;
-  let stack: Stack;
-  let mcp: McpClient;
-  let sql: Sql;
-  let tenantId: string;
   let importDir: string;
 
-  beforeAll(async () => {
+  const t = useStdioStack(async () => {
     const base = testEnv();
     importDir = path.join(base.DURABLE_INBOX_DATA_DIR!, 'import');
-    env = { ...base, DURABLE_INBOX_IMPORT_DIR: importDir };
     await importFile(importDir, 'placeholder', 1);
-    stack = await startTestStack(env);
-    tenantId = stack.defaultTenant.id;
-    mcp = await connectStdio(env);
-    sql = testDb();
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await stack?.shutdown();
-    await sql?.end();
+    return { ...base, DURABLE_INBOX_IMPORT_DIR: importDir };
   });
 
   it('uploads an import file, streaming progress notifications from the heartbeats', async () => {
     const file = await importFile(importDir, 'video.bin', 24 * 1024 * 1024);
     const progress: { progress: number; total?: number }[] = [];
-    const result = (await mcp.callTool(
+    const result = (await t.mcp.callTool(
       { name: 'upload_file', arguments: { bucket: 'media', filename: 'Holiday video.bin', path: file.path } },
       undefined,
       { onprogress: (p) => void progress.push({ progress: p.progress, total: p.total }) },
@@ -68,8 +52,8 @@ describe('upload_file over stdio', () => {
       size: file.bytes.length,
       sha256: file.sha256,
       deduplicated: false,
-      workflowId: `upload/${tenantId}/media/${file.sha256}`,
-      path: `${tenantId}/${file.sha256.slice(0, 2)}/${file.sha256}/Holiday_video.bin`,
+      workflowId: `upload/${t.tenantId}/media/${file.sha256}`,
+      path: `${t.tenantId}/${file.sha256.slice(0, 2)}/${file.sha256}/Holiday_video.bin`,
     });
 
     // A fast upload can finish before the first heartbeat is read, so no count is demanded here: the
@@ -80,9 +64,9 @@ describe('upload_file over stdio', () => {
     // The final notification (bytes = total) can race the result in the SDK client: not demanded.
     expect(progress.every((p) => p.progress <= file.bytes.length)).toBe(true);
 
-    const stored = await readFile(path.join(env.DURABLE_INBOX_DATA_DIR!, 'storage', 'media', out.path!));
+    const stored = await readFile(path.join(t.env.DURABLE_INBOX_DATA_DIR!, 'storage', 'media', out.path!));
     expect(stored.equals(file.bytes)).toBe(true);
-    const [row] = await sql`
+    const [row] = await t.sql`
       select filename, status, attempts, size_bytes::int as size, sha256, storage_path from public.files where id = ${out.fileId!}`;
     expect(row).toEqual({
       filename: 'Holiday video.bin',
@@ -93,8 +77,8 @@ describe('upload_file over stdio', () => {
       storage_path: out.path,
     });
 
-    const description = await stack.client.workflow.getHandle(out.workflowId).describe();
-    expect(description.typedSearchAttributes.get(TenantId)).toBe(tenantId);
+    const description = await t.stack.client.workflow.getHandle(out.workflowId).describe();
+    expect(description.typedSearchAttributes.get(TenantId)).toBe(t.tenantId);
     expect(await description.staticSummary()).toBe(
       `Upload "Holiday video.bin" to media (${file.bytes.length} bytes)`,
     );
@@ -104,7 +88,7 @@ describe('upload_file over stdio', () => {
     const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(5000)]);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const args = { bucket: 'docs', filename: 'invoice.pdf', content: bytes.toString('base64') };
-    const first = await callOk<UploadOut>(mcp, 'upload_file', { ...args, contentType: 'application/pdf' });
+    const first = await callOk<UploadOut>(t.mcp, 'upload_file', { ...args, contentType: 'application/pdf' });
     expect(first).toMatchObject({
       status: 'completed',
       deduplicated: false,
@@ -112,14 +96,17 @@ describe('upload_file over stdio', () => {
       detectedMime: 'application/pdf',
     });
 
-    const second = await callOk<UploadOut>(mcp, 'upload_file', { ...args, filename: 'copy-of-invoice.pdf' });
+    const second = await callOk<UploadOut>(t.mcp, 'upload_file', {
+      ...args,
+      filename: 'copy-of-invoice.pdf',
+    });
     expect(second).toMatchObject({ deduplicated: true, fileId: first.fileId, path: first.path });
     expect(second.runId).not.toBe(first.runId);
     // The second run found the row and never scheduled an upload.
-    const handle = stack.client.workflow.getHandle(second.workflowId, second.runId);
+    const handle = t.stack.client.workflow.getHandle(second.workflowId, second.runId);
     expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([]);
     const rows =
-      await sql`select count(*)::int as n from public.files where tenant_id = ${tenantId} and sha256 = ${sha256}`;
+      await t.sql`select count(*)::int as n from public.files where tenant_id = ${t.tenantId} and sha256 = ${sha256}`;
     expect(rows[0]!.n).toBe(1);
     // The history carries the hash, never the bytes.
     const history = JSON.stringify(await handle.fetchHistory());
@@ -153,11 +140,11 @@ describe('upload_file over stdio', () => {
       [{ content: 'not base64!' }, /^InvalidInput: content is not valid base64/],
     ];
     for (const [args, message] of cases) {
-      const text = await callError(mcp, 'upload_file', { bucket: 'docs', filename: 'f.txt', ...args });
+      const text = await callError(t.mcp, 'upload_file', { bucket: 'docs', filename: 'f.txt', ...args });
       expect(text).toMatch(message);
     }
-    const { count } = await stack.client.workflow.count(
-      `TenantId = '${tenantId}' AND WorkflowType = 'uploadFileWorkflow' AND ExecutionStatus = 'Failed'`,
+    const { count } = await t.stack.client.workflow.count(
+      `TenantId = '${t.tenantId}' AND WorkflowType = 'uploadFileWorkflow' AND ExecutionStatus = 'Failed'`,
     );
     expect(count).toBe(0);
   });

@@ -8,8 +8,7 @@ import { ErrorType, UserFacingError } from '../core/errors.js';
 import { claimAttachments, listAttachments, settleAttachment } from '../supabase/attachments.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
-import { stageFileContent } from '../supabase/files.js';
-import { loadRawMessage } from '../supabase/raw-messages.js';
+import { loadContent, stageContent } from '../supabase/staged-content.js';
 import { classify } from './failures.js';
 
 export interface EmailActivityDeps {
@@ -45,7 +44,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
   const { sql, limits } = deps;
 
   async function parseStaged(ref: StagedEmailRef): Promise<ParsedEmail> {
-    const raw = await loadRawMessage(sql, ref.tenantId, ref.rawSha256);
+    const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
     if (!raw) {
       throw classify(
         new UserFacingError(
@@ -83,7 +82,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
      * yet (all of them the first time; the failed ones when a later ingestion retries).
      */
     async stageEmailAttachments(ref: StagedEmailRef & { emailId: string }): Promise<PendingAttachment[]> {
-      const raw = await loadRawMessage(sql, ref.tenantId, ref.rawSha256);
+      const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
       if (!raw)
         throw classify(
           new UserFacingError(ErrorType.RawMessageMissing, `no staged raw message ${ref.rawSha256}`),
@@ -101,7 +100,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
           .map((a) => a.partIndex),
       );
       const pending = parts.filter((p) => open.has(p.partIndex));
-      for (const part of pending) await stageFileContent(sql, ref.tenantId, part.sha256, part.content);
+      for (const part of pending) await stageContent(sql, ref.tenantId, part.sha256, part.content);
       return pending.map(({ partIndex, filename, declaredMime, sha256 }) => ({
         partIndex,
         filename,

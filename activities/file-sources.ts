@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
-import { loadStagedContent } from '../supabase/files.js';
+import { loadContent } from '../supabase/staged-content.js';
 import type { UploadSource } from '../supabase/storage/backend.js';
 import { resolveImportPath } from '../supabase/storage/secure-path.js';
 
@@ -37,7 +37,7 @@ export async function openFileSource(
       open: (start = 0) => createReadStream(file, { start, highWaterMark: 256 * 1024 }),
     };
   }
-  const content = await loadStagedContent(deps.sql, tenantId, source.sha256);
+  const content = await loadContent(deps.sql, tenantId, source.sha256);
   if (!content) {
     throw new UserFacingError(ErrorType.SourceMissing, `no staged content ${source.sha256} for this tenant`);
   }

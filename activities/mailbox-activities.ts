@@ -17,13 +17,12 @@ import {
   ledgerAttachmentsPending,
   ledgerCounts,
   ledgerFailures,
-  loadMailboxUpload,
   type MailboxCounts,
   pendingLedger,
   recordLedger,
   settleLedger,
 } from '../supabase/mailboxes.js';
-import { loadRawMessages, stageRawMessages } from '../supabase/raw-messages.js';
+import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
 import { classify } from './failures.js';
 
 export interface MailboxActivityDeps {
@@ -64,7 +63,7 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       });
       return createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
     }
-    const content = await loadMailboxUpload(sql, ref.tenantId, ref.source.sha256);
+    const content = await loadContent(sql, ref.tenantId, ref.source.sha256);
     if (!content) {
       throw classify(
         new UserFacingError(ErrorType.RawMessageMissing, `no staged mailbox upload ${ref.source.sha256}`),
@@ -110,7 +109,7 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       }
 
       const entries: LedgerEntry[] = [];
-      const staged: { sha256: string; raw: Uint8Array }[] = [];
+      const staged: { sha256: string; content: Uint8Array }[] = [];
       for (const m of taken) {
         if (m.kind === 'too-large') {
           const detail = `the message is ${m.sizeBytes} bytes, over the ${limits.maxEmailBytes}-byte limit (MAX_EMAIL_BYTES)`;
@@ -123,11 +122,11 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
           await recordIngestFailure(sql, input.tenantId, m.sha256, ErrorType.EmailTooLarge, detail);
         } else {
           const sha256 = sha256Hex(m.raw);
-          staged.push({ sha256, raw: m.raw });
+          staged.push({ sha256, content: m.raw });
           entries.push({ ...ledgerBase(m, sha256, m.raw.length), status: 'pending' });
         }
       }
-      await stageRawMessages(sql, input.tenantId, staged);
+      await stageContents(sql, input.tenantId, staged);
       await recordLedger(sql, input.tenantId, input.mailboxSha256, entries);
       const last = taken.at(-1);
       return {
@@ -153,7 +152,7 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
         input.fromSeq,
         input.toSeq,
       );
-      const raws = await loadRawMessages(
+      const raws = await loadContents(
         sql,
         input.tenantId,
         pending.map((p) => p.rawSha256),

@@ -1,5 +1,5 @@
 /**
- * Email storage: the one-transaction upsert and recorded failures. Raw messages: raw-messages.ts.
+ * Email storage: the one-transaction upsert and recorded failures. Raw messages: staged-content.ts.
  */
 import type { ParsedEmail } from '../core/email.js';
 import type { Queryable, Sql } from './db.js';

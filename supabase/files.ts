@@ -121,26 +121,6 @@ export async function setBucketRules(
       size_limit_bytes = excluded.size_limit_bytes, allowed_mime_types = excluded.allowed_mime_types`;
 }
 
-/** Stage small inline content (an MCP base64 upload) once under its SHA-256: the workflow carries the hash. */
-export async function stageFileContent(
-  sql: Sql,
-  tenantId: string,
-  sha256: string,
-  content: Uint8Array,
-): Promise<void> {
-  await sql`
-    insert into public.file_staging (tenant_id, sha256, content, size_bytes)
-    values (${tenantId}, ${sha256}, ${Buffer.from(content.buffer, content.byteOffset, content.byteLength)},
-      ${content.byteLength})
-    on conflict (tenant_id, sha256) do nothing`;
-}
-
-export async function loadStagedContent(sql: Sql, tenantId: string, sha256: string): Promise<Buffer | null> {
-  const [row] = await sql<{ content: Buffer }[]>`
-    select content from public.file_staging where tenant_id = ${tenantId} and sha256 = ${sha256}`;
-  return row?.content ?? null;
-}
-
 /** Queue an object for deletion (the retention cleanup works the queue). Idempotent per object. */
 export async function queueFileDeletion(
   sql: Sql,

@@ -23,24 +23,6 @@ export interface MailboxCounts {
   failed: number;
 }
 
-export async function stageMailboxUpload(
-  sql: Sql,
-  tenantId: string,
-  sha256: string,
-  content: Buffer,
-): Promise<void> {
-  await sql`
-    insert into public.mailbox_uploads (tenant_id, sha256, content, size_bytes)
-    values (${tenantId}, ${sha256}, ${content}, ${content.length})
-    on conflict (tenant_id, sha256) do nothing`;
-}
-
-export async function loadMailboxUpload(sql: Sql, tenantId: string, sha256: string): Promise<Buffer | null> {
-  const [row] = await sql<{ content: Buffer }[]>`
-    select content from public.mailbox_uploads where tenant_id = ${tenantId} and sha256 = ${sha256}`;
-  return row?.content ?? null;
-}
-
 /** Record scanned messages; a re-scan of the same chunk (a retried activity) changes nothing. */
 export async function recordLedger(
   sql: Sql,

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../../core/email.js';
 import { UserFacingError } from '../../core/errors.js';
 import { recordIngestFailure } from '../../supabase/emails.js';
-import { stageRawMessage } from '../../supabase/raw-messages.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import {
   INGEST_LAST_STEP,
@@ -97,7 +97,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           }
           throw err;
         });
-        await stageRawMessage(ctx.sql, tenantId, parsed.rawSha256, raw);
+        await stageContent(ctx.sql, tenantId, parsed.rawSha256, raw);
         const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
         const input: IngestEmailInput = {
           tenantId,

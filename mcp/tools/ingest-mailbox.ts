@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { MailboxReport, MailboxSource } from '../../activities/mailbox-activities.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { resolveImportPath } from '../../core/import-path.js';
-import { stageMailboxUpload } from '../../supabase/mailboxes.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import {
   type IngestMailboxInput,
@@ -143,7 +143,7 @@ async function fromUpload(ctx: ToolContext, tenantId: string, content: string) {
     );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  await stageMailboxUpload(ctx.sql, tenantId, sha256, bytes);
+  await stageContent(ctx.sql, tenantId, sha256, bytes);
   const source: MailboxSource = { kind: 'upload', sha256 };
   return { source, sha256, label: `upload ${sha256.slice(0, 12)}`, bytes: bytes.length };
 }

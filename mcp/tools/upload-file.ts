@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
-import { stageFileContent } from '../../supabase/files.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../../supabase/storage/secure-path.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import { TenantId } from '../../workflows/search-attributes.js';
@@ -180,7 +180,7 @@ async function stageInline(ctx: ToolContext, tenantId: string, content: string):
     );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  await stageFileContent(ctx.sql, tenantId, sha256, bytes);
+  await stageContent(ctx.sql, tenantId, sha256, bytes);
   return { source: { kind: 'staged', sha256 }, sha256, size: bytes.length };
 }
 

@@ -20,7 +20,7 @@ import { MboxSplitter } from '../../core/mbox.js';
 import { createDb, type Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
 import { migrate } from '../../supabase/migrate.js';
-import { stageRawMessage } from '../../supabase/raw-messages.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<void> {
         (
           await timed(async () => {
             const parsed = await parseEmail(raw, config.limits);
-            await stageRawMessage(stack.sql, direct.id, parsed.rawSha256, raw);
+            await stageContent(stack.sql, direct.id, parsed.rawSha256, raw);
             await upsertEmail(stack.sql, direct.id, parsed);
           })
         )[1],

@@ -1,15 +1,18 @@
--- Emails. The raw message is staged once under its SHA-256 (a claim check), so workflow histories carry
--- a reference instead of the message: no 2 MB payload limit, and no mail bodies stored in Temporal.
+-- Emails.
+--
+-- staged_content is the claim check every workflow uses: bytes (a raw message, an uploaded mailbox, an
+-- inline upload, an attachment) are stored once per tenant under their SHA-256, and workflow histories
+-- carry the hash instead: no 2 MB payload limit, and no mail bodies or files stored in Temporal.
 
-create table if not exists public.raw_messages (
+create table if not exists public.staged_content (
   tenant_id uuid not null references public.organizations (id) on delete cascade,
   sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
   content bytea not null,
-  size_bytes integer not null,
+  size_bytes bigint not null,
   created_at timestamptz not null default now(),
   primary key (tenant_id, sha256)
 );
-create index if not exists raw_messages_created_at_idx on public.raw_messages (created_at);
+create index if not exists staged_content_created_at_idx on public.staged_content (created_at);
 
 create table if not exists public.emails (
   id uuid primary key default gen_random_uuid(),
@@ -74,9 +77,9 @@ create index if not exists ingest_failures_created_at_idx on public.ingest_failu
 select private.enable_tenant_rls('public.emails');
 select private.enable_tenant_rls('public.ingest_failures');
 
--- Raw messages are staged by the service only: RLS with no policy, no grant to the API roles.
-alter table public.raw_messages enable row level security;
-grant all on public.raw_messages to service_role;
+-- Staged content is the service's only: RLS with no policy, no grant to the API roles.
+alter table public.staged_content enable row level security;
+grant all on public.staged_content to service_role;
 
 -- Store one parsed email (the JSON shape of core/email.ts ParsedEmail) in one transaction, keyed on
 -- (tenant_id, dedup_key). The first write wins: a re-delivery or a retried activity returns the same row.

@@ -1,17 +1,7 @@
--- mbox imports. Uploaded mailboxes are staged here (path sources are read from the import directory).
--- The ledger has one row per message: its state moves from pending to stored, duplicate or failed in the
+-- mbox imports. Uploaded mailboxes are staged in staged_content; path sources are read from the import
+-- directory. The ledger has one row per message: its state moves from pending to stored, duplicate or failed in the
 -- same transaction that stores the email, so a retried or killed activity never counts a message twice,
 -- and the batch report is computed from it.
-
-create table if not exists public.mailbox_uploads (
-  tenant_id uuid not null references public.organizations (id) on delete cascade,
-  sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
-  content bytea not null,
-  size_bytes bigint not null,
-  created_at timestamptz not null default now(),
-  primary key (tenant_id, sha256)
-);
-create index if not exists mailbox_uploads_created_at_idx on public.mailbox_uploads (created_at);
 
 create table if not exists public.mailbox_messages (
   tenant_id uuid not null references public.organizations (id) on delete cascade,
@@ -33,7 +23,3 @@ create index if not exists mailbox_messages_status_idx on public.mailbox_message
 create index if not exists mailbox_messages_email_id_idx on public.mailbox_messages (email_id);
 
 select private.enable_tenant_rls('public.mailbox_messages');
-
--- Uploads are staged by the service only.
-alter table public.mailbox_uploads enable row level security;
-grant all on public.mailbox_uploads to service_role;

@@ -1,6 +1,6 @@
 -- Files: one row per stored object, keyed by content (tenant, bucket, SHA-256) so a second upload of the
 -- same bytes finds the first; bucket rules checked before a byte is sent; a queue of deletions for the
--- retention cleanup; and a staging table for small inline uploads (a claim check, like raw_messages).
+-- retention cleanup. Inline uploads are staged in staged_content (see the emails migration).
 
 create table if not exists public.file_bucket_rules (
   tenant_id uuid not null references public.organizations (id) on delete cascade,
@@ -58,17 +58,6 @@ create index if not exists file_deletion_jobs_due_idx on public.file_deletion_jo
 create index if not exists file_deletion_jobs_file_id_idx on public.file_deletion_jobs (file_id);
 create index if not exists file_deletion_jobs_tenant_id_idx on public.file_deletion_jobs (tenant_id);
 
-create table if not exists public.file_staging (
-  tenant_id uuid not null references public.organizations (id) on delete cascade,
-  sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
-  content bytea not null,
-  size_bytes bigint not null,
-  created_at timestamptz not null default now(),
-  primary key (tenant_id, sha256)
-);
-create index if not exists file_staging_created_at_idx on public.file_staging (created_at);
-
 select private.enable_tenant_rls('public.file_bucket_rules');
 select private.enable_tenant_rls('public.files');
 select private.enable_tenant_rls('public.file_deletion_jobs');
-select private.enable_tenant_rls('public.file_staging');

@@ -12,8 +12,8 @@ import {
   markFileUploaded,
   type NewFile,
   queueFileDeletion,
-  stageFileContent,
 } from '../../supabase/files.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import { addMember, ensureOrganization, type Tenant } from '../../supabase/tenants.js';
 import { testDb, uniqueName } from '../support/harness.js';
 
@@ -80,10 +80,10 @@ describe('files tables', () => {
       await sql`select status from public.file_deletion_jobs where storage_path = ${row.storagePath}`;
     expect(jobs).toEqual([{ status: 'queued' }]);
 
-    await stageFileContent(sql, orgA.id, sha('two'), Buffer.from('two'));
-    await stageFileContent(sql, orgA.id, sha('two'), Buffer.from('two'));
+    await stageContent(sql, orgA.id, sha('two'), Buffer.from('two'));
+    await stageContent(sql, orgA.id, sha('two'), Buffer.from('two'));
     const staged =
-      await sql`select size_bytes::int as n from public.file_staging where sha256 = ${sha('two')}`;
+      await sql`select size_bytes::int as n from public.staged_content where sha256 = ${sha('two')}`;
     expect(staged).toEqual([{ n: 3 }]);
   });
 

@@ -60,7 +60,7 @@ describe('ingest_email rejects bad input', () => {
   it('stores nothing, but records every rejected message and why', async () => {
     const [counts] = await sql`
       select (select count(*) from public.emails where tenant_id = ${tenantId})::int as emails,
-             (select count(*) from public.raw_messages where tenant_id = ${tenantId})::int as raw`;
+             (select count(*) from public.staged_content where tenant_id = ${tenantId})::int as raw`;
     expect(counts).toEqual({ emails: 0, raw: 0 });
     // Arguments that never became a message (bad base64, missing or oversized raw) have nothing to record.
     const failures = await sql`

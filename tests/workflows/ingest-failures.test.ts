@@ -6,7 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/email.js';
-import { stageRawMessage } from '../../supabase/raw-messages.js';
+import { stageContent } from '../../supabase/staged-content.js';
 import type { Stack } from '../../workers/stack.js';
 import { ingestEmailWorkflow } from '../../workflows/ingest-email.js';
 import { IngestStatus, TenantId } from '../../workflows/search-attributes.js';
@@ -23,7 +23,7 @@ describe('ingestEmailWorkflow failures', () => {
     const tenantId = stack.defaultTenant.id;
     const raw = new TextEncoder().encode('Subject: no sender\r\n\r\nbody\r\n');
     const sha = sha256Hex(raw);
-    await stageRawMessage(stack.sql, tenantId, sha, raw);
+    await stageContent(stack.sql, tenantId, sha, raw);
     const handle = await stack.client.workflow.start(ingestEmailWorkflow, {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: uniqueName('direct'),

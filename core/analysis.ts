@@ -7,6 +7,7 @@
  * requires that shape; the same shape is then easy to validate for JSON-mode providers.
  */
 import { z } from 'zod';
+import { htmlToText } from './html.js';
 
 export const CATEGORIES = [
   'work',
@@ -124,13 +125,6 @@ export function emailForAnalysis(email: {
 /** The body as plain text: the text part, or the HTML part with its markup removed. */
 export function plainTextBody(email: EmailForAnalysis): string {
   if (email.textBody) return email.textBody;
-  if (!email.htmlBody) return '';
-  return email.htmlBody
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<br\s*\/?>|<\/(p|div|h\d|li|tr)>/gi, '\n')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>');
+  // Ingestion already renders HTML-only mail to text; this covers rows stored without one.
+  return email.htmlBody ? htmlToText(email.htmlBody) : '';
 }

@@ -5,6 +5,7 @@ import { type AnalysisActivityDeps, createAnalysisActivities } from './analysis-
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
+import { createRawArchiveActivities } from './raw-archive-activities.js';
 
 export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps & AnalysisActivityDeps;
 
@@ -19,9 +20,10 @@ export function createActivities(deps: ActivityDeps) {
 
 /** Activities of the files task queue: uploads hold connections and chunks, so they are bounded apart. */
 export function createFilesQueueActivities(deps: ActivityDeps) {
-  return { ...createFileActivities(deps) };
+  return { ...createFileActivities(deps), ...createRawArchiveActivities(deps) };
 }
 
 export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';
+export type { RawArchiveActivities } from './raw-archive-activities.js';

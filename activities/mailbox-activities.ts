@@ -22,6 +22,7 @@ import {
   recordLedger,
   settleLedger,
 } from '../supabase/mailboxes.js';
+import { countRawPendingInMailbox } from '../supabase/raw-messages.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
 import { classify } from './failures.js';
 
@@ -49,6 +50,8 @@ export interface ScanResult {
 
 export interface MailboxReport extends MailboxCounts {
   failures: { seq: number; reason: string; detail: string | null }[];
+  /** Stored emails whose raw message is not in the raw-messages bucket (yet, while the import runs). */
+  rawNotArchived: number;
 }
 
 const HEARTBEAT_EVERY = 50;
@@ -200,7 +203,8 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
     async mailboxReport(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {
       const counts = await ledgerCounts(sql, input.tenantId, input.mailboxSha256);
       const failures = await ledgerFailures(sql, input.tenantId, input.mailboxSha256, 20);
-      return { ...counts, failures };
+      const rawNotArchived = await countRawPendingInMailbox(sql, input.tenantId, input.mailboxSha256);
+      return { ...counts, failures, rawNotArchived };
     },
   };
 }

@@ -62,6 +62,8 @@ export interface StoredEmail {
   headers: unknown;
   sizeBytes: number;
   rawSha256: string;
+  /** The raw message in storage; null until it is archived. */
+  rawFile: { fileId: string; bucket: string; path: string; sizeBytes: number } | null;
   status: string;
 }
 
@@ -71,13 +73,16 @@ export async function getEmail(
   emailId: string,
 ): Promise<StoredEmail | null> {
   const [row] = await tx<StoredEmail[]>`
-    select id as "emailId", message_id as "messageId", thread_id as "threadId", subject,
+    select e.id as "emailId", message_id as "messageId", thread_id as "threadId", subject,
            from_addresses as "from", reply_to_addresses as "replyTo", to_addresses as "to",
            cc_addresses as "cc", bcc_addresses as "bcc", sent_at as "sentAt",
            sent_at_fallback as "sentAtFallback", received_at as "receivedAt", in_reply_to as "inReplyTo",
            reference_ids as "references", text_body as "textBody", html_body as "htmlBody", headers,
-           size_bytes as "sizeBytes", raw_sha256 as "rawSha256", status
-    from public.emails where tenant_id = ${tenantId} and id = ${emailId}`;
+           e.size_bytes as "sizeBytes", e.raw_sha256 as "rawSha256", e.status,
+           case when f.id is null then null else jsonb_build_object(
+             'fileId', f.id, 'bucket', f.bucket, 'path', f.storage_path, 'sizeBytes', f.size_bytes) end as "rawFile"
+    from public.emails e left join public.files f on f.id = e.raw_file_id and f.status = 'uploaded'
+    where e.tenant_id = ${tenantId} and e.id = ${emailId}`;
   if (!row) return null;
   return {
     ...row,

@@ -10,7 +10,8 @@
  * message finds this run instead of starting another.
  *
  * Attachments become files through uploadFileWorkflow children; a failed upload marks the attachment,
- * never the email (see uploadAttachment).
+ * never the email (see uploadAttachment). The raw message itself goes to the `raw-messages` bucket
+ * through the same upload steps (raw-archive.ts) and is linked from emails.raw_file_id.
  *
  * A newly stored email is then analysed by a CHILD workflow (analyzeEmailWorkflow), started with
  * ParentClosePolicy ABANDON and not awaited: ingestion completes as soon as the child has started, and
@@ -36,6 +37,7 @@ import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
 import { inParallel } from './concurrency.js';
+import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
 
@@ -68,11 +70,14 @@ export interface IngestEmailResult {
   subject: string | null;
   /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
   attachments: AttachmentOutcome[];
+  /** The raw message in the `raw-messages` bucket: stored (now or before), failed, or skipped (no files
+   * queue). A failure leaves the email stored and its raw bytes staged; ingesting again completes it. */
+  rawMessage: { status: 'stored' | 'failed' | 'skipped'; error?: string };
   /** The analysis child this run started (null: analysis off, or the email was already stored). */
   analysisWorkflowId: string | null;
 }
 
-export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'stored';
+export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'archiving' | 'stored';
 export interface IngestProgress {
   stage: IngestStage;
   step: number;
@@ -96,7 +101,7 @@ const {
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
-const STAGES: IngestStage[] = ['parsing', 'storing', 'attachments', 'stored'];
+const STAGES: IngestStage[] = ['parsing', 'storing', 'attachments', 'archiving', 'stored'];
 /** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
 export const ATTACHMENTS_BUCKET = 'attachments';
 const ATTACHMENT_UPLOADS_AT_ONCE = 4;
@@ -148,6 +153,14 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
       filesTaskQueue: input.filesTaskQueue,
     });
   }
+  let rawMessage: IngestEmailResult['rawMessage'] = { status: 'skipped' };
+  if (input.filesTaskQueue) {
+    advance('archiving');
+    const archive = await archiveRawMessages(input.tenantId, input.filesTaskQueue, {
+      emailId: stored.emailId,
+    });
+    rawMessage = archive.failed ? { status: 'failed', error: archive.error } : { status: 'stored' };
+  }
   advance('stored');
   const analysis = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : undefined;
   const analysisWorkflowId = analysis?.workflowId ?? null;
@@ -156,6 +169,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
       `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
       (attachments.length ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed` : '') +
+      (rawMessage.status === 'failed' ? `\n\nRaw message not archived: ${rawMessage.error}` : '') +
       (analysis ? `\n\n${analysis.note}` : ''),
   );
   return {
@@ -166,6 +180,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     messageId: summary.messageId,
     subject: summary.subject,
     attachments,
+    rawMessage,
     analysisWorkflowId,
   };
 }

@@ -19,6 +19,7 @@ import {
 import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
 import { inParallel } from './concurrency.js';
 import { storeEmailAttachments } from './ingest-email.js';
+import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
@@ -94,7 +95,8 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
       pending: counts.pending,
     };
     setCurrentDetails(
-      `**${done} / ${position.total}** messages\n\nstored ${counts.stored} · duplicates ${counts.duplicates} · failed ${counts.failed}`,
+      `**${done} / ${position.total}** messages\n\nstored ${counts.stored} · duplicates ${counts.duplicates} · failed ${counts.failed}` +
+        (counts.rawNotArchived ? ` · raw messages not archived yet ${counts.rawNotArchived}` : ''),
     );
     return counts;
   };
@@ -127,6 +129,11 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
       const filesTaskQueue = input.filesTaskQueue;
       await inParallel(withAttachments, input.concurrency, (email) =>
         storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }),
+      );
+      // Raw messages to the raw-messages bucket, a slice per activity. The activity reads which emails
+      // of its slice still need it from the ledger, so a retry or a re-run does only what is left.
+      await inParallel(slices, input.concurrency, (slice) =>
+        archiveRawMessages(input.tenantId, filesTaskQueue, { mailboxSha256: input.mailboxSha256, ...slice }),
       );
     }
     position.offset = scan.nextOffset;

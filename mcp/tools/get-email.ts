@@ -23,7 +23,8 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
       title: 'Get an email',
       description:
         'A stored email: addresses, date, subject, text and sanitised HTML body, headers, thread, and its ' +
-        'attachments (file id, sanitised name, declared and detected type, size, SHA-256, upload status).',
+        'attachments (file id, sanitised name, declared and detected type, size, SHA-256, upload status) ' +
+        'and where its raw message is stored.',
       inputSchema: {
         emailId: z.uuid('emailId must be a UUID (an emailId from ingest_email or search_emails)'),
         tenant: tenantArg,
@@ -48,6 +49,10 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
         headers: z.record(z.string(), z.array(z.string())),
         sizeBytes: z.number().int(),
         rawSha256: z.string(),
+        rawFile: z
+          .object({ fileId: z.string(), bucket: z.string(), path: z.string(), sizeBytes: z.number().int() })
+          .nullable()
+          .describe('The raw message in storage (bucket raw-messages); null until it is archived'),
         status: z.string(),
         attachments: z.array(
           z.object({

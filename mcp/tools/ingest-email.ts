@@ -53,6 +53,10 @@ const outputSchema = {
     )
     .optional()
     .describe('Attachments this run uploaded or failed to; ingest the message again to retry failed ones'),
+  rawMessage: z
+    .object({ status: z.enum(['stored', 'failed', 'skipped']), error: z.string().optional() })
+    .optional()
+    .describe('The raw message in the raw-messages bucket; ingest the message again to retry a failure'),
   analysisWorkflowId: z
     .string()
     .nullable()
@@ -120,8 +124,9 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
             `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
         };
         let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
-        if (existing && (await leftAttachmentsFailed(handle))) {
-          // The email is stored but some attachments failed: this request is the retry that completes them.
+        if (existing && (await leftWorkUnfinished(handle))) {
+          // The email is stored but an attachment or the raw message failed to reach storage: this
+          // request is the retry that completes them.
           ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
         }
         const base = {
@@ -159,6 +164,7 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
           emailId: outcome.result.emailId,
           created: outcome.result.created,
           attachments: outcome.result.attachments,
+          rawMessage: outcome.result.rawMessage,
           analysisWorkflowId: outcome.result.analysisWorkflowId,
         });
       } catch (err) {
@@ -168,12 +174,14 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
   );
 }
 
-/** Did the latest completed run leave attachments failed? */
-async function leftAttachmentsFailed(handle: WorkflowHandle): Promise<boolean> {
+/** Did the latest completed run leave an attachment or the raw message unstored? */
+async function leftWorkUnfinished(handle: WorkflowHandle): Promise<boolean> {
   const { status } = await handle.describe();
   if (status.name !== 'COMPLETED') return false;
   const result = (await handle.result()) as IngestEmailResult;
-  return (result.attachments ?? []).some((a) => a.status === 'failed');
+  return (
+    (result.attachments ?? []).some((a) => a.status === 'failed') || result.rawMessage?.status === 'failed'
+  );
 }
 
 function truncate(text: string, max: number): string {

@@ -36,6 +36,10 @@ const ReportSchema = z.object({
   duplicates: z.number().int(),
   failed: z.number().int(),
   failures: z.array(z.object({ seq: z.number().int(), reason: z.string(), detail: z.string().nullable() })),
+  rawNotArchived: z
+    .number()
+    .int()
+    .describe('Stored emails whose raw message is not in storage; import the same mailbox again to retry'),
 });
 
 export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void {

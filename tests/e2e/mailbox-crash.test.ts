@@ -58,6 +58,7 @@ describe('mbox import survives a killed worker', () => {
       stored: generated.unique,
       duplicates: generated.duplicates,
       failed: generated.bad,
+      rawNotArchived: 0,
     });
     const tenant = stack.defaultTenant.id;
     const [rows] = await stack.sql`
@@ -70,6 +71,12 @@ describe('mbox import survives a killed worker', () => {
       distinct_ids: generated.unique,
       ledger_stored: generated.unique,
     });
+    // Every stored email's raw message reached storage exactly once, whichever worker sent it.
+    const [raw] = await stack.sql`
+      select (select count(*) from public.emails where tenant_id = ${tenant} and raw_file_id is not null)::int as linked,
+             count(*)::int as files, count(*) filter (where status = 'uploaded')::int as uploaded
+      from public.files where tenant_id = ${tenant} and bucket = 'raw-messages'`;
+    expect(raw).toEqual({ linked: generated.unique, files: generated.unique, uploaded: generated.unique });
     await mcp.close();
     await http.close();
   });

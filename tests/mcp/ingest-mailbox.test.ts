@@ -75,6 +75,14 @@ describe('ingest_mailbox', () => {
       select (select count(*) from public.emails where tenant_id = ${tenant})::int as emails,
              (select count(*) from public.ingest_failures where tenant_id = ${tenant})::int as failures`;
     expect(counts).toEqual({ emails: generated.unique, failures: generated.bad });
+    // Each stored message's raw bytes are a file in the raw-messages bucket, linked from its email.
+    expect(report.rawNotArchived).toBe(0);
+    const [raw] = await stack.sql`
+      select count(*)::int as linked, count(distinct f.id)::int as files,
+             bool_and(f.sha256 = e.raw_sha256 and f.status = 'uploaded') as intact
+      from public.emails e join public.files f on f.id = e.raw_file_id
+      where e.tenant_id = ${tenant} and f.bucket = 'raw-messages'`;
+    expect(raw).toEqual({ linked: generated.unique, files: generated.unique, intact: true });
 
     // 2,000 messages in chunks of 50 is more than one run's worth: it continued as new.
     const { count } = await stack.client.workflow.count(`WorkflowId = '${started.workflowId}'`);

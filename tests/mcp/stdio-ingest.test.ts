@@ -75,8 +75,14 @@ describe('ingest_email over stdio', () => {
     const activities = (history.events ?? [])
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter(Boolean);
-    // The third step plans the AI-analysis child, which ingestion starts but does not wait for.
-    expect(activities).toEqual(['parseStagedEmail', 'storeStagedEmail', 'planEmailAnalysis']);
+    // Then the raw message goes to storage, and the last step plans the AI-analysis child, which
+    // ingestion starts but does not wait for.
+    expect(activities).toEqual([
+      'parseStagedEmail',
+      'storeStagedEmail',
+      'archiveRawMessages',
+      'planEmailAnalysis',
+    ]);
     // Decoded: payloads are base64 in the JSON form, so a raw stringify would hide any body text.
     const historyText = decodedHistoryText(history);
     expect(historyText).not.toContain('Revenue grew');

@@ -1,0 +1,217 @@
+/**
+ * The steps of one upload, as plain functions: prepare (hash, sniff, claim the row, check the bucket's
+ * rules), send (the bytes, resumable), complete. The upload activities wrap each step in its own
+ * activity; the raw-message archive runs all three for many small files in one activity. Both therefore
+ * share dedup, rules, resume and error classes.
+ *
+ * Errors are thrown as they are (UserFacingError, StorageFailure, anything else); `toFailure` gives
+ * them their Temporal class.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { ErrorType, UserFacingError } from '../core/errors.js';
+import type { Sql } from '../supabase/db.js';
+import {
+  bucketRules,
+  claimFile,
+  type FileRow,
+  findFile,
+  markFileFailed,
+  markFileUploaded,
+  recordUploadAttempt,
+  recordUploadUrl,
+} from '../supabase/files.js';
+import type { StorageBackend, UploadProgress } from '../supabase/storage/backend.js';
+import { StorageFailure } from '../supabase/storage/errors.js';
+import { assertBucketName, assertFileName, storageKeyFor } from '../supabase/storage/secure-path.js';
+import { classify } from './failures.js';
+import { inspectSource, mimeAllowed, normaliseMime } from './file-inspect.js';
+import { type FileSource, openFileSource } from './file-sources.js';
+
+export interface FileActivityDeps {
+  sql: Sql;
+  storage: StorageBackend;
+  files: { importDir: string; maxUploadBytes: number };
+}
+
+export interface PrepareUploadInput {
+  tenantId: string;
+  bucket: string;
+  filename: string;
+  declaredMime?: string;
+  source: FileSource;
+  /** SHA-256 as the starter computed it (part of the workflow id); the activity re-hashes and refuses
+   * different bytes. */
+  sha256: string;
+}
+
+export interface PreparedUpload {
+  fileId: string;
+  storagePath: string;
+  size: number;
+  contentType: string;
+  detectedMime: string | null;
+  mimeMismatch: boolean;
+  /** The same bytes were already uploaded to this bucket: nothing will be sent. */
+  deduplicated: boolean;
+}
+
+export interface UploadObjectInput {
+  tenantId: string;
+  fileId: string;
+  bucket: string;
+  storagePath: string;
+  source: FileSource;
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface UploadObjectResult {
+  bytesSent: number;
+  resumedFrom: number;
+  alreadyExisted: boolean;
+}
+
+export interface SendOptions {
+  signal: AbortSignal;
+  /** Progress from the last attempt's heartbeat; without it, the row's recorded upload URL. */
+  resume?: UploadProgress;
+  onProgress?: (p: UploadProgress) => void;
+}
+
+/** Storage errors carry their own retry decision (and Retry-After); everything else as `classify` says. */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof StorageFailure) {
+    return ApplicationFailure.create({
+      type: err.type,
+      message: err.message,
+      nonRetryable: err.kind !== 'retry',
+      nextRetryDelay: err.kind === 'retry' ? err.retryAfterMs : undefined,
+    });
+  }
+  return classify(err);
+}
+
+/** Whether retrying the same request can never succeed: bad input, rules, a fatal storage answer. */
+export function isFinal(err: unknown): err is UserFacingError | StorageFailure {
+  return err instanceof UserFacingError || (err instanceof StorageFailure && err.kind !== 'retry');
+}
+
+export function createUploader(deps: FileActivityDeps) {
+  const { sql, storage } = deps;
+  const sourceDeps = { sql, importDir: deps.files.importDir };
+
+  /** The bucket's rules (and the global size cap), checked before a byte is sent. */
+  async function ruleViolation(
+    tenantId: string,
+    bucket: string,
+    size: number,
+    contentType: string,
+  ): Promise<UserFacingError | null> {
+    const rules = await bucketRules(sql, tenantId, bucket);
+    const limit = Math.min(rules.sizeLimitBytes ?? Number.POSITIVE_INFINITY, deps.files.maxUploadBytes);
+    if (size > limit) {
+      return new UserFacingError(
+        ErrorType.EntityTooLarge,
+        `${size} bytes is over the ${limit}-byte limit of bucket "${bucket}"`,
+      );
+    }
+    if (!mimeAllowed(contentType, rules.allowedMimeTypes)) {
+      return new UserFacingError(
+        ErrorType.InvalidMimeType,
+        `bucket "${bucket}" does not accept ${contentType} (allowed: ${rules.allowedMimeTypes?.join(', ')})`,
+      );
+    }
+    return null;
+  }
+
+  return {
+    /**
+     * Hash and sniff the source, claim the row, and check the bucket's rules: all before a byte is sent.
+     * A rule violation is recorded on the row (a later request, say after the rules change, retries it).
+     */
+    async prepare(input: PrepareUploadInput, signal: AbortSignal): Promise<PreparedUpload> {
+      assertBucketName(input.bucket);
+      assertFileName(input.filename);
+      const source = await openFileSource(sourceDeps, input.tenantId, input.source);
+      const facts = await inspectSource(source, signal);
+      if (facts.sha256 !== input.sha256) {
+        throw new UserFacingError(
+          ErrorType.SourceChanged,
+          `the file's SHA-256 is now ${facts.sha256}, not ${input.sha256}: it changed after the request`,
+        );
+      }
+      const declared = normaliseMime(input.declaredMime);
+      const contentType = facts.detectedMime ?? declared ?? 'application/octet-stream';
+      const { row } = await claimFile(sql, {
+        tenantId: input.tenantId,
+        bucket: input.bucket,
+        storagePath: storageKeyFor(input.tenantId, facts.sha256, input.filename),
+        filename: input.filename,
+        sizeBytes: facts.size,
+        declaredMime: declared,
+        detectedMime: facts.detectedMime,
+        mimeMismatch: Boolean(declared && facts.detectedMime && declared !== facts.detectedMime),
+        sha256: facts.sha256,
+      });
+      const prepared: PreparedUpload = {
+        fileId: row.id,
+        storagePath: row.storagePath,
+        size: facts.size,
+        contentType,
+        detectedMime: facts.detectedMime,
+        mimeMismatch: row.mimeMismatch,
+        deduplicated: row.status === 'uploaded',
+      };
+      if (prepared.deduplicated) return prepared;
+      const violation = await ruleViolation(input.tenantId, input.bucket, facts.size, contentType);
+      if (violation) {
+        await markFileFailed(sql, input.tenantId, row.id, `${violation.type}: ${violation.message}`);
+        throw violation;
+      }
+      return prepared;
+    },
+
+    /** Send the bytes, resuming from `opts.resume` or from the row's recorded upload URL. */
+    async send(input: UploadObjectInput, opts: SendOptions): Promise<UploadObjectResult> {
+      const row = await findFile(sql, input.tenantId, input.fileId);
+      if (!row) {
+        throw ApplicationFailure.create({
+          type: ErrorType.NotFound,
+          message: `file ${input.fileId} disappeared before its upload`,
+          nonRetryable: true,
+        });
+      }
+      await recordUploadAttempt(sql, input.tenantId, input.fileId);
+      const resume = opts.resume?.uploadUrl
+        ? opts.resume
+        : row.uploadUrl
+          ? { bytesSent: 0, uploadUrl: row.uploadUrl }
+          : undefined;
+      opts.onProgress?.(resume ?? { bytesSent: 0 });
+      const source = await openFileSource(sourceDeps, input.tenantId, input.source);
+      if (source.size !== input.size) {
+        throw new UserFacingError(
+          ErrorType.SourceChanged,
+          `the file is now ${source.size} bytes, not ${input.size}`,
+        );
+      }
+      return storage.uploadObject(input.bucket, input.storagePath, source, {
+        contentType: input.contentType,
+        sha256: input.sha256,
+        signal: opts.signal,
+        resume,
+        onProgress: opts.onProgress,
+        onUploadUrl: (url) => recordUploadUrl(sql, input.tenantId, input.fileId, url),
+      });
+    },
+
+    complete(tenantId: string, fileId: string): Promise<FileRow> {
+      return markFileUploaded(sql, tenantId, fileId);
+    },
+
+    fail(tenantId: string, fileId: string, reason: string): Promise<void> {
+      return markFileFailed(sql, tenantId, fileId, reason.slice(0, 2000));
+    },
+  };
+}

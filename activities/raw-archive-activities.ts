@@ -1,0 +1,91 @@
+/**
+ * Raw-message archive (task queue `files`): put the staged raw message of stored emails into the
+ * `raw-messages` bucket and link it from `emails.raw_file_id`.
+ *
+ * One activity covers one email (ingestion) or one slice of an mbox import, so a 10,000-message import
+ * is 200 activities, not 10,000 upload workflows. Each file goes through the same steps as any upload
+ * (file-uploader.ts): content-addressed, deduplicated, checked against the bucket's rules.
+ *
+ * It runs at least once: emails already linked are skipped, and a re-sent object is "already there".
+ * A message that can never be archived (over the bucket's limit, say) is reported and left unlinked;
+ * the email itself is stored either way. Retryable trouble (storage down) fails the activity, and its
+ * retry starts over from the emails still unlinked.
+ */
+import { Context } from '@temporalio/activity';
+import {
+  linkRawFile,
+  type RawPending,
+  rawPendingForEmail,
+  rawPendingInMailbox,
+} from '../supabase/raw-messages.js';
+import { createUploader, type FileActivityDeps, isFinal, toFailure } from './file-uploader.js';
+
+export const RAW_MESSAGES_BUCKET = 'raw-messages';
+const RAW_FILENAME = 'message.eml';
+const KEEPALIVE_MS = 2000;
+
+export type RawArchiveScope = { emailId: string } | { mailboxSha256: string; fromSeq: number; toSeq: number };
+
+export interface RawArchiveReport {
+  archived: number;
+  /** Emails whose raw message can never be archived as things stand, with the reason. */
+  failed: { emailId: string; error: string }[];
+}
+
+export function createRawArchiveActivities(deps: FileActivityDeps) {
+  const uploader = createUploader(deps);
+
+  async function archiveOne(tenantId: string, email: RawPending, signal: AbortSignal): Promise<void> {
+    const file = {
+      tenantId,
+      bucket: RAW_MESSAGES_BUCKET,
+      source: { kind: 'staged' as const, sha256: email.rawSha256 },
+      sha256: email.rawSha256,
+    };
+    const prepared = await uploader.prepare(
+      { ...file, filename: RAW_FILENAME, declaredMime: 'message/rfc822' },
+      signal,
+    );
+    if (!prepared.deduplicated) {
+      try {
+        await uploader.send({ ...prepared, ...file }, { signal });
+      } catch (err) {
+        if (isFinal(err)) await uploader.fail(tenantId, prepared.fileId, `${err.type}: ${err.message}`);
+        throw err;
+      }
+      await uploader.complete(tenantId, prepared.fileId);
+    }
+    await linkRawFile(deps.sql, tenantId, email.emailId, prepared.fileId);
+  }
+
+  return {
+    async archiveRawMessages(input: { tenantId: string; scope: RawArchiveScope }): Promise<RawArchiveReport> {
+      const ctx = Context.current();
+      const { tenantId, scope } = input;
+      const pending =
+        'emailId' in scope
+          ? await rawPendingForEmail(deps.sql, tenantId, scope.emailId)
+          : await rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
+      const report: RawArchiveReport = { archived: 0, failed: [] };
+      // A heartbeat every few seconds whatever one upload is doing: a large message on a slow link is
+      // not a dead worker, and a dead worker is noticed within the heartbeat timeout.
+      const keepalive = setInterval(() => ctx.heartbeat(report.archived), KEEPALIVE_MS);
+      try {
+        for (const email of pending) {
+          try {
+            await archiveOne(tenantId, email, ctx.cancellationSignal);
+            report.archived++;
+          } catch (err) {
+            if (!isFinal(err)) throw toFailure(err);
+            report.failed.push({ emailId: email.emailId, error: `${err.type}: ${err.message}` });
+          }
+        }
+        return report;
+      } finally {
+        clearInterval(keepalive);
+      }
+    },
+  };
+}
+
+export type RawArchiveActivities = ReturnType<typeof createRawArchiveActivities>;

@@ -1,0 +1,43 @@
+/**
+ * Workflow side of the raw-message archive (activities/raw-archive-activities.ts), shared by email
+ * ingestion and mbox imports. An archive that cannot finish never fails the caller: the email is stored
+ * and its raw bytes stay staged in Postgres; the outcome says so, and ingesting again completes it.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { RawArchiveActivities, RawArchiveScope } from '../activities/raw-archive-activities.js';
+
+export interface RawArchiveOutcome {
+  archived: number;
+  failed: number;
+  /** The first reason, when anything failed. */
+  error?: string;
+}
+
+export async function archiveRawMessages(
+  tenantId: string,
+  filesTaskQueue: string,
+  scope: RawArchiveScope,
+): Promise<RawArchiveOutcome> {
+  const { archiveRawMessages: archive } = proxyActivities<RawArchiveActivities>({
+    taskQueue: filesTaskQueue,
+    startToCloseTimeout: '30 minutes',
+    // The activity heartbeats every 2 seconds while it works.
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 8,
+    },
+  });
+  try {
+    const report = await archive({ tenantId, scope });
+    return { archived: report.archived, failed: report.failed.length, error: report.failed[0]?.error };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const cause = err.cause;
+    const error =
+      cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause?.message);
+    return { archived: 0, failed: 1, error };
+  }
+}

@@ -12,6 +12,7 @@
  * retry starts over from the emails still unlinked.
  */
 import { Context } from '@temporalio/activity';
+import { inParallel } from '../core/in-parallel.js';
 import {
   linkRawFile,
   type RawPending,
@@ -23,6 +24,7 @@ import { createUploader, type FileActivityDeps, isFinal, toFailure } from './fil
 export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
 const KEEPALIVE_MS = 2000;
+const FILES_AT_ONCE = 4;
 
 export type RawArchiveScope = { emailId: string } | { mailboxSha256: string; fromSeq: number; toSeq: number };
 
@@ -71,7 +73,9 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
       // not a dead worker, and a dead worker is noticed within the heartbeat timeout.
       const keepalive = setInterval(() => ctx.heartbeat(report.archived), KEEPALIVE_MS);
       try {
-        for (const email of pending) {
+        // A few at a time: each file is a handful of small queries and one write (an fsync on the
+        // filesystem backend, a round trip to Storage), so overlapping them is most of the speed.
+        await inParallel(pending, FILES_AT_ONCE, async (email) => {
           try {
             await archiveOne(tenantId, email, ctx.cancellationSignal);
             report.archived++;
@@ -79,7 +83,7 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
             if (!isFinal(err)) throw toFailure(err);
             report.failed.push({ emailId: email.emailId, error: `${err.type}: ${err.message}` });
           }
-        }
+        });
         return report;
       } finally {
         clearInterval(keepalive);

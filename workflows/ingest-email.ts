@@ -35,8 +35,8 @@ import {
 } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
+import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
-import { inParallel } from './concurrency.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';

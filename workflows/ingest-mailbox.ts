@@ -17,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
-import { inParallel } from './concurrency.js';
+import { inParallel } from '../core/in-parallel.js';
 import { storeEmailAttachments } from './ingest-email.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus } from './search-attributes.js';
@@ -127,14 +127,20 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
         toSeq: scan.nextSeq,
       });
       const filesTaskQueue = input.filesTaskQueue;
-      await inParallel(withAttachments, input.concurrency, (email) =>
-        storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }),
-      );
-      // Raw messages to the raw-messages bucket, a slice per activity. The activity reads which emails
-      // of its slice still need it from the ledger, so a retry or a re-run does only what is left.
-      await inParallel(slices, input.concurrency, (slice) =>
-        archiveRawMessages(input.tenantId, filesTaskQueue, { mailboxSha256: input.mailboxSha256, ...slice }),
-      );
+      // Attachments and raw messages go to storage side by side, on the files queue. Raw messages go a
+      // slice per activity; the activity reads from the ledger which emails of its slice still need
+      // theirs, so a retry or a re-run does only what is left.
+      await Promise.all([
+        inParallel(withAttachments, input.concurrency, (email) =>
+          storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }),
+        ),
+        inParallel(slices, input.concurrency, (slice) =>
+          archiveRawMessages(input.tenantId, filesTaskQueue, {
+            mailboxSha256: input.mailboxSha256,
+            ...slice,
+          }),
+        ),
+      ]);
     }
     position.offset = scan.nextOffset;
     position.seq = scan.nextSeq;

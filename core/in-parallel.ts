@@ -1,4 +1,7 @@
-/** Run `fn` over `items` with at most `limit` in flight. Deterministic: it only awaits workflow promises. */
+/**
+ * Run `fn` over `items` with at most `limit` in flight. Pure, so workflows use it too: there it is
+ * deterministic, because it only awaits the promises `fn` returns.
+ */
 export async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;

@@ -34,10 +34,13 @@ export interface RawArchiveReport {
   failed: { emailId: string; error: string }[];
 }
 
-export function createRawArchiveActivities(deps: FileActivityDeps) {
+/**
+ * Archive one email's raw message: the steps of any upload, then the link. Plain code, so the ingest
+ * benchmark's no-Temporal baseline does exactly the same work.
+ */
+export function createRawArchiver(deps: FileActivityDeps) {
   const uploader = createUploader(deps);
-
-  async function archiveOne(tenantId: string, email: RawPending, signal: AbortSignal): Promise<void> {
+  return async function archiveOne(tenantId: string, email: RawPending, signal: AbortSignal): Promise<void> {
     const file = {
       tenantId,
       bucket: RAW_MESSAGES_BUCKET,
@@ -58,7 +61,11 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
       await uploader.complete(tenantId, prepared.fileId);
     }
     await linkRawFile(deps.sql, tenantId, email.emailId, prepared.fileId);
-  }
+  };
+}
+
+export function createRawArchiveActivities(deps: FileActivityDeps) {
+  const archiveOne = createRawArchiver(deps);
 
   return {
     async archiveRawMessages(input: { tenantId: string; scope: RawArchiveScope }): Promise<RawArchiveReport> {

@@ -3,8 +3,8 @@
  *  - mbox throughput: a generated mailbox through ingest_mailbox, in messages per second;
  *  - single-message latency: ingest_email calls, MCP call to committed row, p50 and p95;
  *  - peak RSS of this process (it hosts the worker and the MCP server).
- * Each is compared with a direct-insert baseline in the same process and database: the same parse and
- * the same SQL, with no Temporal.
+ * Each is compared with a direct-insert baseline in the same process and database: the same parse, the
+ * same SQL and the same raw-message archive to storage, with no Temporal.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,14 +13,17 @@ import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { createRawArchiver } from '../../activities/raw-archive-activities.js';
 import { loadConfig } from '../../core/config.js';
 import { parseEmail } from '../../core/email.js';
+import { inParallel } from '../../core/in-parallel.js';
 import { createLogger } from '../../core/logger.js';
 import { MboxSplitter } from '../../core/mbox.js';
 import { createDb, type Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
 import { migrate } from '../../supabase/migrate.js';
-import { stageContent } from '../../supabase/staged-content.js';
+import { stageContent, stageContents } from '../../supabase/staged-content.js';
+import { createStorageBackend } from '../../supabase/storage/index.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
@@ -88,8 +91,15 @@ export async function run(argv: string[]): Promise<void> {
       await stack.client.workflow.getHandle(workflowId as string).result();
     });
     const direct = await ensureOrganization(stack.sql, 'bench-direct');
+    const archive = createRawArchiver({
+      sql: stack.sql,
+      storage: createStorageBackend(config.storage),
+      files: config.files,
+    });
+    const archiveAll = (emails: { emailId: string; rawSha256: string }[]) =>
+      inParallel(emails, 4, (e) => archive(direct.id, e, new AbortController().signal));
     const [, directMboxMs] = await timed(() =>
-      directMailbox(stack.sql, direct.id, mailbox.mbox, config.limits),
+      directMailbox(stack.sql, direct.id, mailbox.mbox, config.limits, archiveAll),
     );
 
     // --- single-message latency ---
@@ -107,7 +117,8 @@ export async function run(argv: string[]): Promise<void> {
           await timed(async () => {
             const parsed = await parseEmail(raw, config.limits);
             await stageContent(stack.sql, direct.id, parsed.rawSha256, raw);
-            await upsertEmail(stack.sql, direct.id, parsed);
+            const { emailId } = await upsertEmail(stack.sql, direct.id, parsed);
+            await archiveAll([{ emailId, rawSha256: parsed.rawSha256 }]);
           })
         )[1],
       );
@@ -150,20 +161,33 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-/** The same parse and the same SQL as the mailbox activities, in slices of 50 per transaction. */
+/**
+ * The same work as the mailbox activities: stage the raw messages, parse and store them in slices of 50
+ * per transaction, and archive each slice's raw messages to storage.
+ */
 async function directMailbox(
   sql: Sql,
   tenantId: string,
   mbox: string,
   limits: Parameters<typeof parseEmail>[1],
+  archiveAll: (emails: { emailId: string; rawSha256: string }[]) => Promise<unknown>,
 ) {
   const splitter = new MboxSplitter(limits.maxEmailBytes);
   const all = [...splitter.push(Buffer.from(mbox)), ...splitter.end()];
   for (let i = 0; i < all.length; i += 50) {
     const slice = all.slice(i, i + 50).flatMap((m) => (m.kind === 'message' ? [m.raw] : []));
     const parsed = await Promise.all(slice.map((raw) => parseEmail(raw, limits)));
-    await sql.begin(async (tx) => {
-      for (const p of parsed) await upsertEmail(tx, tenantId, p);
+    await stageContents(
+      sql,
+      tenantId,
+      parsed.map((p, j) => ({ sha256: p.rawSha256, content: slice[j]! })),
+    );
+    const stored = await sql.begin(async (tx) => {
+      const ids: { emailId: string; rawSha256: string }[] = [];
+      for (const p of parsed)
+        ids.push({ emailId: (await upsertEmail(tx, tenantId, p)).emailId, rawSha256: p.rawSha256 });
+      return ids;
     });
+    await archiveAll(stored);
   }
 }

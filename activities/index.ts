@@ -5,8 +5,13 @@ import { type AnalysisActivityDeps, createAnalysisActivities } from './analysis-
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
+import { createRetentionActivities, type RetentionActivityDeps } from './retention-activities.js';
 
-export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps & AnalysisActivityDeps;
+export type ActivityDeps = EmailActivityDeps &
+  MailboxActivityDeps &
+  FileActivityDeps &
+  AnalysisActivityDeps &
+  RetentionActivityDeps;
 
 /** Activities of the main task queue. */
 export function createActivities(deps: ActivityDeps) {
@@ -14,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createMailboxActivities(deps),
     ...createAnalysisActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 
@@ -25,3 +31,4 @@ export function createFilesQueueActivities(deps: ActivityDeps) {
 export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';
+export type { RetentionActivities } from './retention-activities.js';

@@ -61,9 +61,11 @@ export function iso(ms: number): string {
 /**
  * Where rollups of one grain stand for a run at `asOf`: the windows to roll up are [from, to), in whole
  * units. `to` is the end of the last unit that ended at least `graceMs` ago. `from` is the watermark,
- * pulled back by `rerollMs` below `to` (a backfilled run re-rolls its own windows), and never before the
- * oldest raw row, the retention horizon (rows older than the rollup's own retention would be purged at
- * once), or the raw purge horizon (older windows are incomplete and must not be rolled up again).
+ * pulled back to re-roll the units that ended in the `rerollMs` before the run's last complete hour (a
+ * backfilled run re-rolls its own windows; a normal run's re-roll is the hour it rolls up anyway, and a
+ * day only in the run right after midnight). `from` is never before the oldest raw row, the rollup's own
+ * retention (older rows would be purged at once), or the raw purge horizon (older windows are incomplete
+ * and must not be rolled up again).
  */
 export function rollupRange(opts: {
   unit: number;
@@ -76,8 +78,9 @@ export function rollupRange(opts: {
   purgedBefore: number | null;
 }): { from: number; to: number } {
   const { unit } = opts;
-  const to = floorTo(opts.asOf - opts.graceMs, unit);
-  const reroll = floorTo(to - opts.rerollMs, unit);
+  const lastHourEnd = floorTo(opts.asOf - opts.graceMs, HOUR_MS);
+  const to = floorTo(lastHourEnd, unit);
+  const reroll = floorTo(lastHourEnd - opts.rerollMs, unit);
   let from =
     opts.watermark === null
       ? opts.oldestRaw === null

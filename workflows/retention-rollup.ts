@@ -42,6 +42,8 @@ export interface RetentionInput {
    * else the workflow's clock.
    */
   asOf?: string;
+  /** Rollup activity calls before continuing as new (default 100): keeps each run's history small. */
+  rollupCallsPerRun?: number;
   /** Carried across continue-as-new. */
   carry?: { report: RetentionReport; startedAt: number; cursor: { hour?: string; day?: string } };
 }
@@ -110,7 +112,10 @@ export async function retentionRollupWorkflow(input: RetentionInput): Promise<Re
     if (!input.carry) Object.assign(summary, range);
     let at = cursor[grain] && cursor[grain] > range.from ? cursor[grain] : range.from;
     while (at < range.to) {
-      if (calls >= ROLLUP_CALLS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      if (
+        calls >= (input.rollupCallsPerRun ?? ROLLUP_CALLS_PER_RUN) ||
+        workflowInfo().continueAsNewSuggested
+      ) {
         await continueAsNew<typeof retentionRollupWorkflow>({
           ...input,
           asOf,

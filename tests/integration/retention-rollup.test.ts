@@ -12,7 +12,8 @@
  */
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { percentileCont } from '../../core/percentile.js';
@@ -253,6 +254,12 @@ describe('retention rollups', () => {
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rollupWindows',
     );
     expect(rollupCalls.length).toBeGreaterThanOrEqual(10 + 2);
+    // The workflow code replays its own history: deterministic.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
+    // The report is the run's current details in the Web UI.
+    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    expect(metadata.currentDetails).toContain('**done**');
+    expect(metadata.currentDetails).toContain(`performance_metrics ${ROWS * 0.3} (`);
 
     const marks = await stack.sql<{ name: string; watermark: Date }[]>`
       select name, watermark from public.retention_watermarks order by name`;

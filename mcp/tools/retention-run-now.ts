@@ -58,15 +58,17 @@ export const RetentionReportSchema = z.object({
 });
 
 export function registerRetentionRunNow(server: McpServer, ctx: ToolContext): void {
+  const { policy } = ctx.retention;
   server.registerTool(
     'retention_run_now',
     {
       title: 'Run retention now',
       description:
         'Roll up performance metrics into hourly and daily percentiles, purge data past its retention ' +
-        '(raw metrics 7 days, hourly 90 days, daily 2 years, emails per organization policy, stale ingest ' +
-        'failures, staged content, finished mbox ledgers) and delete the files retention queued. dryRun ' +
-        'reports what would be purged and changes nothing. Deleting needs the owner or admin role.',
+        `(raw metrics ${policy.rawDays} days, hourly ${policy.hourlyDays} days, daily ${policy.dailyDays} ` +
+        'days, emails per organization policy, stale ingest failures, staged content, finished mbox ' +
+        'ledgers) and delete the files retention queued. dryRun reports what would be purged and changes ' +
+        'nothing. Deleting needs the owner or admin role.',
       inputSchema: {
         dryRun: z.boolean().default(false).describe('Report what would be purged; delete nothing'),
         scope: z
@@ -95,7 +97,7 @@ export function registerRetentionRunNow(server: McpServer, ctx: ToolContext): vo
         const scope = args.scope === 'all' ? 'all' : tenantId;
         const workflowId = `retention/${scope}/${args.dryRun ? 'dry-run' : 'run-now'}`;
         const input: RetentionInput = {
-          policy: ctx.retention.policy,
+          policy,
           dryRun: args.dryRun,
           ...(args.scope === 'tenant' ? { tenantId } : {}),
         };

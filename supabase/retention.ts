@@ -26,7 +26,8 @@ export async function rollupState(sql: Sql): Promise<RollupState> {
   const [row] = await sql<RollupState[]>`
     select (select watermark from public.retention_watermarks where name = ${WATERMARKS.hour}) as hour,
            (select watermark from public.retention_watermarks where name = ${WATERMARKS.day}) as day,
-           (select watermark from public.retention_watermarks where name = ${WATERMARKS.rawPurged}) as "rawPurged",
+           (select nullif(watermark, '-infinity') from public.retention_watermarks
+            where name = ${WATERMARKS.rawPurged}) as "rawPurged",
            (select min(ts) from public.performance_metrics) as "oldestRaw"`;
   return row!;
 }

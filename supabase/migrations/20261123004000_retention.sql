@@ -21,6 +21,10 @@ create policy retention_watermarks_select_authenticated on public.retention_wate
   for select to authenticated using (true);
 grant select on public.retention_watermarks to authenticated;
 grant all on public.retention_watermarks to service_role;
+-- The purge horizon exists from the start (at -infinity: nothing purged yet), so a rollup can always lock
+-- it: a raw purge must wait for rollups in flight, and a rollup for a purge in flight (see below).
+insert into public.retention_watermarks (name, watermark) values ('performance_metrics_purged', '-infinity')
+on conflict (name) do nothing;
 
 -- Watermarks only move forward: a re-run or a backfill of an older window never moves one back.
 create or replace function public.advance_retention_watermark(p_name text, p_at timestamptz)
@@ -111,7 +115,11 @@ begin
     raise exception 'rollup window [%, %) must be whole UTC %s', p_from, p_to, p_grain
       using errcode = 'invalid_parameter_value';
   end if;
-  select w.watermark into v_horizon from public.retention_watermarks w where w.name = 'performance_metrics_purged';
+  -- FOR SHARE until the caller commits: a raw purge moves this row before it deletes, so it waits for
+  -- this rollup, and this rollup waits for a purge in flight and then sees how far it went. Without the
+  -- lock a purge could delete part of the window between this check and the aggregation below.
+  select w.watermark into v_horizon from public.retention_watermarks w where w.name = 'performance_metrics_purged'
+  for share;
   if v_horizon is not null and p_from < v_horizon then
     raise exception 'raw metrics before % are purged: the window from % cannot be rolled up again', v_horizon, p_from
       using errcode = 'object_not_in_prerequisite_state';

@@ -37,9 +37,29 @@ describe('retention catch-up', () => {
   }
 
   it('rolls up a week of missed hours window by window after downtime, continuing as new on the way', async () => {
+    // Nothing is rolled up yet, so nothing raw may be purged, however old.
+    const [early] = await stack.sql<{ n: number }[]>`
+      select public.purge_performance_metrics(${new Date(T)}, 100000) as n`;
+    expect(early!.n).toBe(0);
+
     // The last run before the downtime, a week ago.
     const before = await run(T - 7 * DAY_MS);
     expect(before.report.rollups.hourly.windows).toBe(72);
+    // Asked to purge everything, the raw purge stops at what both rollups cover: the daily watermark.
+    const dayMark = floorTo(T - 7 * DAY_MS, DAY_MS);
+    const [guarded] = await stack.sql<{ n: number; older: number; newer: number }[]>`
+      with counts as (
+        select (count(*) filter (where ts < ${new Date(dayMark)}))::int as older,
+               (count(*) filter (where ts >= ${new Date(dayMark)}))::int as newer
+        from public.performance_metrics
+      )
+      select public.purge_performance_metrics(${new Date(T)}, 100000) as n, older, newer from counts`;
+    expect(guarded!.n).toBe(guarded!.older);
+    expect(guarded!.n).toBeGreaterThan(0);
+    const [left] = await stack.sql<
+      { n: number }[]
+    >`select count(*)::int as n from public.performance_metrics`;
+    expect(left!.n).toBe(guarded!.newer);
 
     // A week later: 168 missed hours, in calls of at most 24 windows, at most 2 calls per run.
     const after = await run(T, { rollupCallsPerRun: 2 });
@@ -53,8 +73,8 @@ describe('retention catch-up', () => {
     expect(after.report.rollups.daily.windows).toBeGreaterThanOrEqual(7);
     // 7 hourly calls + 1–2 daily calls at 2 per run: at least 4 runs in the chain.
     expect(after.runs).toBeGreaterThanOrEqual(4);
-    // Purged once, after the catch-up, by the last run of the chain.
-    expect(after.report.purged.performance_metrics!.rows).toBe(3 * 24 * 6);
+    // The rest of the week-old rows are purged after the catch-up, by the last run of the chain.
+    expect(after.report.purged.performance_metrics!.rows).toBe(3 * 24 * 6 - guarded!.n);
 
     const [rows] = await stack.sql<{ hours: number; calls: number; raw: number }[]>`
       select (select count(*)::int from public.performance_hourly) as hours,

@@ -6,8 +6,13 @@ import { createEmailActivities, type EmailActivityDeps } from './email-activitie
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
 import { createRawArchiveActivities } from './raw-archive-activities.js';
+import { createRetentionActivities, type RetentionActivityDeps } from './retention-activities.js';
 
-export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps & AnalysisActivityDeps;
+export type ActivityDeps = EmailActivityDeps &
+  MailboxActivityDeps &
+  FileActivityDeps &
+  AnalysisActivityDeps &
+  RetentionActivityDeps;
 
 /** Activities of the main task queue. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createMailboxActivities(deps),
     ...createAnalysisActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 
@@ -27,3 +33,4 @@ export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';
 export type { RawArchiveActivities } from './raw-archive-activities.js';
+export type { RetentionActivities } from './retention-activities.js';

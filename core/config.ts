@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type AiConfig, PRESETS, PROVIDERS } from './ai-providers.js';
+import { parseDuration, type RetentionPolicy } from './retention.js';
 
 const MiB = 1024 * 1024;
 
@@ -37,6 +38,23 @@ const taskQueueName = z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" a
 
 const positiveInt = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(0).max(65535);
+const days = positiveInt.max(36_500);
+/** "90s", "5m", "1h", "1d" in milliseconds; `min` in milliseconds too. */
+const duration = (min: number) =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null || ms < min || ms > 7 * 86_400_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `a duration such as 90s, 5m, 1h or 1d, from ${min / 1000}s to 7d`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
@@ -121,6 +139,37 @@ const envSchema = z.object({
     .string()
     .regex(/^[\w.-]*$/, 'letters, digits, ".", "_" and "-" only')
     .default('ai-'),
+
+  /** The retention schedule: created or updated when a worker starts; off in tests unless a test wants it. */
+  RETENTION_SCHEDULE_ENABLED: bool.default(true),
+  RETENTION_SCHEDULE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,200}$/, 'letters, digits, ".", "_" and "-" only')
+    .default('retention-rollup'),
+  RETENTION_SCHEDULE_EVERY: duration(1000).default(3_600_000),
+  /** After the hour, so the hour that just ended is complete (plus RETENTION_ROLLUP_GRACE_SECONDS). */
+  RETENTION_SCHEDULE_OFFSET: duration(0).default(300_000),
+  RETENTION_RAW_DAYS: days.default(7),
+  RETENTION_HOURLY_DAYS: days.default(90),
+  RETENTION_DAILY_DAYS: days.default(730),
+  RETENTION_INGEST_FAILURES_DAYS: days.default(30),
+  /** Staged bytes (the claim check) are for running workflows; a week is far beyond any of them. */
+  RETENTION_STAGED_CONTENT_DAYS: days.default(7),
+  RETENTION_MAILBOX_LEDGER_DAYS: days.default(30),
+  RETENTION_FILE_JOBS_DAYS: days.default(30),
+  /** Rows per purge statement: small enough that no statement holds locks for long. */
+  RETENTION_BATCH_SIZE: positiveInt.max(100_000).default(1000),
+  /** An hour is rolled up this long after it ends, so late metric writes still land in it. */
+  RETENTION_ROLLUP_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  /** A file claimed (uploaded or deduplicated) this recently is never deleted: its owner may be linking it. */
+  RETENTION_FILE_GRACE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  /** The organization whose owners and admins may steer the schedule and run retention for everyone. */
+  RETENTION_OPERATOR_TENANT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid')
+      .optional(),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -158,6 +207,14 @@ export interface Config {
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
   ai: AiConfig;
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  schedule: { enabled: boolean; id: string; everyMs: number; offsetMs: number };
+  policy: RetentionPolicy;
+  /** Organization (slug or id) whose owners and admins operate retention for all tenants. */
+  operatorTenant: string;
 }
 
 export class ConfigError extends Error {
@@ -239,6 +296,39 @@ export function loadConfig(
     tenant: env.DURABLE_INBOX_TENANT,
     logLevel: env.LOG_LEVEL,
     ai,
+    retention: retentionConfig(env),
+  };
+}
+
+function retentionConfig(env: Env): RetentionConfig {
+  if (env.RETENTION_SCHEDULE_OFFSET >= env.RETENTION_SCHEDULE_EVERY) {
+    throw new ConfigError(
+      'Invalid configuration: RETENTION_SCHEDULE_OFFSET: must be shorter than RETENTION_SCHEDULE_EVERY',
+    );
+  }
+  return {
+    schedule: {
+      enabled: env.RETENTION_SCHEDULE_ENABLED,
+      id: env.RETENTION_SCHEDULE_ID,
+      everyMs: env.RETENTION_SCHEDULE_EVERY,
+      offsetMs: env.RETENTION_SCHEDULE_OFFSET,
+    },
+    policy: {
+      rawDays: env.RETENTION_RAW_DAYS,
+      hourlyDays: env.RETENTION_HOURLY_DAYS,
+      dailyDays: env.RETENTION_DAILY_DAYS,
+      ingestFailuresDays: env.RETENTION_INGEST_FAILURES_DAYS,
+      stagedContentDays: env.RETENTION_STAGED_CONTENT_DAYS,
+      mailboxLedgerDays: env.RETENTION_MAILBOX_LEDGER_DAYS,
+      fileJobsDays: env.RETENTION_FILE_JOBS_DAYS,
+      batchSize: env.RETENTION_BATCH_SIZE,
+      graceSeconds: env.RETENTION_ROLLUP_GRACE_SECONDS,
+      fileGraceMinutes: env.RETENTION_FILE_GRACE_MINUTES,
+      // A run started by the schedule at T rolls up again the hours since the previous action, so a
+      // backfill over a past range re-creates exactly that range's windows.
+      rerollHours: Math.max(1, Math.ceil(env.RETENTION_SCHEDULE_EVERY / 3_600_000)),
+    },
+    operatorTenant: env.RETENTION_OPERATOR_TENANT ?? env.DURABLE_INBOX_TENANT,
   };
 }
 

@@ -8,6 +8,9 @@ import { registerGetEmail } from './tools/get-email.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
 import { registerIngestMailbox } from './tools/ingest-mailbox.js';
+import { registerPerformanceReport } from './tools/performance-report.js';
+import { registerRetentionRunNow } from './tools/retention-run-now.js';
+import { registerRetentionSchedule } from './tools/retention-schedule.js';
 import { registerSearchEmails } from './tools/search-emails.js';
 import { registerUploadFile } from './tools/upload-file.js';
 
@@ -26,5 +29,8 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerGetWorkflow(server, ctx);
   registerSearchEmails(server, ctx);
   registerGetEmail(server, ctx);
+  registerRetentionRunNow(server, ctx);
+  registerRetentionSchedule(server, ctx);
+  registerPerformanceReport(server, ctx);
   return server;
 }

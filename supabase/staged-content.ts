@@ -5,7 +5,10 @@
  */
 import type { Sql } from './db.js';
 
-/** Stage many at once. Idempotent: the same bytes are stored once per tenant. */
+/**
+ * Stage many at once. Idempotent: the same bytes are stored once per tenant; staging them again renews
+ * `last_staged_at`, so the retention cleanup never drops bytes a new workflow is about to read.
+ */
 export async function stageContents(
   sql: Sql,
   tenantId: string,
@@ -21,7 +24,9 @@ export async function stageContents(
       content: Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength),
       size_bytes: m.content.byteLength,
     }));
-  await sql`insert into public.staged_content ${sql(rows)} on conflict (tenant_id, sha256) do nothing`;
+  await sql`
+    insert into public.staged_content ${sql(rows)}
+    on conflict (tenant_id, sha256) do update set last_staged_at = now()`;
 }
 
 export async function loadContents(

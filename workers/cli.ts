@@ -7,6 +7,7 @@
  *   migrate               apply database migrations
  *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT
  *   health                exit 0 when the database and Temporal answer (container health checks)
+ *   schedules             create or update the retention schedule and print it (what `npm run schedules` runs)
  */
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
@@ -23,11 +24,12 @@ import {
   writeStackState,
 } from './local-identity.js';
 import { startMcpHttp, toolContext } from './mcp-entry.js';
+import { applyRetentionSchedule, scheduleInfo } from './retention-schedule.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
 import { connectClient, temporalTarget } from './temporal.js';
 
 const USAGE =
-  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> | health>';
+  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> | health | schedules>';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -63,6 +65,8 @@ async function main(argv: string[]): Promise<void> {
     case 'api-key':
       if (sub === 'create' && name) return createApiKey(config, log, name, values.role);
       break;
+    case 'schedules':
+      return schedules(config, log);
   }
   throw new ConfigError(USAGE);
 }
@@ -143,6 +147,30 @@ async function health(config: Config): Promise<void> {
   const client = await connectClient(temporalTarget(config));
   try {
     await client.workflowService.getSystemInfo({});
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
+ * Apply the retention schedule to the configured Temporal (TEMPORAL_ADDRESS, or the dev server of a
+ * running `npm start`) and print it. Runs whatever RETENTION_SCHEDULE_ENABLED says: asking is explicit.
+ */
+async function schedules(config: Config, log: Logger): Promise<void> {
+  const running = config.temporal.address ? null : await readLiveStackState(config.dataDir);
+  if (!config.temporal.address && !running) {
+    throw new ConfigError('schedules needs Temporal: set TEMPORAL_ADDRESS, or run `npm start` first');
+  }
+  const target = temporalTarget(
+    config,
+    running ? { address: running.temporalAddress, uiUrl: running.temporalUiUrl } : undefined,
+  );
+  const client = await connectClient(target);
+  try {
+    const outcome = await applyRetentionSchedule(client, config, log);
+    const info = scheduleInfo(await client.schedule.getHandle(config.retention.schedule.id).describe());
+    process.stdout.write(`${outcome} schedule ${info.scheduleId}\n${JSON.stringify(info, null, 2)}\n`);
+    process.stdout.write(`${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules\n`);
   } finally {
     await client.connection.close();
   }

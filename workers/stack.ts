@@ -16,6 +16,7 @@ import { migrate } from '../supabase/migrate.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { applyRetentionSchedule } from './retention-schedule.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient, connectWorkerConnection, type TemporalTarget, temporalTarget } from './temporal.js';
 import { createWorkers } from './worker.js';
@@ -93,6 +94,14 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           await running.catch(() => {});
         });
         workers.push(worker);
+      }
+      // After the workers run, so the schedule's first action finds a poller on its queue.
+      if (config.retention.schedule.enabled) {
+        await applyRetentionSchedule(client, config, log).catch((err: unknown) =>
+          log.warn('could not apply the retention schedule; run `npm run schedules` to retry', {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
       }
     }
 

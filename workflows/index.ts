@@ -4,4 +4,5 @@
 export { analyzeEmailWorkflow } from './analyze-email.js';
 export { ingestEmailWorkflow } from './ingest-email.js';
 export { ingestMailboxWorkflow } from './ingest-mailbox.js';
+export { retentionRollupWorkflow } from './retention-rollup.js';
 export { uploadFileWorkflow } from './upload-file.js';

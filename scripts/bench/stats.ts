@@ -1,10 +1,9 @@
 /** Small helpers for benchmark figures. */
+import { percentileCont } from '../../core/percentile.js';
+
+/** `p` in percent (95 for p95). */
 export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const low = Math.floor(rank);
-  const high = Math.ceil(rank);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+  return percentileCont(sorted, p / 100);
 }
 
 export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

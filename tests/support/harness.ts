@@ -32,6 +32,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     DURABLE_INBOX_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-test-')),
     TEMPORAL_UI_URL: 'http://localhost:8233',
     LOG_LEVEL: 'warn',
+    // Workers in tests never create the retention schedule: it would keep firing into a task queue that
+    // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.
+    RETENTION_SCHEDULE_ENABLED: 'false',
     ...overrides,
   };
 }

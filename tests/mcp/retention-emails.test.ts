@@ -1,0 +1,204 @@
+/**
+ * Email retention end to end: emails with attachments ingested over MCP into real files (filesystem
+ * storage), aged, then retention_run_now. A tenant with 30-day retention loses its old emails, their
+ * attachment rows, their file rows and the objects on disk; a file a newer email still shares stays; a
+ * file claimed moments ago waits out its grace; another tenant without a policy keeps everything. The dry
+ * run reports the same and changes nothing; only owners and admins may delete.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.js';
+import type { RunningHttpServer } from '../../mcp/http.js';
+import { setEmailRetention } from '../../supabase/retention.js';
+import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
+import { startMcpHttp } from '../../workers/mcp-entry.js';
+import type { Stack } from '../../workers/stack.js';
+import type { RetentionReport } from '../../workflows/retention-rollup.js';
+import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
+import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { privateDatabase } from '../support/private-db.js';
+
+/** A message with text attachments (name → content). */
+function withAttachments(id: string, files: Record<string, string>): string {
+  const parts = Object.entries(files).map(
+    ([name, body]) =>
+      `--b\r\nContent-Type: text/plain; name="${name}"\r\nContent-Disposition: attachment; filename="${name}"\r\n\r\n${body}\r\n`,
+  );
+  return (
+    `From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: ${id}\r\nMessage-ID: <${id}@retention.test>\r\n` +
+    `Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n` +
+    `--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n${parts.join('')}--b--\r\n`
+  );
+}
+
+interface RunOut {
+  workflowId: string;
+  status: string;
+  report: RetentionReport;
+}
+
+describe('email retention', () => {
+  let stack: Stack;
+  let http: RunningHttpServer;
+  let adminA: McpClient;
+  let memberA: McpClient;
+  let adminB: McpClient;
+  let tenantA: string;
+  let tenantB: string;
+  const ids: Record<string, string> = {};
+
+  /** Where the filesystem backend keeps a file row's object. */
+  const objectOf = (storagePath: string) => {
+    if (stack.config.storage.kind !== 'filesystem') throw new Error('the test stack uses filesystem storage');
+    return path.join(stack.config.storage.root, 'attachments', storagePath);
+  };
+  const filesOf = (tenant: string) =>
+    stack.sql<{ filename: string; storage_path: string }[]>`
+      select filename, storage_path from public.files where tenant_id = ${tenant} order by filename`;
+
+  beforeAll(async () => {
+    stack = await startTestStack(
+      testEnv({
+        DATABASE_URL: await privateDatabase('retention_emails'),
+        MCP_HTTP_PORT: '0',
+        // No analysis runs racing the deletes: this file is about retention.
+        AI_ANALYSIS_ON_INGEST: 'false',
+      }),
+    );
+    tenantA = stack.defaultTenant.id;
+    tenantB = (await ensureOrganization(stack.sql, uniqueName('org-b'))).id;
+    http = await startMcpHttp(stack, createLogger('warn'));
+    const connect = async (tenant: string, role: 'admin' | 'member') => {
+      const key = generateApiKey();
+      await registerApiKey(stack.sql, tenant, uniqueName(role), key, role);
+      return connectHttp(http.url, key);
+    };
+    adminA = await connect(tenantA, 'admin');
+    memberA = await connect(tenantA, 'member');
+    adminB = await connect(tenantB, 'admin');
+
+    const ingest = async (client: McpClient, id: string, files: Record<string, string>) => {
+      const out = await callOk<{ emailId: string; attachments: { status: string }[] }>(
+        client,
+        'ingest_email',
+        {
+          raw: withAttachments(id, files),
+        },
+      );
+      expect(out.attachments.every((a) => a.status === 'stored')).toBe(true);
+      ids[id] = out.emailId;
+    };
+    await ingest(adminA, 'a-old-1', { 'only-old.txt': 'only in an old email', 'old-pair.txt': 'old pair' });
+    await ingest(adminA, 'a-old-2', { 'shared.txt': 'shared with a recent email' });
+    await ingest(adminA, 'a-old-3', { 'fresh.txt': 'claimed a moment ago' });
+    await ingest(adminA, 'a-recent', { 'shared.txt': 'shared with a recent email' });
+    await ingest(adminB, 'b-old', { 'only-old.txt': 'only in an old email' });
+    await ingest(adminB, 'b-recent', { 'b.txt': 'tenant b' });
+
+    await setEmailRetention(stack.sql, tenantA, 30);
+    // Stored 40 days ago: the emails, and the files they brought (except fresh.txt, claimed just now).
+    await stack.sql`
+      update public.emails set received_at = now() - interval '40 days'
+      where id in ${stack.sql([ids['a-old-1']!, ids['a-old-2']!, ids['a-old-3']!, ids['b-old']!])}`;
+    await stack.sql`
+      update public.files set created_at = now() - interval '40 days', updated_at = now() - interval '40 days'
+      where filename <> 'fresh.txt'`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await adminA?.close();
+    await memberA?.close();
+    await adminB?.close();
+    await http?.close();
+    await stack?.shutdown();
+  });
+
+  it('a dry run reports what would go and changes nothing; members may only dry-run', async () => {
+    expect(await callError(memberA, 'retention_run_now', {})).toMatch(
+      /^Forbidden: deleting data by retention policy needs the owner or admin role; this identity is member/,
+    );
+    expect(await callError(adminB, 'retention_run_now', { scope: 'all', dryRun: true })).toMatch(
+      /^Forbidden: a retention dry run for all tenants is for the operators/,
+    );
+    const dry = await callOk<RunOut>(memberA, 'retention_run_now', { dryRun: true });
+    expect(dry.workflowId).toBe(`retention/${tenantA}/dry-run`);
+    expect(dry.report).toMatchObject({
+      dryRun: true,
+      scope: tenantA,
+      emails: { tenants: 1, emails: 3, attachments: 4, filesQueued: 3 },
+    });
+    const [left] = await stack.sql<{ emails: number; jobs: number }[]>`
+      select (select count(*)::int from public.emails) as emails,
+             (select count(*)::int from public.file_deletion_jobs) as jobs`;
+    expect(left).toEqual({ emails: 6, jobs: 0 });
+  });
+
+  it('deletes the old emails of the tenant with 30-day retention and their files, on disk too; keeps the rest', async () => {
+    const before = await filesOf(tenantA);
+    const pathOf = (name: string) => before.find((f) => f.filename === name)!.storage_path;
+    expect(before.every((f) => existsSync(objectOf(f.storage_path)))).toBe(true);
+    const bFiles = await filesOf(tenantB);
+
+    const run = await callOk<RunOut>(adminA, 'retention_run_now', {});
+    expect(run).toMatchObject({ status: 'completed', workflowId: `retention/${tenantA}/run-now` });
+    expect(run.report.emails).toMatchObject({ emails: 3, attachments: 4, filesQueued: 3 });
+    expect(run.report.files).toEqual({ deleted: 2, skipped: 0, postponed: 1, failed: 0 });
+
+    const emails = await stack.sql<{ subject: string }[]>`
+      select subject from public.emails where tenant_id = ${tenantA} order by subject`;
+    expect(emails.map((e) => e.subject)).toEqual(['a-recent']);
+    const [orphans] = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from public.email_attachments
+      where email_id in ${stack.sql([ids['a-old-1']!, ids['a-old-2']!, ids['a-old-3']!])}`;
+    expect(orphans!.n).toBe(0);
+
+    // Gone: rows and objects. Kept: the file a recent email shares, and the one claimed a moment ago.
+    expect((await filesOf(tenantA)).map((f) => f.filename)).toEqual(['fresh.txt', 'shared.txt']);
+    expect(existsSync(objectOf(pathOf('only-old.txt')))).toBe(false);
+    expect(existsSync(objectOf(pathOf('old-pair.txt')))).toBe(false);
+    expect(existsSync(objectOf(pathOf('shared.txt')))).toBe(true);
+    expect(existsSync(objectOf(pathOf('fresh.txt')))).toBe(true);
+    const jobs = await stack.sql<{ storage_path: string; status: string; future: boolean }[]>`
+      select storage_path, status, not_before > now() as future from public.file_deletion_jobs order by storage_path`;
+    expect(jobs.map((j) => [j.storage_path, j.status, j.future]).sort()).toEqual(
+      [
+        [pathOf('fresh.txt'), 'queued', true],
+        [pathOf('old-pair.txt'), 'done', false],
+        [pathOf('only-old.txt'), 'done', false],
+      ].sort(),
+    );
+
+    // The other tenant, without a policy, keeps everything, its old email and the same bytes included.
+    const bEmails =
+      await stack.sql`select subject from public.emails where tenant_id = ${tenantB} order by subject`;
+    expect(bEmails.map((e) => e.subject)).toEqual(['b-old', 'b-recent']);
+    expect(await filesOf(tenantB)).toEqual(bFiles);
+    expect(bFiles.every((f) => existsSync(objectOf(f.storage_path)))).toBe(true);
+
+    const [audit] = await stack.sql`
+      select actor, action, subject_id from public.audit_log where tenant_id = ${tenantA} and action = 'retention.run'`;
+    expect(audit).toMatchObject({ action: 'retention.run', subject_id: `retention/${tenantA}/run-now` });
+  });
+
+  it('finishes a postponed deletion once its grace is over, even when the object is already gone', async () => {
+    const [fresh] = await stack.sql<{ storage_path: string }[]>`
+      select storage_path from public.files where tenant_id = ${tenantA} and filename = 'fresh.txt'`;
+    // Someone removed the object by hand meanwhile: a missing object counts as deleted.
+    await rm(objectOf(fresh!.storage_path));
+    await stack.sql`
+      update public.files set updated_at = now() - interval '2 hours' where storage_path = ${fresh!.storage_path}`;
+    await stack.sql`
+      update public.file_deletion_jobs set not_before = now() where storage_path = ${fresh!.storage_path}`;
+
+    const run = await callOk<RunOut>(adminA, 'retention_run_now', {});
+    expect(run.report.files).toEqual({ deleted: 1, skipped: 0, postponed: 0, failed: 0 });
+    expect(run.report.emails.emails).toBe(0);
+    expect((await filesOf(tenantA)).map((f) => f.filename)).toEqual(['shared.txt']);
+    const [job] = await stack.sql`
+      select status, error from public.file_deletion_jobs where storage_path = ${fresh!.storage_path}`;
+    expect(job).toEqual({ status: 'done', error: null });
+  });
+});

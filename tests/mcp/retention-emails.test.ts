@@ -2,7 +2,8 @@
  * Email retention end to end: emails with attachments ingested over MCP into real files (filesystem
  * storage), aged, then retention_run_now. A tenant with 30-day retention loses its old emails, their
  * attachment rows, their file rows and the objects on disk; a file a newer email still shares stays; a
- * file claimed moments ago waits out its grace; another tenant without a policy keeps everything. The dry
+ * file claimed moments ago waits out its grace; the raw messages of the deleted emails (bucket
+ * raw-messages) go with them; another tenant without a policy keeps everything. The dry
  * run reports the same and changes nothing; only owners and admins may delete.
  */
 import { existsSync } from 'node:fs';
@@ -34,6 +35,12 @@ function withAttachments(id: string, files: Record<string, string>): string {
   );
 }
 
+interface StoredFile {
+  bucket: string;
+  filename: string;
+  storage_path: string;
+}
+
 interface RunOut {
   workflowId: string;
   status: string;
@@ -51,13 +58,21 @@ describe('email retention', () => {
   const ids: Record<string, string> = {};
 
   /** Where the filesystem backend keeps a file row's object. */
-  const objectOf = (storagePath: string) => {
+  const objectOf = (file: StoredFile) => {
     if (stack.config.storage.kind !== 'filesystem') throw new Error('the test stack uses filesystem storage');
-    return path.join(stack.config.storage.root, 'attachments', storagePath);
+    return path.join(stack.config.storage.root, file.bucket, file.storage_path);
   };
   const filesOf = (tenant: string) =>
-    stack.sql<{ filename: string; storage_path: string }[]>`
-      select filename, storage_path from public.files where tenant_id = ${tenant} order by filename`;
+    stack.sql<StoredFile[]>`
+      select bucket, filename, storage_path from public.files where tenant_id = ${tenant}
+      order by filename, storage_path`;
+  /** The raw message file of an email (every ingested email has one). */
+  const rawFileOf = async (emailId: string) => {
+    const [file] = await stack.sql<StoredFile[]>`
+      select f.bucket, f.filename, f.storage_path from public.emails e join public.files f on f.id = e.raw_file_id
+      where e.id = ${emailId}`;
+    return file!;
+  };
 
   beforeAll(async () => {
     stack = await startTestStack(
@@ -128,7 +143,8 @@ describe('email retention', () => {
     expect(dry.report).toMatchObject({
       dryRun: true,
       scope: tenantA,
-      emails: { tenants: 1, emails: 3, attachments: 4, filesQueued: 3 },
+      // Three attachment files (shared.txt stays for the recent email) and three raw messages.
+      emails: { tenants: 1, emails: 3, attachments: 4, filesQueued: 6 },
     });
     const [left] = await stack.sql<{ emails: number; jobs: number }[]>`
       select (select count(*)::int from public.emails) as emails,
@@ -138,14 +154,16 @@ describe('email retention', () => {
 
   it('deletes the old emails of the tenant with 30-day retention and their files, on disk too; keeps the rest', async () => {
     const before = await filesOf(tenantA);
-    const pathOf = (name: string) => before.find((f) => f.filename === name)!.storage_path;
-    expect(before.every((f) => existsSync(objectOf(f.storage_path)))).toBe(true);
+    const fileNamed = (name: string) => before.find((f) => f.filename === name)!;
+    expect(before.every((f) => existsSync(objectOf(f)))).toBe(true);
+    const oldRaw = await Promise.all(['a-old-1', 'a-old-2', 'a-old-3'].map((id) => rawFileOf(ids[id]!)));
+    const recentRaw = await rawFileOf(ids['a-recent']!);
     const bFiles = await filesOf(tenantB);
 
     const run = await callOk<RunOut>(adminA, 'retention_run_now', {});
     expect(run).toMatchObject({ status: 'completed', workflowId: `retention/${tenantA}/run-now` });
-    expect(run.report.emails).toMatchObject({ emails: 3, attachments: 4, filesQueued: 3 });
-    expect(run.report.files).toEqual({ deleted: 2, skipped: 0, postponed: 1, failed: 0 });
+    expect(run.report.emails).toMatchObject({ emails: 3, attachments: 4, filesQueued: 6 });
+    expect(run.report.files).toEqual({ deleted: 5, skipped: 0, postponed: 1, failed: 0 });
 
     const emails = await stack.sql<{ subject: string }[]>`
       select subject from public.emails where tenant_id = ${tenantA} order by subject`;
@@ -155,19 +173,23 @@ describe('email retention', () => {
       where email_id in ${stack.sql([ids['a-old-1']!, ids['a-old-2']!, ids['a-old-3']!])}`;
     expect(orphans!.n).toBe(0);
 
-    // Gone: rows and objects. Kept: the file a recent email shares, and the one claimed a moment ago.
-    expect((await filesOf(tenantA)).map((f) => f.filename)).toEqual(['fresh.txt', 'shared.txt']);
-    expect(existsSync(objectOf(pathOf('only-old.txt')))).toBe(false);
-    expect(existsSync(objectOf(pathOf('old-pair.txt')))).toBe(false);
-    expect(existsSync(objectOf(pathOf('shared.txt')))).toBe(true);
-    expect(existsSync(objectOf(pathOf('fresh.txt')))).toBe(true);
+    // Gone: rows and objects, the old emails' raw messages included. Kept: the file a recent email
+    // shares, the one claimed a moment ago, and the recent email's raw message.
+    expect(await filesOf(tenantA)).toEqual([fileNamed('fresh.txt'), recentRaw, fileNamed('shared.txt')]);
+    expect(existsSync(objectOf(fileNamed('only-old.txt')))).toBe(false);
+    expect(existsSync(objectOf(fileNamed('old-pair.txt')))).toBe(false);
+    expect(oldRaw.some((f) => existsSync(objectOf(f)))).toBe(false);
+    expect(existsSync(objectOf(fileNamed('shared.txt')))).toBe(true);
+    expect(existsSync(objectOf(fileNamed('fresh.txt')))).toBe(true);
+    expect(existsSync(objectOf(recentRaw))).toBe(true);
     const jobs = await stack.sql<{ storage_path: string; status: string; future: boolean }[]>`
       select storage_path, status, not_before > now() as future from public.file_deletion_jobs order by storage_path`;
     expect(jobs.map((j) => [j.storage_path, j.status, j.future]).sort()).toEqual(
       [
-        [pathOf('fresh.txt'), 'queued', true],
-        [pathOf('old-pair.txt'), 'done', false],
-        [pathOf('only-old.txt'), 'done', false],
+        [fileNamed('fresh.txt').storage_path, 'queued', true],
+        [fileNamed('old-pair.txt').storage_path, 'done', false],
+        [fileNamed('only-old.txt').storage_path, 'done', false],
+        ...oldRaw.map((f) => [f.storage_path, 'done', false]),
       ].sort(),
     );
 
@@ -176,7 +198,7 @@ describe('email retention', () => {
       await stack.sql`select subject from public.emails where tenant_id = ${tenantB} order by subject`;
     expect(bEmails.map((e) => e.subject)).toEqual(['b-old', 'b-recent']);
     expect(await filesOf(tenantB)).toEqual(bFiles);
-    expect(bFiles.every((f) => existsSync(objectOf(f.storage_path)))).toBe(true);
+    expect(bFiles.every((f) => existsSync(objectOf(f)))).toBe(true);
 
     const [audit] = await stack.sql`
       select actor, action, subject_id from public.audit_log where tenant_id = ${tenantA} and action = 'retention.run'`;
@@ -184,10 +206,10 @@ describe('email retention', () => {
   });
 
   it('finishes a postponed deletion once its grace is over, even when the object is already gone', async () => {
-    const [fresh] = await stack.sql<{ storage_path: string }[]>`
-      select storage_path from public.files where tenant_id = ${tenantA} and filename = 'fresh.txt'`;
+    const [fresh] = await stack.sql<StoredFile[]>`
+      select bucket, filename, storage_path from public.files where tenant_id = ${tenantA} and filename = 'fresh.txt'`;
     // Someone removed the object by hand meanwhile: a missing object counts as deleted.
-    await rm(objectOf(fresh!.storage_path));
+    await rm(objectOf(fresh!));
     await stack.sql`
       update public.files set updated_at = now() - interval '2 hours' where storage_path = ${fresh!.storage_path}`;
     await stack.sql`
@@ -196,7 +218,7 @@ describe('email retention', () => {
     const run = await callOk<RunOut>(adminA, 'retention_run_now', {});
     expect(run.report.files).toEqual({ deleted: 1, skipped: 0, postponed: 0, failed: 0 });
     expect(run.report.emails.emails).toBe(0);
-    expect((await filesOf(tenantA)).map((f) => f.filename)).toEqual(['shared.txt']);
+    expect((await filesOf(tenantA)).map((f) => f.filename)).toEqual(['message.eml', 'shared.txt']);
     const [job] = await stack.sql`
       select status, error from public.file_deletion_jobs where storage_path = ${fresh!.storage_path}`;
     expect(job).toEqual({ status: 'done', error: null });

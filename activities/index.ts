@@ -5,6 +5,7 @@ import { type AnalysisActivityDeps, createAnalysisActivities } from './analysis-
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
+import { createPromptRolloutActivities } from './prompt-rollout-activities.js';
 
 export type ActivityDeps = EmailActivityDeps & MailboxActivityDeps & FileActivityDeps & AnalysisActivityDeps;
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createMailboxActivities(deps),
     ...createAnalysisActivities(deps),
+    ...createPromptRolloutActivities(deps),
   };
 }
 
@@ -25,3 +27,4 @@ export function createFilesQueueActivities(deps: ActivityDeps) {
 export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';
+export type { PromptRolloutActivities } from './prompt-rollout-activities.js';

@@ -4,4 +4,5 @@
 export { analyzeEmailWorkflow } from './analyze-email.js';
 export { ingestEmailWorkflow } from './ingest-email.js';
 export { ingestMailboxWorkflow } from './ingest-mailbox.js';
+export { promptRolloutWorkflow } from './prompt-rollout.js';
 export { uploadFileWorkflow } from './upload-file.js';

@@ -42,7 +42,7 @@ export const providerArg = z
   .optional()
   .describe('The provider whose prompt this is; defaults to the configured provider');
 
-export function pairOf(ctx: ToolContext, args: { tool: string; provider?: ProviderName }) {
+export function pairOf(ctx: Pick<ToolContext, 'ai'>, args: { tool: string; provider?: ProviderName }) {
   return { toolName: args.tool, provider: args.provider ?? ctx.ai.defaultProvider };
 }
 

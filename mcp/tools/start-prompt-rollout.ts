@@ -8,8 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { z } from 'zod';
+import type { ProviderName } from '../../core/ai-providers.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { DEFAULT_GATES, DEFAULT_STAGES, type RolloutGates, stagesProblem } from '../../core/rollout-gates.js';
 import { findOpenRollout } from '../../supabase/prompt-rollouts.js';
@@ -24,6 +28,7 @@ import {
   type PromptRolloutStatus,
   promptRolloutWorkflow,
   promptRolloutWorkflowId,
+  type Steering,
   statusQuery,
 } from '../../workflows/prompt-rollout.js';
 import { PromptTool, RolloutStage, TenantId } from '../../workflows/search-attributes.js';
@@ -137,93 +142,7 @@ export function registerStartPromptRollout(server: McpServer, ctx: ToolContext):
     async (args, extra) => {
       try {
         const by = await promptAdmin(ctx, args.tenant);
-        const pair = pairOf(ctx, args);
-        if (Boolean(args.content) === (args.version !== undefined)) {
-          throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of `content` or `version`');
-        }
-        if (args.content && !args.description) {
-          throw new UserFacingError(
-            ErrorType.InvalidInput,
-            'a new version needs a `description` of the change',
-          );
-        }
-        const stages = args.stages ?? [...DEFAULT_STAGES];
-        const problem = stagesProblem(stages);
-        if (problem) throw new UserFacingError(ErrorType.InvalidInput, `stages: ${problem}`);
-        const bakeSeconds = args.bakeSeconds ?? ctx.rollouts.bakeSeconds;
-        const minBakeSeconds = args.minBakeSeconds ?? 0;
-        if (minBakeSeconds > bakeSeconds) {
-          throw new UserFacingError(ErrorType.InvalidInput, 'minBakeSeconds cannot exceed bakeSeconds');
-        }
-        const gates: RolloutGates = { ...DEFAULT_GATES, ...args.gates };
-
-        const baseline = await findPromptVersion(ctx.sql, pair, 'active');
-        if (!baseline) {
-          throw new UserFacingError(
-            ErrorType.NoActivePrompt,
-            `no active ${pair.toolName} prompt for provider ${pair.provider}: there is nothing to roll out against`,
-          );
-        }
-        // Refuse before creating anything when a rollout runs; close a row its workflow left open.
-        const running = await runningRollout(ctx.client, pair);
-        if (running) throw await rolloutRunningError(running, pair);
-        const orphan = await findOpenRollout(ctx.sql, pair);
-        if (orphan) {
-          await activatePromptVersion(ctx.sql, baseline.id, {
-            ...by,
-            reason: `its workflow ${orphan.workflowId} ended without closing the rollout; closed before a new one`,
-          });
-          ctx.log.warn('closed an orphaned prompt rollout', { rolloutId: orphan.id });
-        }
-
-        let candidate: Pick<PromptVersionInfo, 'id' | 'version'>;
-        let candidateCreated = false;
-        if (args.content) {
-          const made = await createPromptVersion(ctx.sql, {
-            ...by,
-            ...pair,
-            content: args.content,
-            description: args.description!,
-          });
-          candidate = made;
-          candidateCreated = made.created;
-        } else {
-          const found = await findPromptVersion(ctx.sql, pair, args.version!);
-          if (!found) {
-            throw new UserFacingError(
-              ErrorType.NotFound,
-              `${pair.toolName}/${pair.provider} has no version ${args.version}`,
-            );
-          }
-          candidate = found;
-        }
-        if (candidate.id === baseline.id) {
-          throw new UserFacingError(
-            ErrorType.InvalidInput,
-            `the candidate is v${baseline.version}, the active version already: nothing to roll out`,
-          );
-        }
-
-        const input: PromptRolloutInput = {
-          rolloutId: randomUUID(),
-          tenantId: by.tenantId,
-          actor: by.actor,
-          ...pair,
-          baseline: { id: baseline.id, version: baseline.version },
-          candidate: { id: candidate.id, version: candidate.version },
-          stages,
-          bakeSeconds,
-          minBakeSeconds,
-          pollSeconds: args.pollSeconds ?? ctx.rollouts.pollSeconds,
-          gates,
-        };
-        const handle = await startRollout(ctx, input).catch(async (err: unknown) => {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          const now = await runningRollout(ctx.client, pair);
-          throw now ? await rolloutRunningError(now, pair) : err;
-        });
-        ctx.log.info('prompt rollout started', { actor: by.actor, workflowId: handle.workflowId });
-
+        const { handle, candidateCreated } = await launchPromptRollout(ctx, by, args);
         const status = args.wait
           ? await waitForEnd(ctx, handle, extra)
           : await waitForFirstStage(handle, Math.min(ctx.waitMs, 15_000));
@@ -239,7 +158,118 @@ export function registerStartPromptRollout(server: McpServer, ctx: ToolContext):
   );
 }
 
-function startRollout(ctx: ToolContext, input: PromptRolloutInput) {
+export interface LaunchRequest {
+  tool: string;
+  provider?: ProviderName;
+  content?: string;
+  description?: string;
+  version?: number;
+  stages?: number[];
+  bakeSeconds?: number;
+  minBakeSeconds?: number;
+  pollSeconds?: number;
+  gates?: Partial<RolloutGates>;
+  /** Continue as new after this many history events (tests make it small). */
+  maxHistoryEvents?: number;
+}
+
+/**
+ * Everything start_prompt_rollout does before waiting: check the request, refuse while a rollout runs,
+ * close a row an ended workflow left open, create the candidate version, start the workflow.
+ */
+export async function launchPromptRollout(
+  ctx: Pick<ToolContext, 'client' | 'sql' | 'taskQueue' | 'ai' | 'rollouts' | 'log'>,
+  by: Steering,
+  request: LaunchRequest,
+): Promise<{ handle: Handle; candidateCreated: boolean }> {
+  const pair = pairOf(ctx, request);
+  if (Boolean(request.content) === (request.version !== undefined)) {
+    throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of `content` or `version`');
+  }
+  if (request.content && !request.description) {
+    throw new UserFacingError(ErrorType.InvalidInput, 'a new version needs a `description` of the change');
+  }
+  const stages = request.stages ?? [...DEFAULT_STAGES];
+  const problem = stagesProblem(stages);
+  if (problem) throw new UserFacingError(ErrorType.InvalidInput, `stages: ${problem}`);
+  const bakeSeconds = request.bakeSeconds ?? ctx.rollouts.bakeSeconds;
+  const minBakeSeconds = request.minBakeSeconds ?? 0;
+  if (minBakeSeconds > bakeSeconds) {
+    throw new UserFacingError(ErrorType.InvalidInput, 'minBakeSeconds cannot exceed bakeSeconds');
+  }
+  const gates: RolloutGates = { ...DEFAULT_GATES, ...request.gates };
+
+  const baseline = await findPromptVersion(ctx.sql, pair, 'active');
+  if (!baseline) {
+    throw new UserFacingError(
+      ErrorType.NoActivePrompt,
+      `no active ${pair.toolName} prompt for provider ${pair.provider}: there is nothing to roll out against`,
+    );
+  }
+  // Refuse before creating anything when a rollout runs; close a row an ended workflow left open.
+  const running = await runningRollout(ctx.client, pair);
+  if (running) throw await rolloutRunningError(running, pair);
+  const orphan = await findOpenRollout(ctx.sql, pair);
+  if (orphan) {
+    await activatePromptVersion(ctx.sql, baseline.id, {
+      ...by,
+      reason: `its workflow ${orphan.workflowId} ended without closing the rollout; closed before a new one`,
+    });
+    ctx.log.warn('closed an orphaned prompt rollout', { rolloutId: orphan.id });
+  }
+
+  let candidate: Pick<PromptVersionInfo, 'id' | 'version'>;
+  let candidateCreated = false;
+  if (request.content) {
+    const made = await createPromptVersion(ctx.sql, {
+      ...by,
+      ...pair,
+      content: request.content,
+      description: request.description!,
+    });
+    candidate = made;
+    candidateCreated = made.created;
+  } else {
+    const found = await findPromptVersion(ctx.sql, pair, request.version!);
+    if (!found) {
+      throw new UserFacingError(
+        ErrorType.NotFound,
+        `${pair.toolName}/${pair.provider} has no version ${request.version}`,
+      );
+    }
+    candidate = found;
+  }
+  if (candidate.id === baseline.id) {
+    throw new UserFacingError(
+      ErrorType.InvalidInput,
+      `the candidate is v${baseline.version}, the active version already: nothing to roll out`,
+    );
+  }
+
+  const input: PromptRolloutInput = {
+    rolloutId: randomUUID(),
+    tenantId: by.tenantId,
+    actor: by.actor,
+    ...pair,
+    baseline: { id: baseline.id, version: baseline.version },
+    candidate: { id: candidate.id, version: candidate.version },
+    stages,
+    bakeSeconds,
+    minBakeSeconds,
+    pollSeconds: request.pollSeconds ?? ctx.rollouts.pollSeconds,
+    gates,
+    maxHistoryEvents: request.maxHistoryEvents,
+  };
+  const handle = await startRollout(ctx, input).catch(async (err: unknown) => {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const now = await runningRollout(ctx.client, pair);
+    throw now ? await rolloutRunningError(now, pair) : err;
+  });
+  ctx.log.info('prompt rollout started', { actor: by.actor, workflowId: handle.workflowId });
+  return { handle, candidateCreated };
+}
+
+function startRollout(ctx: Pick<ToolContext, 'client' | 'taskQueue'>, input: PromptRolloutInput) {
   const stages = input.stages.map((p) => `${p}%`).join(' → ');
   return ctx.client.workflow.start(promptRolloutWorkflow, {
     taskQueue: ctx.taskQueue,
@@ -263,7 +293,7 @@ function startRollout(ctx: ToolContext, input: PromptRolloutInput) {
   });
 }
 
-type Handle = WorkflowHandle<typeof promptRolloutWorkflow>;
+type Handle = WorkflowHandleWithFirstExecutionRunId<typeof promptRolloutWorkflow>;
 
 /** Until the first stage's traffic is live (or the run failed, e.g. refused by the database). */
 async function waitForFirstStage(handle: Handle, waitMs: number): Promise<PromptRolloutStatus> {

@@ -3,11 +3,13 @@
  *   npm run bench -- ingest [--messages 5000] [--calls 200]
  *   npm run bench -- upload [--sizes 1,20,100] [--rounds 1]
  *   npm run bench -- analysis
+ *   npm run bench -- rollout [--calls 5000]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
   upload: () => import('./upload.js'),
   analysis: () => import('./analysis.js').then((m) => ({ run: () => m.benchAnalysis() })),
+  rollout: () => import('./rollout.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -4,6 +4,7 @@
  * audit entries it wrote.
  */
 
+import type { WorkflowHandle } from '@temporalio/client';
 import { planAnalysis } from '../../activities/analysis-plan.js';
 import { createLogger } from '../../core/logger.js';
 import { startAnalysisRun } from '../../mcp/tools/analyze-email.js';
@@ -32,11 +33,9 @@ export function launch(stack: Stack, request: LaunchRequest, taskQueue = stack.c
   );
 }
 
-type Handle = Awaited<ReturnType<typeof launch>>['handle'];
-
 /** Poll the status query until `done` holds (the workflow applies things between workflow tasks). */
 export async function statusWhen(
-  handle: Handle,
+  handle: Pick<WorkflowHandle, 'query'>,
   done: (s: PromptRolloutStatus) => boolean,
   timeoutMs = 60_000,
 ): Promise<PromptRolloutStatus> {

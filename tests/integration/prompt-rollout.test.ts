@@ -9,12 +9,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { planAnalysis } from '../../activities/analysis-plan.js';
 import { servesCandidate } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
+import type { LaunchRequest } from '../../mcp/tools/start-prompt-rollout.js';
 import { openPromptRollout } from '../../supabase/prompt-rollouts.js';
 import { activatePromptVersion, createPromptVersion, resolvePromptVersion } from '../../supabase/prompts.js';
 import type { Stack } from '../../workers/stack.js';
@@ -34,13 +39,12 @@ import {
   activeVersion,
   admin,
   auditActions,
-  drain,
   launch,
   rolloutRow,
   type Served,
-  startTraffic,
   statusWhen,
   withinBinomial,
+  withTraffic,
 } from '../support/rollouts.js';
 
 const PROVIDER = 'sambanova';
@@ -54,6 +58,16 @@ describe('prompt rollouts', () => {
   let n = 0;
   /** A candidate with fresh content (versions are deduplicated by content). */
   const content = (marker = '') => `${BASE_PROMPT}\nRevision ${++n} ${uniqueName('r')} ${marker}`;
+  /** A rollout of a fresh candidate, its metrics read every second. */
+  const rollout = (description: string, over: Partial<LaunchRequest> = {}, taskQueue?: string) =>
+    launch(
+      stack,
+      { tool: TOOL, provider: PROVIDER, content: content(), description, pollSeconds: 1, ...over },
+      taskQueue,
+    );
+  /** Once the first stage's traffic is live. */
+  const live = (handle: Pick<WorkflowHandle, 'query'>) =>
+    statusWhen(handle, (s) => s.stageStartedAt !== null);
 
   beforeAll(async () => {
     llm = await startLlmStandIn();
@@ -87,26 +101,13 @@ describe('prompt rollouts', () => {
   }, async () => {
     resetStandIn();
     const baseline = await activeVersion(stack.sql, TOOL, PROVIDER);
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'Shorter instructions',
+    const { handle } = await rollout('Shorter instructions', {
       bakeSeconds: 120,
-      pollSeconds: 1,
       gates: { minSamplesPerArm: 15, maxP95LatencyRatio: 3 },
       // Small, so the run continues as new several times and must carry its state.
       maxHistoryEvents: 80,
     });
-    const traffic = startTraffic(stack, PROVIDER);
-    let result: Awaited<ReturnType<typeof handle.result>>;
-    try {
-      result = await handle.result();
-    } finally {
-      await traffic.stop();
-    }
-    const served = traffic.served;
-    await drain(stack, served);
+    const { result, served } = await withTraffic(stack, PROVIDER, () => handle.result());
 
     expect(result.status).toBe('completed');
     expect(result.percent).toBe(100);
@@ -216,24 +217,13 @@ describe('prompt rollouts', () => {
     }, async () => {
       resetStandIn();
       const baseline = await activeVersion(stack.sql, TOOL, PROVIDER);
-      const { handle } = await launch(stack, {
-        tool: TOOL,
-        provider: PROVIDER,
+      const { handle } = await rollout(`a candidate with ${bad.marker} answers`, {
         content: content(bad.marker),
-        description: `a candidate with ${bad.marker} answers`,
         stages: [20, 50, 100],
         bakeSeconds: 120,
-        pollSeconds: 1,
         gates: { minSamplesPerArm: 6 },
       });
-      const traffic = startTraffic(stack, PROVIDER);
-      let result: Awaited<ReturnType<typeof handle.result>>;
-      try {
-        result = await handle.result();
-      } finally {
-        await traffic.stop();
-      }
-      await drain(stack, traffic.served);
+      const { result, served: during } = await withTraffic(stack, PROVIDER, () => handle.result());
 
       expect(result).toMatchObject({ status: 'rolled_back', percent: 0, stage: 0 });
       expect(result.evidence).toHaveLength(1);
@@ -250,7 +240,7 @@ describe('prompt rollouts', () => {
       expect(await activeVersion(stack.sql, TOOL, PROVIDER)).toBe(baseline);
 
       // Afterwards the baseline serves everyone: the emails the candidate had, and new ones.
-      const hadCandidate = traffic.served.filter((s) => s.arm === 'candidate');
+      const hadCandidate = during.filter((s) => s.arm === 'candidate');
       expect(hadCandidate.length).toBeGreaterThan(0);
       for (const s of hadCandidate) {
         const plan = await planAnalysis(stack.sql, stack.config.ai, {
@@ -261,27 +251,19 @@ describe('prompt rollouts', () => {
         });
         expect([plan.input.arm, plan.input.promptVersion]).toEqual(['baseline', baseline]);
       }
-      const later = startTraffic(stack, PROVIDER, { loops: 1, pauseMs: 0 });
-      await new Promise((r) => setTimeout(r, 1500));
-      const served = await later.stop();
+      const { served } = await withTraffic(stack, PROVIDER, () => new Promise((r) => setTimeout(r, 1500)));
       expect(served.length).toBeGreaterThan(5);
       expect(served.every((s) => s.arm === 'baseline' && s.version === baseline && !s.rollout)).toBe(true);
-      await drain(stack, served);
     });
   }
 
   it('pause holds a stage past its bake time; resume continues', { timeout: 60_000 }, async () => {
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'pause and resume',
+    const { handle } = await rollout('pause and resume', {
       stages: [50, 100],
       bakeSeconds: 2,
-      pollSeconds: 1,
       gates: { minSamplesPerArm: 0 },
     });
-    const started = await statusWhen(handle, (s) => s.stageStartedAt !== null);
+    const started = await live(handle);
     await handle.signal(pauseSignal, admin(stack));
     await statusWhen(handle, (s) => s.status === 'paused');
     // Wait well past the bake time: the stage holds.
@@ -310,16 +292,11 @@ describe('prompt rollouts', () => {
   it('promote jumps to 100%, which is still gated before the candidate becomes active', {
     timeout: 60_000,
   }, async () => {
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'promote',
+    const { handle } = await rollout('promote', {
       bakeSeconds: 3,
-      pollSeconds: 1,
       gates: { minSamplesPerArm: 0 },
     });
-    await statusWhen(handle, (s) => s.stageStartedAt !== null);
+    await live(handle);
     const promoted = await handle.executeUpdate(promoteUpdate, { args: [admin(stack)] });
     expect(promoted).toMatchObject({ status: 'running', stage: 3, percent: 100 });
     expect(await rolloutRow(stack.sql, promoted.rolloutId)).toMatchObject({ traffic_percent: 100, stage: 3 });
@@ -345,15 +322,10 @@ describe('prompt rollouts', () => {
     timeout: 60_000,
   }, async () => {
     const baseline = await activeVersion(stack.sql, TOOL, PROVIDER);
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'abort',
+    const { handle } = await rollout('abort', {
       bakeSeconds: 600,
-      pollSeconds: 1,
     });
-    await statusWhen(handle, (s) => s.stageStartedAt !== null);
+    await live(handle);
     const aborted = await handle.executeUpdate(abortUpdate, {
       args: [{ ...admin(stack), reason: 'customer complaints about summaries' }],
     });
@@ -381,15 +353,10 @@ describe('prompt rollouts', () => {
   it('refuses an invalid setStage in its validator and leaves the state as it was', {
     timeout: 60_000,
   }, async () => {
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'set stage',
+    const { handle } = await rollout('set stage', {
       bakeSeconds: 600,
-      pollSeconds: 1,
     });
-    await statusWhen(handle, (s) => s.stageStartedAt !== null);
+    await live(handle);
     const before = await handle.query(statusQuery);
     const refusal = (percent: number) =>
       handle.executeUpdate(setStageUpdate, { args: [{ ...admin(stack), percent }] }).then(
@@ -420,19 +387,12 @@ describe('prompt rollouts', () => {
   it('refuses a second rollout of the same tool/provider; another tool rolls out alongside', {
     timeout: 60_000,
   }, async () => {
-    const { handle } = await launch(stack, {
-      tool: TOOL,
-      provider: PROVIDER,
-      content: content(),
-      description: 'first',
+    const { handle } = await rollout('first', {
       bakeSeconds: 600,
-      pollSeconds: 1,
     });
-    const first = await statusWhen(handle, (s) => s.stageStartedAt !== null);
+    const first = await live(handle);
 
-    await expect(
-      launch(stack, { tool: TOOL, provider: PROVIDER, content: content(), description: 'second' }),
-    ).rejects.toThrow(
+    await expect(rollout('second')).rejects.toThrow(
       new RegExp(
         `^a rollout of ${TOOL}/${PROVIDER} is already running: candidate v${first.candidate.version} over ` +
           `v${first.baseline.version}, running at 5% \\(stage 1 of 4\\), started by test-admin, since .+\\. ` +
@@ -505,42 +465,30 @@ describe('prompt rollouts', () => {
     };
     const workers: ChildProcess[] = [await spawnWorker(workerEnv)];
     try {
-      const { handle } = await launch(
-        stack,
-        {
-          tool: TOOL,
-          provider: PROVIDER,
-          content: content(),
-          description: 'survives a crash',
-          stages: [25, 100],
-          bakeSeconds: 120,
-          pollSeconds: 1,
-          gates: { minSamplesPerArm: 8, maxP95LatencyRatio: 3 },
-        },
+      const { handle } = await rollout(
+        'survives a crash',
+        { stages: [25, 100], bakeSeconds: 120, gates: { minSamplesPerArm: 8, maxP95LatencyRatio: 3 } },
         rolloutQueue,
       );
-      const traffic = startTraffic(stack, PROVIDER);
-      try {
+      const { result } = await withTraffic(stack, PROVIDER, async () => {
         // Mid-bake: the first stage is live and has been measured, but has not got its samples yet.
         const baking = await statusWhen(handle, (s) => s.metrics !== null);
         expect(baking.evidence).toHaveLength(0);
         workers[0]!.kill('SIGKILL');
         await once(workers[0]!, 'exit');
         workers.push(await spawnWorker(workerEnv));
-        const result = await handle.result();
-        expect(result.status).toBe('completed');
-        expect(result.evidence.map((e) => [e.percent, e.passed])).toEqual([
-          [25, true],
-          [100, true],
-        ]);
-        expect(await rolloutRow(stack.sql, result.rolloutId)).toMatchObject({
-          status: 'completed',
-          traffic_percent: 100,
-        });
-        expect(await activeVersion(stack.sql, TOOL, PROVIDER)).toBe(result.candidate.version);
-      } finally {
-        await drain(stack, await traffic.stop());
-      }
+        return handle.result();
+      });
+      expect(result.status).toBe('completed');
+      expect(result.evidence.map((e) => [e.percent, e.passed])).toEqual([
+        [25, true],
+        [100, true],
+      ]);
+      expect(await rolloutRow(stack.sql, result.rolloutId)).toMatchObject({
+        status: 'completed',
+        traffic_percent: 100,
+      });
+      expect(await activeVersion(stack.sql, TOOL, PROVIDER)).toBe(result.candidate.version);
       // Two worker processes completed its workflow tasks: the dead one's, then its replacement's.
       const history = await handle.fetchHistory();
       const identities = new Set(

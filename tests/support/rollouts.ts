@@ -60,14 +60,10 @@ export interface Served {
 }
 
 /**
- * Analysis traffic: store an email and start its analysis, over and over, from `loops` loops, until
+ * Analysis traffic: store an email and start its analysis, over and over, from two loops, until
  * stopped. Each email is planned exactly as the tools plan it, so the arm is the production decision.
  */
-export function startTraffic(
-  stack: Stack,
-  provider: string,
-  opts: { loops?: number; pauseMs?: number } = {},
-) {
+function startTraffic(stack: Stack, provider: string) {
   const served: Served[] = [];
   let running = true;
   const loop = async () => {
@@ -88,10 +84,10 @@ export function startTraffic(
         rollout: plan.rollout,
         workflowId: plan.workflowId,
       });
-      await new Promise((r) => setTimeout(r, opts.pauseMs ?? 40));
+      await new Promise((r) => setTimeout(r, 40));
     }
   };
-  const loops = Array.from({ length: opts.loops ?? 2 }, loop);
+  const loops = [loop(), loop()];
   return {
     served,
     async stop(): Promise<Served[]> {
@@ -100,6 +96,20 @@ export function startTraffic(
       return served;
     },
   };
+}
+
+/** Send traffic while `fn` runs; then stop it and wait for its analyses to close. */
+export async function withTraffic<T>(
+  stack: Stack,
+  provider: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; served: Served[] }> {
+  const traffic = startTraffic(stack, provider);
+  try {
+    return { result: await fn(), served: traffic.served };
+  } finally {
+    await drain(stack, await traffic.stop());
+  }
 }
 
 /** Wait until every analysis workflow the traffic started has closed (whatever its outcome). */

@@ -451,12 +451,17 @@ class PromptRollout {
 
   private window() {
     const { input, s } = this;
+    const stageStart = s.stageStartedAt!;
+    // At 100% the baseline serves nothing in the stage window: compare with its calls over the whole
+    // rollout, and at least one bake time before this stage (a promoted or single-stage rollout).
+    const lookback = new Date(Date.parse(stageStart) - input.bakeSeconds * 1000).toISOString();
+    const rolloutStart = s.rolloutStartedAt!;
     return {
       baselineId: input.baseline.id,
       candidateId: input.candidate.id,
-      candidateSince: s.stageStartedAt!,
-      // At 100% the baseline serves nothing in the stage window: compare with its whole rollout.
-      baselineSince: input.stages[s.stage]! >= 100 ? s.rolloutStartedAt! : s.stageStartedAt!,
+      candidateSince: stageStart,
+      baselineSince:
+        input.stages[s.stage]! < 100 ? stageStart : lookback < rolloutStart ? lookback : rolloutStart,
     };
   }
 

@@ -454,14 +454,15 @@ class PromptRollout {
     const stageStart = s.stageStartedAt!;
     // At 100% the baseline serves nothing in the stage window: compare with its calls over the whole
     // rollout, and at least one bake time before this stage (a promoted or single-stage rollout).
-    const lookback = new Date(Date.parse(stageStart) - input.bakeSeconds * 1000).toISOString();
-    const rolloutStart = s.rolloutStartedAt!;
+    const earliest = Math.min(
+      Date.parse(stageStart) - input.bakeSeconds * 1000,
+      Date.parse(s.rolloutStartedAt!),
+    );
     return {
       baselineId: input.baseline.id,
       candidateId: input.candidate.id,
       candidateSince: stageStart,
-      baselineSince:
-        input.stages[s.stage]! < 100 ? stageStart : lookback < rolloutStart ? lookback : rolloutStart,
+      baselineSince: input.stages[s.stage]! < 100 ? stageStart : new Date(earliest).toISOString(),
     };
   }
 

@@ -24,6 +24,8 @@ export interface AnalysisPlan {
   workflowId: string;
   input: AnalyzeEmailInput;
   summary: string;
+  /** The prompt rollout that chose the version, and its traffic percent at that moment. */
+  rollout?: { id: string; percent: number };
 }
 
 export function analysisWorkflowId(
@@ -86,5 +88,6 @@ export async function planAnalysis(
       llm: llm ? { taskQueue: aiTaskQueue(ai, provider), timeoutMs: llm.timeoutMs } : undefined,
     },
     summary: `Analyse: ${subject.length > 80 ? `${subject.slice(0, 79)}…` : subject} with ${provider}/${model}`,
+    rollout: prompt.rollout,
   };
 }

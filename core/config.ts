@@ -140,6 +140,32 @@ const envSchema = z.object({
     .regex(/^[\w.-]*$/, 'letters, digits, ".", "_" and "-" only')
     .default('ai-'),
 
+  /**
+   * Organizations (slugs or ids, comma-separated) whose owners and admins may change prompts. Prompts
+   * are global, so a multi-tenant deployment names its operator's organization here; unset, the owners
+   * and admins of any organization may (right for a single-organization install).
+   */
+  PROMPT_ADMIN_ORGS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'organization slugs or ids, comma-separated'),
+      ),
+    ),
+  /** Default bake time of a prompt-rollout stage. */
+  PROMPT_ROLLOUT_BAKE_SECONDS: positiveInt.max(30 * 86_400).default(3600),
+  /** How often a baking rollout reads its metrics. */
+  PROMPT_ROLLOUT_POLL_SECONDS: positiveInt.max(3600).default(30),
   /** The retention schedule: created or updated when a worker starts; off in tests unless a test wants it. */
   RETENTION_SCHEDULE_ENABLED: bool.default(true),
   RETENTION_SCHEDULE_ID: z
@@ -207,6 +233,8 @@ export interface Config {
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
   ai: AiConfig;
+  /** Prompt rollouts: who may change prompts, and the defaults of start_prompt_rollout. */
+  rollouts: { adminOrgs: string[]; bakeSeconds: number; pollSeconds: number };
   retention: RetentionConfig;
 }
 
@@ -296,6 +324,11 @@ export function loadConfig(
     tenant: env.DURABLE_INBOX_TENANT,
     logLevel: env.LOG_LEVEL,
     ai,
+    rollouts: {
+      adminOrgs: env.PROMPT_ADMIN_ORGS,
+      bakeSeconds: env.PROMPT_ROLLOUT_BAKE_SECONDS,
+      pollSeconds: env.PROMPT_ROLLOUT_POLL_SECONDS,
+    },
     retention: retentionConfig(env),
   };
 }

@@ -38,6 +38,11 @@ export const ErrorType = {
   ProviderNotConfigured: 'ProviderNotConfigured',
   InvalidModelOutput: 'InvalidModelOutput',
   NoActivePrompt: 'NoActivePrompt',
+  // Prompt rollouts
+  /** Another rollout of the same tool/provider is open. */
+  RolloutRunning: 'RolloutRunning',
+  /** A steering action the rollout's current state does not allow (e.g. abort after it finished). */
+  InvalidTransition: 'InvalidTransition',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

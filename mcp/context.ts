@@ -22,6 +22,8 @@ export interface ToolContext {
   waitMs: number;
   /** mbox imports: import directory, upload cap and batch defaults. */
   mailbox: Config['mailbox'];
+  /** Prompt rollouts: which organizations' admins may change prompts, and default bake/poll times. */
+  rollouts: Config['rollouts'];
   /** Retention policy, schedule id and operator organization. */
   retention: Config['retention'];
   principal: Principal;

@@ -4,14 +4,19 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
 import { registerAnalyzeEmail } from './tools/analyze-email.js';
+import { registerControlPromptRollout } from './tools/control-prompt-rollout.js';
 import { registerGetEmail } from './tools/get-email.js';
+import { registerGetPromptRollout } from './tools/get-prompt-rollout.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
 import { registerIngestMailbox } from './tools/ingest-mailbox.js';
+import { registerListPromptVersions } from './tools/list-prompt-versions.js';
 import { registerPerformanceReport } from './tools/performance-report.js';
 import { registerRetentionRunNow } from './tools/retention-run-now.js';
 import { registerRetentionSchedule } from './tools/retention-schedule.js';
+import { registerRollbackPrompt } from './tools/rollback-prompt.js';
 import { registerSearchEmails } from './tools/search-emails.js';
+import { registerStartPromptRollout } from './tools/start-prompt-rollout.js';
 import { registerUploadFile } from './tools/upload-file.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
@@ -29,6 +34,11 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerGetWorkflow(server, ctx);
   registerSearchEmails(server, ctx);
   registerGetEmail(server, ctx);
+  registerStartPromptRollout(server, ctx);
+  registerControlPromptRollout(server, ctx);
+  registerGetPromptRollout(server, ctx);
+  registerListPromptVersions(server, ctx);
+  registerRollbackPrompt(server, ctx);
   registerRetentionRunNow(server, ctx);
   registerRetentionSchedule(server, ctx);
   registerPerformanceReport(server, ctx);

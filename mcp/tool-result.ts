@@ -4,7 +4,7 @@
  * that starts with the failure type, e.g. "InvalidEmail: the message has no From address".
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { UserFacingError } from '../core/errors.js';
 
 export function toolResult(structured: Record<string, unknown>): CallToolResult {
@@ -22,6 +22,10 @@ export interface FailureInfo {
 /** The user-readable type and message of an error, looking through Temporal's wrappers. */
 export function failureInfo(err: unknown): FailureInfo {
   if (err instanceof UserFacingError) return { type: err.type, message: err.message };
+  // An update's validator or handler refused: its ApplicationFailure says why.
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    return { type: err.cause.type ?? 'UpdateFailed', message: err.cause.message };
+  }
   if (err instanceof WorkflowFailedError) {
     let cause: unknown = err.cause;
     // An activity failure wraps the ApplicationFailure the activity threw.

@@ -20,6 +20,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     ai: stack.config.ai,
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
+    rollouts: stack.config.rollouts,
     retention: stack.config.retention,
     principal,
     log: log.child({ actor: principal.actor }),

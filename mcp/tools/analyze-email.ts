@@ -143,7 +143,8 @@ export function startAnalysisRun(
       staticSummary: plan.summary,
       staticDetails:
         `Tenant \`${plan.input.tenantId}\`\n\nEmail \`${plan.input.emailId}\`\n\n` +
-        `Prompt v${plan.input.promptVersion} (${plan.input.arm})${plan.input.force ? ', forced' : ''}`,
+        `Prompt v${plan.input.promptVersion} (${plan.input.arm}` +
+        `${plan.rollout ? `, rollout at ${plan.rollout.percent}%` : ''})${plan.input.force ? ', forced' : ''}`,
     },
     plan.input.force ? 'replace' : 'join',
   );

@@ -3,12 +3,14 @@
  *   npm run bench -- ingest [--messages 5000] [--calls 200]
  *   npm run bench -- upload [--sizes 1,20,100] [--rounds 1]
  *   npm run bench -- analysis
+ *   npm run bench -- rollout [--calls 5000]
  *   npm run bench -- rollup [--rows 1000000] [--batch 1000]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
   upload: () => import('./upload.js'),
   analysis: () => import('./analysis.js').then((m) => ({ run: () => m.benchAnalysis() })),
+  rollout: () => import('./rollout.js'),
   rollup: () => import('./rollup.js'),
 };
 

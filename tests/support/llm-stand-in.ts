@@ -85,6 +85,13 @@ export interface LlmStandIn {
   calls: ArrivedCall[];
   /** Replies for the next calls, in order; after them every call gets a valid answer. */
   script(...replies: Reply[]): void;
+  /**
+   * From now on, calls whose system prompt contains `marker` get `make()` (after the scripted replies):
+   * how a test makes one prompt version's answers invalid or slow while the other's stay healthy.
+   */
+  whenPrompt(marker: string, make: () => Reply): void;
+  /** A delay for every reply that sets none: a provider's usual latency. */
+  setDefaultDelay(ms: number): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -92,6 +99,12 @@ export interface LlmStandIn {
 export async function startLlmStandIn(): Promise<LlmStandIn> {
   const calls: ArrivedCall[] = [];
   let queue: Reply[] = [];
+  let rules: { marker: string; make: () => Reply }[] = [];
+  let defaultDelayMs = 0;
+  const byPrompt = (body: ArrivedCall['body']): Reply | undefined => {
+    const system = body.messages.find((m) => m.role === 'system')?.content ?? '';
+    return rules.find((rule) => system.includes(rule.marker))?.make();
+  };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -104,7 +117,8 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ArrivedCall['body'];
       calls.push({ n: calls.length + 1, at: Date.now(), authorization: req.headers.authorization, body });
-      const r = queue.shift() ?? reply.valid();
+      const r = queue.shift() ?? byPrompt(body) ?? reply.valid();
+      const delayMs = r.delayMs ?? defaultDelayMs;
       if (r.drop) {
         req.socket.destroy();
         return;
@@ -115,8 +129,8 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
         res.writeHead(status, { 'content-type': 'application/json', ...r.headers });
         res.end(JSON.stringify(status === 200 ? completion(body.model, r.content ?? '') : errorBody(r)));
       };
-      if (r.delayMs) {
-        const timer = setTimeout(send, r.delayMs);
+      if (delayMs) {
+        const timer = setTimeout(send, delayMs);
         res.on('close', () => clearTimeout(timer));
       } else send();
     });
@@ -130,8 +144,16 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
     script: (...replies) => {
       queue = replies;
     },
+    whenPrompt: (marker, make) => {
+      rules.push({ marker, make });
+    },
+    setDefaultDelay: (ms) => {
+      defaultDelayMs = ms;
+    },
     reset: () => {
       queue = [];
+      rules = [];
+      defaultDelayMs = 0;
       calls.length = 0;
     },
     close: () =>

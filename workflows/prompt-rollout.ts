@@ -1,0 +1,624 @@
+/**
+ * Prompt rollout: ship a candidate system-prompt version by stages (default 5 → 25 → 50 → 100 % of
+ * traffic), gate each stage on measured quality against the baseline (the active version), and either
+ * make the candidate active or roll it back.
+ *
+ * One run per tool/provider: the id is `prompt-rollout/<tool>/<provider>` and starts use the conflict
+ * policy FAIL, so a second concurrent rollout is impossible (the database's one-open-rollout index is
+ * the second wall). The workflow owns the `prompt_rollouts` row; the analysis path reads it to bucket
+ * emails, so serving traffic never waits for Temporal.
+ *
+ * For each stage: set the traffic; bake until the bake time passes or both arms have enough samples
+ * (polling the metrics every `pollSeconds`); evaluate the gates in an activity that records the
+ * evidence; roll back automatically on a failed gate, or move on. Passing the last stage activates the
+ * candidate atomically.
+ *
+ * Steering (structure after temporalio/samples-typescript message-passing/safe-message-handlers):
+ * signals pause/resume, validated updates promote/abort/setStage, query status. Handlers only queue a
+ * request; the main loop applies requests in order, so the database is written by one coroutine and
+ * never by two interleaved ones. Updates return once their request is applied.
+ *
+ * Days-long bakes are cheap: the wait is a timer, and the run continues as new before its history grows
+ * large, carrying its state.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  CancellationScope,
+  ContinueAsNew,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PromptRolloutActivities } from '../activities/prompt-rollout-activities.js';
+import {
+  describeArm,
+  enoughSamples,
+  type RolloutGates,
+  type RolloutMetrics,
+  type StageEvidence,
+} from '../core/rollout-gates.js';
+import { RolloutStage } from './search-attributes.js';
+
+// ---- Messages -------------------------------------------------------------------------------------
+
+export type RolloutStatusName = 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
+
+export interface PromptRef {
+  id: string;
+  version: number;
+}
+
+/** Who steers: recorded in the audit log of their organization. */
+export interface Steering {
+  actor: string;
+  tenantId: string;
+}
+
+export interface PromptRolloutInput {
+  /** The prompt_rollouts row this run drives. */
+  rolloutId: string;
+  /** Who started it (audit rows for automatic decisions go to this organization). */
+  tenantId: string;
+  actor: string;
+  toolName: string;
+  provider: string;
+  baseline: PromptRef;
+  candidate: PromptRef;
+  /** Traffic percent of each stage, rising, ending at 100. */
+  stages: number[];
+  /** A stage ends when this has passed, or earlier once both arms have `gates.minSamplesPerArm` calls. */
+  bakeSeconds: number;
+  /** ...but never before this. */
+  minBakeSeconds: number;
+  /** How often the stage's metrics are read while it bakes. */
+  pollSeconds: number;
+  gates: RolloutGates;
+  /** Continue as new once the history has this many events (or when Temporal suggests it). */
+  maxHistoryEvents?: number;
+  /** Carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+export interface PromptRolloutStatus {
+  rolloutId: string;
+  toolName: string;
+  provider: string;
+  baseline: PromptRef;
+  candidate: PromptRef;
+  status: RolloutStatusName;
+  stages: number[];
+  /** Index into stages of the current (or last) stage. */
+  stage: number;
+  /** The candidate's traffic percent now. */
+  percent: number;
+  startedBy: string;
+  /** When the current stage's window began (database clock). */
+  stageStartedAt: string | null;
+  /** When the current stage's bake time ends; a paused stage holds past it. */
+  bakeEndsAt: string | null;
+  /** The current stage's figures so far. */
+  metrics: RolloutMetrics | null;
+  /** Every gate evaluation, oldest first. */
+  evidence: StageEvidence[];
+  reason: string | null;
+}
+
+export const pauseSignal = defineSignal<[Steering]>('pause');
+export const resumeSignal = defineSignal<[Steering]>('resume');
+/** Jump to the last (100%) stage; that stage still bakes and is gated before the candidate is activated. */
+export const promoteUpdate = defineUpdate<PromptRolloutStatus, [Steering]>('promote');
+/** Roll back now: traffic to 0, status aborted, with the reason. */
+export const abortUpdate = defineUpdate<PromptRolloutStatus, [Steering & { reason: string }]>('abort');
+/** Move to another stage of the plan, up or down; the stage window restarts. */
+export const setStageUpdate = defineUpdate<PromptRolloutStatus, [Steering & { percent: number }]>('setStage');
+export const statusQuery = defineQuery<PromptRolloutStatus>('status');
+
+export function promptRolloutWorkflowId(toolName: string, provider: string): string {
+  return `prompt-rollout/${toolName}/${provider}`;
+}
+
+// ---- Activities -----------------------------------------------------------------------------------
+
+const db = proxyActivities<PromptRolloutActivities>({
+  startToCloseTimeout: '1 minute',
+  // Unlimited attempts: a database outage delays the rollout, it never loses its state.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+// ---- State ----------------------------------------------------------------------------------------
+
+/** Everything a continued run needs; small and plain (it is the next run's input). */
+interface CarriedState {
+  opened: boolean;
+  status: RolloutStatusName;
+  stage: number;
+  /** Whether the traffic of `stage` has been set (its window started). */
+  entered: boolean;
+  percent: number;
+  stageStartedAt: string | null;
+  /** Workflow-clock start of the stage, for the bake timer. */
+  stageStartedMs: number | null;
+  /** Start of the first stage: the baseline's window at 100%, where the baseline serves nothing. */
+  rolloutStartedAt: string | null;
+  metrics: RolloutMetrics | null;
+  evidence: StageEvidence[];
+  evaluations: number;
+  reason: string | null;
+}
+
+type Request =
+  | { kind: 'pause' | 'resume'; by: Steering }
+  | { kind: 'promote'; by: Steering }
+  | { kind: 'setStage'; by: Steering; stage: number }
+  | { kind: 'abort'; by: Steering; reason: string };
+
+type Outcome = { ok: PromptRolloutStatus } | { error: ApplicationFailure };
+
+const FINISHED: RolloutStatusName[] = ['completed', 'rolled_back', 'aborted'];
+/** Evidence kept in workflow state (the row keeps all of it). */
+const EVIDENCE_KEPT = 50;
+
+const invalid = (message: string) =>
+  ApplicationFailure.create({ type: 'InvalidTransition', message, nonRetryable: true });
+
+class PromptRollout {
+  readonly s: CarriedState;
+  /** Requests in arrival order; `awaited` when an update handler waits for the outcome. */
+  private readonly queue: { seq: number; request: Request; awaited: boolean }[] = [];
+  private readonly outcomes = new Map<number, Outcome>();
+  private nextSeq = 0;
+  private readonly last: number;
+  private readonly system: Steering;
+
+  constructor(private readonly input: PromptRolloutInput) {
+    this.last = input.stages.length - 1;
+    this.system = { actor: `workflow:${workflowInfo().workflowId}`, tenantId: input.tenantId };
+    this.s = input.carried ?? {
+      opened: false,
+      status: 'running',
+      stage: 0,
+      entered: false,
+      percent: 0,
+      stageStartedAt: null,
+      stageStartedMs: null,
+      rolloutStartedAt: null,
+      metrics: null,
+      evidence: [],
+      evaluations: 0,
+      reason: null,
+    };
+  }
+
+  get finished(): boolean {
+    return FINISHED.includes(this.s.status);
+  }
+
+  status(): PromptRolloutStatus {
+    const { input, s } = this;
+    return {
+      rolloutId: input.rolloutId,
+      toolName: input.toolName,
+      provider: input.provider,
+      baseline: input.baseline,
+      candidate: input.candidate,
+      status: s.status,
+      stages: input.stages,
+      stage: s.stage,
+      percent: s.percent,
+      startedBy: input.actor,
+      stageStartedAt: s.stageStartedAt,
+      bakeEndsAt:
+        s.stageStartedMs === null || this.finished
+          ? null
+          : new Date(s.stageStartedMs + input.bakeSeconds * 1000).toISOString(),
+      metrics: s.metrics,
+      evidence: s.evidence,
+      reason: s.reason,
+    };
+  }
+
+  // -- Message handlers: validate, queue, and (for updates) wait until the main loop applied it.
+
+  /** What the stage will be once the queued requests are applied: validators judge against that. */
+  private plannedStage(): number {
+    let stage = this.s.stage;
+    for (const { request } of this.queue) {
+      if (request.kind === 'promote') stage = this.last;
+      if (request.kind === 'setStage') stage = request.stage;
+    }
+    return stage;
+  }
+
+  private validateSteering(by: Steering): void {
+    if (!by?.actor || !by.tenantId) throw invalid('say who is steering (actor and tenantId)');
+    if (this.finished) throw invalid(`the rollout is already ${this.s.status.replace('_', ' ')}`);
+    if (this.queue.some((q) => q.request.kind === 'abort')) throw invalid('the rollout is being aborted');
+  }
+
+  validatePromote(by: Steering): void {
+    this.validateSteering(by);
+    if (this.plannedStage() === this.last) {
+      throw invalid(
+        'already at the last stage (100%): the candidate becomes active when its gates pass; abort to stop it',
+      );
+    }
+  }
+
+  validateSetStage(request: Steering & { percent: number }): void {
+    this.validateSteering(request);
+    const stage = this.input.stages.indexOf(request.percent);
+    if (stage < 0) {
+      throw invalid(
+        `${request.percent}% is not a stage of this rollout; its stages are ${this.input.stages.map((p) => `${p}%`).join(', ')}`,
+      );
+    }
+    if (stage === this.plannedStage()) throw invalid(`the rollout is already at ${request.percent}%`);
+  }
+
+  validateAbort(request: Steering & { reason: string }): void {
+    this.validateSteering(request);
+    const reason = request.reason?.trim() ?? '';
+    if (reason.length === 0 || reason.length > 500) throw invalid('give a reason (1 to 500 characters)');
+  }
+
+  /** Signals queue and return; nobody waits for them. */
+  signal(request: Request): void {
+    this.queue.push({ seq: this.nextSeq++, request, awaited: false });
+  }
+
+  async update(request: Request): Promise<PromptRolloutStatus> {
+    const seq = this.nextSeq++;
+    this.queue.push({ seq, request, awaited: true });
+    await condition(() => this.outcomes.has(seq));
+    const outcome = this.outcomes.get(seq)!;
+    this.outcomes.delete(seq);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+
+  // -- Main loop.
+
+  async run(): Promise<'done' | 'continueAsNew'> {
+    const { input, s } = this;
+    if (!s.opened) {
+      await db.openPromptRollout({
+        id: input.rolloutId,
+        toolName: input.toolName,
+        provider: input.provider,
+        baselineId: input.baseline.id,
+        candidateId: input.candidate.id,
+        stages: input.stages,
+        bakeSeconds: input.bakeSeconds,
+        gates: input.gates,
+        workflowId: workflowInfo().workflowId,
+        actor: input.actor,
+        tenantId: input.tenantId,
+      });
+      s.opened = true;
+    }
+    for (;;) {
+      await this.applyRequests();
+      if (this.finished) return 'done';
+      if (!s.entered) {
+        await this.enterStage(this.system, 'prompt_rollout.stage');
+        continue;
+      }
+      const next = await this.bake();
+      if (next !== 'evaluate') {
+        if (next === 'continueAsNew') return next;
+        continue;
+      }
+      const evidence = await this.evaluate();
+      if (!evidence.passed) {
+        await this.finish('rolled_back', `${evidence.percent}% stage: ${evidence.reason}`, this.system);
+        return 'done';
+      }
+      if (s.stage === this.last) {
+        await this.finish(
+          'completed',
+          `every stage passed its gates (${s.evidence.length} evaluation${s.evidence.length === 1 ? '' : 's'})`,
+          this.system,
+        );
+        return 'done';
+      }
+      s.stage++;
+      s.entered = false;
+    }
+  }
+
+  private async applyRequests(): Promise<void> {
+    while (this.queue.length > 0) {
+      const { seq, request, awaited } = this.queue.shift()!;
+      const settle = (outcome: Outcome) => awaited && this.outcomes.set(seq, outcome);
+      try {
+        await this.apply(request);
+        settle({ ok: this.status() });
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === 'InvalidTransition') {
+          settle({ error: err });
+          continue;
+        }
+        // The run is failing (it rolls back on the way out): the caller learns why, and is not left waiting.
+        settle({
+          error: ApplicationFailure.create({
+            type: 'RolloutFailed',
+            message: `the rollout failed while applying ${request.kind}: ${err instanceof Error ? err.message : String(err)}`,
+            nonRetryable: true,
+          }),
+        });
+        throw err;
+      }
+    }
+  }
+
+  hasQueued(): boolean {
+    return this.queue.length > 0;
+  }
+
+  private async apply(request: Request): Promise<void> {
+    const { s } = this;
+    if (this.finished) throw invalid(`the rollout is already ${s.status.replace('_', ' ')}`);
+    switch (request.kind) {
+      case 'pause':
+      case 'resume': {
+        const paused = request.kind === 'pause';
+        if ((s.status === 'paused') === paused) return;
+        s.status = paused ? 'paused' : 'running';
+        if (s.entered) await this.writeStage(request.by, `prompt_rollout.${paused ? 'paused' : 'resumed'}`);
+        this.show();
+        return;
+      }
+      case 'promote':
+        s.stage = this.last;
+        await this.enterStage(request.by, 'prompt_rollout.promoted');
+        return;
+      case 'setStage':
+        s.stage = request.stage;
+        await this.enterStage(request.by, 'prompt_rollout.stage_set');
+        return;
+      case 'abort':
+        await this.finish('aborted', `aborted by ${request.by.actor}: ${request.reason.trim()}`, request.by);
+        return;
+    }
+  }
+
+  private async writeStage(by: Steering, action: string): Promise<string> {
+    const { s } = this;
+    const percent = this.input.stages[s.stage]!;
+    const { stageStartedAt } = await db.setPromptRolloutStage.executeWithOptions(
+      {
+        summary: `${action.replace('prompt_rollout.', '')}: ${percent}%${s.status === 'paused' ? ' (paused)' : ''}`,
+      },
+      [
+        {
+          rolloutId: this.input.rolloutId,
+          stage: s.stage,
+          percent,
+          paused: s.status === 'paused',
+          action,
+          actor: by.actor,
+          tenantId: by.tenantId,
+        },
+      ],
+    );
+    s.percent = percent;
+    return stageStartedAt;
+  }
+
+  private async enterStage(by: Steering, action: string): Promise<void> {
+    const { s } = this;
+    const startedAt = await this.writeStage(by, action);
+    if (startedAt !== s.stageStartedAt) {
+      s.stageStartedAt = startedAt;
+      s.stageStartedMs = Date.now();
+      s.metrics = null;
+    }
+    s.rolloutStartedAt ??= startedAt;
+    s.entered = true;
+    this.show();
+  }
+
+  /** Wait out the stage: until the bake time passes or enough samples arrived (never while paused). */
+  private async bake(): Promise<'evaluate' | 'request' | 'continueAsNew'> {
+    const { input, s } = this;
+    const bakeMs = input.bakeSeconds * 1000;
+    const pollMs = input.pollSeconds * 1000;
+    for (;;) {
+      if (this.queue.length > 0) return 'request';
+      const elapsed = Date.now() - s.stageStartedMs!;
+      if (s.status !== 'paused') {
+        if (elapsed >= bakeMs) return 'evaluate';
+        if (elapsed >= input.minBakeSeconds * 1000 && s.metrics && enoughSamples(input.gates, s.metrics)) {
+          return 'evaluate';
+        }
+      }
+      if (this.shouldContinueAsNew()) return 'continueAsNew';
+      const wait = s.status === 'paused' ? pollMs : Math.max(1, Math.min(pollMs, bakeMs - elapsed));
+      if (await condition(() => this.queue.length > 0, wait)) return 'request';
+      s.metrics = await db.measurePromptRollout(this.window());
+      this.show();
+    }
+  }
+
+  private window() {
+    const { input, s } = this;
+    const stageStart = s.stageStartedAt!;
+    // At 100% the baseline serves nothing in the stage window: compare with its calls over the whole
+    // rollout, and at least one bake time before this stage (a promoted or single-stage rollout).
+    const earliest = Math.min(
+      Date.parse(stageStart) - input.bakeSeconds * 1000,
+      Date.parse(s.rolloutStartedAt!),
+    );
+    return {
+      baselineId: input.baseline.id,
+      candidateId: input.candidate.id,
+      candidateSince: stageStart,
+      baselineSince: input.stages[s.stage]! < 100 ? stageStart : new Date(earliest).toISOString(),
+    };
+  }
+
+  private async evaluate(): Promise<StageEvidence> {
+    const { input, s } = this;
+    const percent = input.stages[s.stage]!;
+    const evidence = await db.evaluatePromptRolloutStage.executeWithOptions(
+      { summary: `Evaluate gates at ${percent}%` },
+      [
+        {
+          ...this.window(),
+          rolloutId: input.rolloutId,
+          seq: s.evaluations,
+          stage: s.stage,
+          percent,
+          gates: input.gates,
+        },
+      ],
+    );
+    s.evaluations++;
+    s.evidence = [...s.evidence, evidence].slice(-EVIDENCE_KEPT);
+    s.metrics = evidence.metrics;
+    this.show();
+    return evidence;
+  }
+
+  async finish(outcome: 'completed' | 'rolled_back' | 'aborted', reason: string, by: Steering) {
+    const { input, s } = this;
+    await db.finishPromptRollout.executeWithOptions(
+      {
+        summary:
+          outcome === 'completed'
+            ? `Activate v${input.candidate.version}`
+            : `Roll back to v${input.baseline.version}`,
+      },
+      [
+        {
+          rolloutId: input.rolloutId,
+          promptId: outcome === 'completed' ? input.candidate.id : input.baseline.id,
+          outcome,
+          reason,
+          actor: by.actor,
+          tenantId: by.tenantId,
+        },
+      ],
+    );
+    s.status = outcome;
+    s.percent = outcome === 'completed' ? 100 : 0;
+    s.reason = reason;
+    this.show();
+  }
+
+  /** Requests that arrived too late to apply (the rollout finished first) fail with the reason. */
+  rejectLeftovers(): void {
+    for (const { seq, awaited } of this.queue.splice(0)) {
+      if (awaited) {
+        this.outcomes.set(seq, {
+          error: invalid(`the rollout is already ${this.s.status.replace('_', ' ')}`),
+        });
+      }
+    }
+  }
+
+  private shouldContinueAsNew(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= (this.input.maxHistoryEvents ?? 10_000);
+  }
+
+  // -- What the Temporal UI shows: the RolloutStage search attribute and the current details.
+
+  private show(): void {
+    const { input, s } = this;
+    const where = this.finished ? s.status : `${s.status === 'paused' ? 'paused ' : ''}${s.percent}%`;
+    upsertSearchAttributes([{ key: RolloutStage, value: where }]);
+
+    const lines = [
+      `**${input.toolName}/${input.provider}**: v${input.candidate.version} over v${input.baseline.version} · ` +
+        `**${this.finished ? s.status.replace('_', ' ') : `${s.percent}%`}** ` +
+        `(stage ${s.stage + 1} of ${input.stages.length}: ${input.stages.map((p) => `${p}%`).join(' → ')})` +
+        `${s.status === 'paused' ? ' · **paused**' : ''}`,
+    ];
+    if (s.reason) lines.push(`Reason: ${s.reason}`);
+    if (s.metrics && !this.finished) {
+      lines.push(
+        `Candidate v${input.candidate.version}: ${describeArm(s.metrics.candidate)}`,
+        `Baseline v${input.baseline.version}: ${describeArm(s.metrics.baseline)}`,
+      );
+    }
+    const latest = s.evidence.at(-1);
+    if (latest) {
+      lines.push(
+        `Gates at ${latest.percent}%: **${latest.passed ? 'passed' : 'failed'}**`,
+        ...latest.checks.map((c) => `- ${c.passed ? '✓' : '✗'} ${c.gate}: ${c.detail}`),
+      );
+    }
+    setCurrentDetails(lines.join('\n\n'));
+  }
+}
+
+// ---- Workflow -------------------------------------------------------------------------------------
+
+export async function promptRolloutWorkflow(input: PromptRolloutInput): Promise<PromptRolloutStatus> {
+  const rollout = new PromptRollout(input);
+
+  // Message handlers.
+  setHandler(statusQuery, () => rollout.status());
+  setHandler(pauseSignal, (by) => rollout.signal({ kind: 'pause', by }));
+  setHandler(resumeSignal, (by) => rollout.signal({ kind: 'resume', by }));
+  setHandler(promoteUpdate, (by) => rollout.update({ kind: 'promote', by }), {
+    validator: (by) => rollout.validatePromote(by),
+  });
+  setHandler(
+    setStageUpdate,
+    (request) =>
+      rollout.update({ kind: 'setStage', by: request, stage: input.stages.indexOf(request.percent) }),
+    { validator: (request) => rollout.validateSetStage(request) },
+  );
+  setHandler(
+    abortUpdate,
+    (request) => rollout.update({ kind: 'abort', by: request, reason: request.reason }),
+    {
+      validator: (request) => rollout.validateAbort(request),
+    },
+  );
+
+  // Main loop. Whatever ends it early, traffic never stays split without a workflow watching it:
+  // a cancellation (e.g. from the Web UI) aborts, and a failure rolls back, before the run ends.
+  try {
+    for (;;) {
+      if ((await rollout.run()) === 'done') break;
+      // Continue as new once in-flight handlers finished; a request arriving meanwhile is applied first.
+      await condition(() => allHandlersFinished() || rollout.hasQueued());
+      if (!rollout.hasQueued()) {
+        return await continueAsNew<typeof promptRolloutWorkflow>({ ...input, carried: rollout.s });
+      }
+    }
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (rollout.s.opened && !rollout.finished) {
+      const cancelled = isCancellation(err);
+      await CancellationScope.nonCancellable(() =>
+        rollout.finish(
+          cancelled ? 'aborted' : 'rolled_back',
+          cancelled
+            ? 'the rollout workflow was cancelled'
+            : `the rollout workflow failed: ${err instanceof Error ? err.message : String(err)}`,
+          { actor: `workflow:${workflowInfo().workflowId}`, tenantId: input.tenantId },
+        ),
+      );
+    }
+    rollout.rejectLeftovers();
+    await condition(allHandlersFinished);
+    if (isCancellation(err)) return rollout.status();
+    throw err;
+  }
+  rollout.rejectLeftovers();
+  await condition(allHandlersFinished);
+  return rollout.status();
+}

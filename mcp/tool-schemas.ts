@@ -27,3 +27,11 @@ export const READ_ONLY: ToolAnnotations = {
   idempotentHint: true,
   openWorldHint: false,
 };
+
+/** Steers a running workflow or schedule (pause, abort, trigger…): changes state, and a repeat is not a no-op. */
+export const STEERS_WORKFLOW: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: false,
+};

@@ -29,7 +29,7 @@ import {
   toolNameArg,
 } from '../prompt-rollouts.js';
 import { toolError, toolResult } from '../tool-result.js';
-import { tenantArg } from '../tool-schemas.js';
+import { STEERS_WORKFLOW, tenantArg } from '../tool-schemas.js';
 
 export function registerControlPromptRollout(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -50,12 +50,7 @@ export function registerControlPromptRollout(server: McpServer, ctx: ToolContext
         tenant: tenantArg,
       },
       outputSchema: rolloutOutput,
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: true,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: STEERS_WORKFLOW,
     },
     async (args) => {
       try {

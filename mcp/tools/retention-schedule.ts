@@ -18,6 +18,7 @@ import { scheduleInfo } from '../../workers/retention-schedule.js';
 import type { ToolContext } from '../context.js';
 import { requireOperator } from '../retention-access.js';
 import { toolError, toolResult } from '../tool-result.js';
+import { STEERS_WORKFLOW } from '../tool-schemas.js';
 
 const MAX_BACKFILL_DAYS = 31;
 /** A little clock skew between this server and Temporal is not a "future" range. */
@@ -81,12 +82,7 @@ export function registerRetentionSchedule(server: McpServer, ctx: ToolContext): 
         backfill: z.object({ from: z.string(), to: z.string() }).optional(),
         temporalUiUrl: z.string(),
       },
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: true,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: STEERS_WORKFLOW,
     },
     async (args) => {
       try {

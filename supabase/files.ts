@@ -132,3 +132,17 @@ export async function queueFileDeletion(
     on conflict (bucket, storage_path) do update set status = 'queued', reason = excluded.reason
       where public.file_deletion_jobs.status <> 'queued'`;
 }
+
+/**
+ * Record that a user uploads these bytes themselves (upload_file), before the upload starts. Retention
+ * never deletes a file a user uploaded, even when an expiring email's attachment has the same bytes.
+ */
+export async function recordUserFile(
+  sql: Queryable,
+  file: { tenantId: string; bucket: string; sha256: string; filename: string; uploadedBy: string },
+): Promise<void> {
+  await sql`
+    insert into public.user_files (tenant_id, bucket, sha256, filename, uploaded_by)
+    values (${file.tenantId}, ${file.bucket}, ${file.sha256}, ${file.filename}, ${file.uploadedBy})
+    on conflict (tenant_id, bucket, sha256) do nothing`;
+}

@@ -13,6 +13,7 @@ import { stat } from 'node:fs/promises';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
+import { recordUserFile } from '../../supabase/files.js';
 import { stageContent } from '../../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../../supabase/storage/secure-path.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
@@ -92,6 +93,14 @@ export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
             ? await stageInline(ctx, tenantId, args.content)
             : await importFile(ctx, args.path!);
 
+        // Before the upload starts: from now on the file is the user's, whatever emails share its bytes.
+        await recordUserFile(ctx.sql, {
+          tenantId,
+          bucket: args.bucket,
+          sha256,
+          filename: args.filename,
+          uploadedBy: ctx.principal.actor,
+        });
         const input: UploadFileInput = {
           tenantId,
           bucket: args.bucket,

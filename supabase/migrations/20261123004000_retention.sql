@@ -293,10 +293,40 @@ create or replace function public.purge_file_deletion_jobs(
     $f$status in ('done', 'skipped')$f$)
 $$;
 
+-- ---- Who still needs a file ------------------------------------------------------------------------
+-- Files are content-addressed and shared, so a file goes only when nothing needs it any more: no
+-- attachment row, no email's raw message, and no user who uploaded the same bytes themselves through
+-- upload_file (user_files, written before their upload starts). Without that last wall, the retention of
+-- an email whose attachment happens to equal a user's own upload would delete the user's file.
+create table if not exists public.user_files (
+  tenant_id uuid not null references public.organizations (id) on delete cascade,
+  bucket text not null,
+  sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
+  filename text not null,
+  uploaded_by text not null,
+  created_at timestamptz not null default now(),
+  primary key (tenant_id, bucket, sha256)
+);
+select private.enable_tenant_rls('public.user_files');
+
+create or replace function private.file_in_use(p_file uuid, p_ignoring_emails uuid[] default '{}')
+returns boolean language sql stable security invoker set search_path = '' as $$
+  select exists (
+           select 1 from public.files f join public.user_files u
+             on u.tenant_id = f.tenant_id and u.bucket = f.bucket and u.sha256 = f.sha256
+           where f.id = p_file)
+      or exists (select 1 from public.email_attachments a
+                 where a.file_id = p_file and a.email_id <> all (coalesce(p_ignoring_emails, '{}')))
+      or exists (select 1 from public.emails e
+                 where e.raw_file_id = p_file and e.id <> all (coalesce(p_ignoring_emails, '{}')));
+$$;
+revoke all on function private.file_in_use(uuid, uuid[]) from public;
+grant execute on function private.file_in_use(uuid, uuid[]) to service_role;
+
 -- ---- Email retention -------------------------------------------------------------------------------
 -- Delete up to p_limit emails of one tenant stored before p_before (received_at: when this system got
--- them, not the Date header a sender controls), their attachment rows, and queue the files no email or
--- attachment of the tenant references any more in file_deletion_jobs. One transaction per call.
+-- them, not the Date header a sender controls), their attachment rows, and queue the files nothing needs
+-- any more (private.file_in_use) in file_deletion_jobs. One transaction per call.
 create or replace function public.purge_tenant_emails(
   p_tenant uuid, p_before timestamptz, p_limit integer, p_dry_run boolean default false
 ) returns table (emails integer, attachments integer, files_queued integer)
@@ -325,10 +355,7 @@ begin
       select (select count(*) from doomed)::integer,
              (select count(*) from public.email_attachments a join doomed d on d.id = a.email_id)::integer,
              (select count(*) from doomed_files f
-              where not exists (select 1 from public.email_attachments a
-                                where a.file_id = f.id and a.email_id not in (select id from doomed))
-                and not exists (select 1 from public.emails e
-                                where e.raw_file_id = f.id and e.id not in (select id from doomed)))::integer;
+              where not private.file_in_use(f.id, (select array_agg(id) from doomed)))::integer;
     return;
   end if;
 
@@ -358,9 +385,7 @@ begin
   insert into public.file_deletion_jobs as j (tenant_id, file_id, bucket, storage_path, reason)
   select f.tenant_id, f.id, f.bucket, f.storage_path, 'email-retention'
   from public.files f
-  where f.id = any (coalesce(v_files, '{}')) and f.tenant_id = p_tenant
-    and not exists (select 1 from public.email_attachments a where a.file_id = f.id)
-    and not exists (select 1 from public.emails e where e.raw_file_id = f.id)
+  where f.id = any (coalesce(v_files, '{}')) and f.tenant_id = p_tenant and not private.file_in_use(f.id)
   on conflict (bucket, storage_path) do update set
     status = 'queued', file_id = excluded.file_id, reason = excluded.reason, attempts = 0, error = null,
     not_before = now(), done_at = null
@@ -375,7 +400,7 @@ $$;
 -- Step one of deleting a queued object, inside the caller's transaction: lock the job and the file row
 -- at that path (which blocks a concurrent upload claiming the same bytes), and decide:
 --   'delete'   nothing references the file: the caller deletes the object, then calls finish;
---   'skip'     an email or attachment references it again: the job ends as skipped, the object stays;
+--   'skip'     something needs it again (private.file_in_use): the job ends as skipped, the object stays;
 --   'postpone' the row was claimed (uploaded or deduplicated) within p_grace: whoever claimed it may be
 --              about to link it, so the job waits until the grace has passed;
 --   'gone'     the job is no longer queued (another worker took it).
@@ -395,8 +420,7 @@ begin
   select * into v_file from public.files f where f.bucket = v_job.bucket and f.storage_path = v_job.storage_path
   for update;
   if found then
-    if exists (select 1 from public.email_attachments a where a.file_id = v_file.id)
-       or exists (select 1 from public.emails e where e.raw_file_id = v_file.id) then
+    if private.file_in_use(v_file.id) then
       update public.file_deletion_jobs set status = 'skipped', error = 'the file is referenced again',
         done_at = now() where id = p_job;
       return query select 'skip'::text, v_job.bucket, v_job.storage_path;

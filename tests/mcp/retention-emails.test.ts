@@ -7,7 +7,7 @@
  * run reports the same and changes nothing; only owners and admins may delete.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -222,5 +222,38 @@ describe('email retention', () => {
     const [job] = await stack.sql`
       select status, error from public.file_deletion_jobs where storage_path = ${fresh!.storage_path}`;
     expect(job).toEqual({ status: 'done', error: null });
+  });
+
+  it("never deletes a user's own upload, even when an expiring attachment has the same bytes", async () => {
+    const out = await callOk<{ emailId: string }>(adminA, 'ingest_email', {
+      raw: withAttachments('a-old-copy', { 'copy.txt': 'the same bytes as my own upload' }),
+    });
+    const [attachment] = await stack.sql<(StoredFile & { id: string })[]>`
+      select f.id, f.bucket, f.filename, f.storage_path
+      from public.email_attachments a join public.files f on f.id = a.file_id where a.email_id = ${out.emailId}`;
+    // The user uploads exactly the attachment's bytes: content-addressed, it is the same file.
+    const uploaded = await callOk<{ fileId: string }>(adminA, 'upload_file', {
+      bucket: 'attachments',
+      filename: 'mine.txt',
+      content: (await readFile(objectOf(attachment!))).toString('base64'),
+    });
+    expect(uploaded.fileId).toBe(attachment!.id);
+    const raw = await rawFileOf(out.emailId);
+    await stack.sql`update public.emails set received_at = now() - interval '40 days' where id = ${out.emailId}`;
+    await stack.sql`
+      update public.files set updated_at = now() - interval '40 days' where tenant_id = ${tenantA}`;
+
+    const run = await callOk<RunOut>(adminA, 'retention_run_now', {});
+    // The email and its raw message go; the file the user uploaded stays, on disk too.
+    expect(run.report.emails).toMatchObject({ emails: 1, attachments: 1, filesQueued: 1 });
+    expect(run.report.files).toMatchObject({ deleted: 1, failed: 0 });
+    const [kept] = await stack.sql<StoredFile[]>`
+      select bucket, filename, storage_path from public.files where id = ${uploaded.fileId}`;
+    expect(kept).toBeDefined();
+    expect(existsSync(objectOf(kept!))).toBe(true);
+    expect(existsSync(objectOf(raw))).toBe(false);
+    const [owner] = await stack.sql`
+      select filename, uploaded_by from public.user_files where tenant_id = ${tenantA} and bucket = 'attachments'`;
+    expect(owner).toMatchObject({ filename: 'mine.txt', uploaded_by: expect.any(String) });
   });
 });

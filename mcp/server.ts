@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
 import { registerAnalyzeEmail } from './tools/analyze-email.js';
 import { registerControlPromptRollout } from './tools/control-prompt-rollout.js';
+import { registerEmailRetentionPolicy } from './tools/email-retention-policy.js';
 import { registerGetEmail } from './tools/get-email.js';
 import { registerGetPromptRollout } from './tools/get-prompt-rollout.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
@@ -42,5 +43,6 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerRetentionRunNow(server, ctx);
   registerRetentionSchedule(server, ctx);
   registerPerformanceReport(server, ctx);
+  registerEmailRetentionPolicy(server, ctx);
   return server;
 }

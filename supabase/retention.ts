@@ -137,8 +137,24 @@ export async function purgeTenantEmails(
 }
 
 /** Set (or clear, with null) an organization's email retention. */
-export async function setEmailRetention(sql: Sql, tenantId: string, days: number | null): Promise<void> {
+export async function setEmailRetention(
+  sql: Queryable,
+  tenantId: string,
+  days: number | null,
+): Promise<void> {
   await sql`update public.organizations set email_retention_days = ${days} where id = ${tenantId}`;
+}
+
+/** The organization's email retention in days (null: keep forever), locked for an update when `forUpdate`. */
+export async function emailRetention(
+  sql: Queryable,
+  tenantId: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<number | null> {
+  const [row] = await sql<{ days: number | null }[]>`
+    select email_retention_days as days from public.organizations where id = ${tenantId}
+    ${opts.forUpdate ? sql`for update` : sql``}`;
+  return row?.days ?? null;
 }
 
 /** Queued deletion jobs that are due, in id order after `afterId` (a cursor: each job is seen once). */

@@ -13,7 +13,6 @@ import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
-import { setEmailRetention } from '../../supabase/retention.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
@@ -113,7 +112,13 @@ describe('email retention', () => {
     await ingest(adminB, 'b-old', { 'only-old.txt': 'only in an old email' });
     await ingest(adminB, 'b-recent', { 'b.txt': 'tenant b' });
 
-    await setEmailRetention(stack.sql, tenantA, 30);
+    // Set the way a user does: the MCP tool, as an admin.
+    expect(await callOk(adminA, 'email_retention_policy', { days: 30 })).toEqual({
+      tenantId: tenantA,
+      emailRetentionDays: 30,
+      previousDays: null,
+      changed: true,
+    });
     // Stored 40 days ago: the emails, and the files they brought (except fresh.txt, claimed just now).
     await stack.sql`
       update public.emails set received_at = now() - interval '40 days'
@@ -129,6 +134,28 @@ describe('email retention', () => {
     await adminB?.close();
     await http?.close();
     await stack?.shutdown();
+  });
+
+  it('members read the email retention policy; only owners and admins change it, audited', async () => {
+    expect(await callOk(memberA, 'email_retention_policy', {})).toEqual({
+      tenantId: tenantA,
+      emailRetentionDays: 30,
+      changed: false,
+    });
+    expect(await callOk(adminB, 'email_retention_policy', {})).toMatchObject({ emailRetentionDays: null });
+    expect(await callError(memberA, 'email_retention_policy', { days: 1 })).toMatch(
+      /^Forbidden: changing the email retention policy needs the owner or admin role; this identity is member/,
+    );
+    expect(await callError(adminA, 'email_retention_policy', { days: 0 })).toMatch(/days must be at least 1/);
+    // Setting the same value again changes nothing and writes no second audit row.
+    expect(await callOk(adminA, 'email_retention_policy', { days: 30 })).toMatchObject({ changed: false });
+    const audit = await stack.sql`
+      select actor, detail from public.audit_log
+      where tenant_id = ${tenantA} and action = 'retention.email_policy'`;
+    expect(audit.map((a) => a.detail)).toEqual([{ from: null, to: 30 }]);
+    const [org] =
+      await stack.sql`select email_retention_days from public.organizations where id = ${tenantA}`;
+    expect(org).toEqual({ email_retention_days: 30 });
   });
 
   it('a dry run reports what would go and changes nothing; members may only dry-run', async () => {

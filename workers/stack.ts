@@ -16,6 +16,7 @@ import { migrate } from '../supabase/migrate.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { ensureWorkerBuckets } from './buckets.js';
 import { applyRetentionSchedule } from './retention-schedule.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient, connectWorkerConnection, type TemporalTarget, temporalTarget } from './temporal.js';
@@ -69,6 +70,8 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
 
     const workers: Worker[] = [];
     if (opts.runWorker) {
+      const storage = createStorageBackend(config.storage);
+      await ensureWorkerBuckets(storage, log);
       const connection = await connectWorkerConnection(temporal);
       cleanups.push(() => connection.close());
       const created = await createWorkers({
@@ -80,7 +83,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           sql,
           limits: config.limits,
           importDir: config.mailbox.importDir,
-          storage: createStorageBackend(config.storage),
+          storage,
           files: config.files,
           ai: config.ai,
         },

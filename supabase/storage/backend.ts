@@ -53,4 +53,6 @@ export interface StorageBackend {
   headObject(bucket: string, key: string): Promise<ObjectInfo | null>;
   getObject(bucket: string, key: string): Promise<Readable>;
   deleteObjects(bucket: string, keys: string[]): Promise<void>;
+  /** Create a private bucket unless it exists. Idempotent; the workers call it for their buckets at start. */
+  ensureBucket(bucket: string): Promise<'created' | 'exists'>;
 }

@@ -111,6 +111,12 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
       for (const key of keys) await rm(objectPath(bucket, key), { force: true });
     },
 
+    async ensureBucket(bucket: string): Promise<'created' | 'exists'> {
+      assertBucketName(bucket);
+      const made = await mkdir(path.join(root, bucket), { recursive: true });
+      return made === undefined ? 'exists' : 'created';
+    },
+
     /** Remove temp files a crashed writer left behind; returns how many. */
     async sweepTempFiles(olderThanMs: number): Promise<number> {
       const dir = path.join(root, TEMP_DIR);

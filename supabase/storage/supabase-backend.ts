@@ -126,5 +126,17 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
       const { value, lastError } = await withCapture(() => client.storage.from(bucket).remove(keys));
       if (value.error) throw classify(value.error as ApiError, lastError);
     },
+
+    async ensureBucket(bucket): Promise<'created' | 'exists'> {
+      assertBucketName(bucket);
+      const { value, lastError } = await withCapture(() =>
+        client.storage.createBucket(bucket, { public: false }),
+      );
+      if (!value.error) return 'created';
+      // Storage answers an existing bucket with 409 / "Duplicate": that is the idempotent outcome.
+      const failure = classify(value.error as ApiError, lastError);
+      if (failure.kind === 'exists') return 'exists';
+      throw failure;
+    },
   };
 }

@@ -155,7 +155,20 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
     await standIn?.close();
   });
 
+  it('creates its buckets, private, when the worker starts; a second start finds them', async () => {
+    expect(Object.fromEntries(standIn.bucketsPublic)).toEqual({ attachments: false, [BUCKET]: false });
+    const again = await startTestStack(
+      testEnv({ SUPABASE_URL: standIn.url, SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey }),
+    );
+    await again.shutdown();
+    // Each start asks for both; the second one's answers were "already exists".
+    expect(standIn.count('bucket-create')).toBe(4);
+    expect(standIn.buckets).toEqual(new Set(['attachments', BUCKET]));
+  });
+
   it('fails fast on a missing bucket, without losing the email', async () => {
+    // Someone deleted the bucket after the worker started.
+    standIn.buckets.delete(BUCKET);
     standIn.reset();
     const raw = message('no-bucket');
     const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw });

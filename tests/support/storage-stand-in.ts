@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 export type Route =
+  | 'bucket-create'
   | 'object-upload'
   | 'object-info'
   | 'object-head'
@@ -58,6 +59,8 @@ export interface StorageStandIn {
   url: string;
   serviceKey: string;
   buckets: Set<string>;
+  /** Buckets created through the API, and whether each was made public. */
+  bucketsPublic: Map<string, boolean>;
   objects: Map<string, { data: Buffer; contentType: string }>;
   requests: LoggedRequest[];
   inject(fault: Fault, times?: number): void;
@@ -116,6 +119,7 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
     });
 
   const route = (method: string, pathname: string): { route: Route; rest: string } | null => {
+    if (pathname === '/storage/v1/bucket' && method === 'POST') return { route: 'bucket-create', rest: '' };
     const tus = pathname.match(/^\/storage\/v1\/upload\/resumable(?:\/([^/]+))?$/);
     if (tus) {
       if (!tus[1]) return method === 'POST' ? { route: 'tus-create', rest: '' } : null;
@@ -142,6 +146,8 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
       : { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
   };
 
+  /** Whether each bucket created through the API was made public (tests check the workers' are not). */
+  const bucketsPublic = new Map<string, boolean>();
   const noBucket = supabaseError('404', 'Bucket not found', 'Bucket not found', 'NoSuchBucket');
   const notFound = supabaseError('404', 'not_found', 'Object not found', 'NoSuchKey');
   const duplicate = supabaseError('409', 'Duplicate', 'The resource already exists', 'Duplicate');
@@ -185,6 +191,19 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
     }
 
     switch (matched.route) {
+      case 'bucket-create': {
+        const body = await readBody(req, log);
+        if (!body) return;
+        const { name, public: isPublic } = JSON.parse(body.toString() || '{}') as {
+          name?: string;
+          public?: boolean;
+        };
+        if (!name) return send(res, log, 400, supabaseError('400', 'Invalid Input', 'name is required'));
+        if (buckets.has(name)) return send(res, log, 400, duplicate);
+        buckets.add(name);
+        bucketsPublic.set(name, Boolean(isPublic));
+        return send(res, log, 200, { name });
+      }
       case 'object-upload': {
         const { bucket, key } = splitKey(matched.rest);
         const body = await readBody(req, log);
@@ -299,6 +318,7 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
     url: `http://127.0.0.1:${port}`,
     serviceKey,
     buckets,
+    bucketsPublic,
     objects,
     requests,
     inject(fault, times = 1) {

@@ -1,0 +1,25 @@
+/**
+ * The buckets the workers write to, created (private) when a worker starts, so a new Supabase project
+ * needs no manual step. A key that may not create buckets only logs a warning: uploads into a missing
+ * bucket then fail fast with NoSuchBucket, and the emails stay stored.
+ */
+import { RAW_MESSAGES_BUCKET } from '../activities/raw-archive-activities.js';
+import type { Logger } from '../core/logger.js';
+import type { StorageBackend } from '../supabase/storage/backend.js';
+import { ATTACHMENTS_BUCKET } from '../workflows/ingest-email.js';
+
+export const WORKER_BUCKETS = [ATTACHMENTS_BUCKET, RAW_MESSAGES_BUCKET];
+
+export async function ensureWorkerBuckets(storage: StorageBackend, log: Logger): Promise<void> {
+  for (const bucket of WORKER_BUCKETS) {
+    try {
+      const outcome = await storage.ensureBucket(bucket);
+      if (outcome === 'created') log.info('created storage bucket', { bucket, backend: storage.kind });
+    } catch (err) {
+      log.warn('could not create storage bucket; create it by hand (see README, Supabase)', {
+        bucket,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+}

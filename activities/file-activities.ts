@@ -14,6 +14,7 @@ import type { UploadProgress } from '../supabase/storage/backend.js';
 import {
   createUploader,
   type FileActivityDeps,
+  KEEPALIVE_MS,
   type PreparedUpload,
   type PrepareUploadInput,
   toFailure,
@@ -35,9 +36,6 @@ export interface StoredFile {
   declaredMime: string | null;
   attempts: number;
 }
-
-/** Heartbeat every so often even while one chunk is in flight, so a slow link is not a dead worker. */
-const KEEPALIVE_MS = 2000;
 
 function summary(row: FileRow): StoredFile {
   return {

@@ -72,6 +72,9 @@ export interface UploadObjectResult {
   alreadyExisted: boolean;
 }
 
+/** Heartbeat every so often even while one request is in flight, so a slow link is not a dead worker. */
+export const KEEPALIVE_MS = 2000;
+
 export interface SendOptions {
   signal: AbortSignal;
   /** Progress from the last attempt's heartbeat; without it, the row's recorded upload URL. */

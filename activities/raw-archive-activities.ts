@@ -19,11 +19,10 @@ import {
   rawPendingForEmail,
   rawPendingInMailbox,
 } from '../supabase/raw-messages.js';
-import { createUploader, type FileActivityDeps, isFinal, toFailure } from './file-uploader.js';
+import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS, toFailure } from './file-uploader.js';
 
 export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
-const KEEPALIVE_MS = 2000;
 const FILES_AT_ONCE = 4;
 
 export type RawArchiveScope = { emailId: string } | { mailboxSha256: string; fromSeq: number; toSeq: number };

@@ -21,7 +21,6 @@
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   executeChild,
@@ -37,6 +36,7 @@ import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
 import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
+import { failureText } from './failure-text.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
@@ -256,14 +256,6 @@ async function uploadAttachment(
   }
 }
 
-/** "<Type>: message" of the innermost ApplicationFailure, as users see failures elsewhere. */
-function failureText(err: unknown): string {
-  let cause: unknown = err;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
 /**
  * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
  * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
@@ -276,9 +268,7 @@ async function startAnalysis(
   try {
     plan = await planEmailAnalysis({ tenantId, emailId });
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    const reason = cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause);
-    return { workflowId: null, note: `Analysis not started: ${reason}` };
+    return { workflowId: null, note: `Analysis not started: ${failureText(err)}` };
   }
   if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
   try {

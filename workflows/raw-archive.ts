@@ -3,8 +3,9 @@
  * ingestion and mbox imports. An archive that cannot finish never fails the caller: the email is stored
  * and its raw bytes stay staged in Postgres; the outcome says so, and ingesting again completes it.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { RawArchiveActivities, RawArchiveScope } from '../activities/raw-archive-activities.js';
+import { failureText } from './failure-text.js';
 
 export interface RawArchiveOutcome {
   archived: number;
@@ -35,9 +36,6 @@ export async function archiveRawMessages(
     return { archived: report.archived, failed: report.failed.length, error: report.failed[0]?.error };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    const cause = err.cause;
-    const error =
-      cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause?.message);
-    return { archived: 0, failed: 1, error };
+    return { archived: 0, failed: 1, error: failureText(err) };
   }
 }

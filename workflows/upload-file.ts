@@ -10,8 +10,6 @@
  * The workflow runs on the main task queue; its activities run on the files queue named in the input.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   defineQuery,
   isCancellation,
@@ -21,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { FileActivities, PrepareUploadInput } from '../activities/file-activities.js';
 import type { FileSource } from '../activities/file-sources.js';
+import { failureText } from './failure-text.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -136,7 +135,5 @@ export async function uploadFileWorkflow(input: UploadFileInput): Promise<Upload
 
 function failureReason(err: unknown): string {
   if (isCancellation(err)) return 'Canceled: the upload was cancelled';
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return err instanceof Error ? err.message : String(err);
+  return failureText(err);
 }

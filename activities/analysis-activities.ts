@@ -116,12 +116,7 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
   return {
     async planEmailAnalysis(request: { tenantId: string; emailId: string }): Promise<AnalysisPlan | null> {
       if (!ai.analyseOnIngest) return null;
-      try {
-        return await planAnalysis(sql, ai, { ...request, force: false });
-      } catch (err) {
-        if (!(err instanceof UserFacingError)) throw err;
-        throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
-      }
+      return planAnalysis(sql, ai, { ...request, force: false });
     },
 
     async findAnalysis(input: {
@@ -272,11 +267,9 @@ async function callWithRepair(
         messages = buildMessages(prompt, email, budget);
         continue;
       }
-      throw ApplicationFailure.create({
-        type: failure.type,
-        message: failure.message,
-        nonRetryable: !failure.retryable,
-        nextRetryDelay: failure.retryAfterMs,
+      throw new UserFacingError(failure.type, failure.message, {
+        retryable: failure.retryable,
+        retryAfterMs: failure.retryAfterMs,
       });
     }
 

@@ -9,7 +9,6 @@ import { claimAttachments, listAttachments, settleAttachment } from '../supabase
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
 import { loadContent, stageContent } from '../supabase/staged-content.js';
-import { classify } from './failures.js';
 
 export interface EmailActivityDeps {
   sql: Sql;
@@ -46,11 +45,9 @@ export function createEmailActivities(deps: EmailActivityDeps) {
   async function parseStaged(ref: StagedEmailRef): Promise<ParsedEmail> {
     const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
     if (!raw) {
-      throw classify(
-        new UserFacingError(
-          ErrorType.RawMessageMissing,
-          `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
-        ),
+      throw new UserFacingError(
+        ErrorType.RawMessageMissing,
+        `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
       );
     }
     try {
@@ -59,7 +56,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
       if (!(err instanceof UserFacingError)) throw err;
       // Nothing disappears silently: a rejected message leaves a row saying why.
       await recordIngestFailure(sql, ref.tenantId, ref.rawSha256, err.type, err.message);
-      throw classify(err);
+      throw err;
     }
   }
 
@@ -84,9 +81,7 @@ export function createEmailActivities(deps: EmailActivityDeps) {
     async stageEmailAttachments(ref: StagedEmailRef & { emailId: string }): Promise<PendingAttachment[]> {
       const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
       if (!raw)
-        throw classify(
-          new UserFacingError(ErrorType.RawMessageMissing, `no staged raw message ${ref.rawSha256}`),
-        );
+        throw new UserFacingError(ErrorType.RawMessageMissing, `no staged raw message ${ref.rawSha256}`);
       const parts = await extractAttachments(raw, limits);
       await claimAttachments(
         sql,

@@ -17,7 +17,6 @@ import {
   KEEPALIVE_MS,
   type PreparedUpload,
   type PrepareUploadInput,
-  toFailure,
   type UploadObjectInput,
   type UploadObjectResult,
 } from './file-uploader.js';
@@ -60,11 +59,7 @@ export function createFileActivities(deps: FileActivityDeps) {
      * A rule violation fails here, non-retryable, and the row says why.
      */
     async prepareFileUpload(input: PrepareUploadInput): Promise<PreparedUpload> {
-      try {
-        return await uploader.prepare(input, Context.current().cancellationSignal);
-      } catch (err) {
-        throw toFailure(err);
-      }
+      return uploader.prepare(input, Context.current().cancellationSignal);
     },
 
     /**
@@ -87,7 +82,7 @@ export function createFileActivities(deps: FileActivityDeps) {
         });
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        throw toFailure(err);
+        throw err;
       } finally {
         clearInterval(keepalive);
       }

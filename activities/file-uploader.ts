@@ -4,8 +4,8 @@
  * activity; the raw-message archive runs all three for many small files in one activity. Both therefore
  * share dedup, rules, resume and error classes.
  *
- * Errors are thrown as they are (UserFacingError, StorageFailure, anything else); `toFailure` gives
- * them their Temporal class.
+ * Errors are thrown as they are (UserFacingError, StorageFailure, anything else); the worker's activity
+ * interceptor gives them their Temporal class (core/failure.ts, toApplicationFailure).
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType, UserFacingError } from '../core/errors.js';
@@ -23,7 +23,6 @@ import {
 import type { StorageBackend, UploadProgress } from '../supabase/storage/backend.js';
 import { StorageFailure } from '../supabase/storage/errors.js';
 import { assertBucketName, assertFileName, storageKeyFor } from '../supabase/storage/secure-path.js';
-import { classify } from './failures.js';
 import { inspectSource, mimeAllowed, normaliseMime } from './file-inspect.js';
 import { type FileSource, openFileSource } from './file-sources.js';
 
@@ -80,19 +79,6 @@ export interface SendOptions {
   /** Progress from the last attempt's heartbeat; without it, the row's recorded upload URL. */
   resume?: UploadProgress;
   onProgress?: (p: UploadProgress) => void;
-}
-
-/** Storage errors carry their own retry decision (and Retry-After); everything else as `classify` says. */
-export function toFailure(err: unknown): unknown {
-  if (err instanceof StorageFailure) {
-    return ApplicationFailure.create({
-      type: err.type,
-      message: err.message,
-      nonRetryable: err.kind !== 'retry',
-      nextRetryDelay: err.kind === 'retry' ? err.retryAfterMs : undefined,
-    });
-  }
-  return classify(err);
 }
 
 /** Whether retrying the same request can never succeed: bad input, rules, a fatal storage answer. */

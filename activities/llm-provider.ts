@@ -77,7 +77,7 @@ export function parseAnalysis(
 }
 
 export interface ClassifiedError {
-  type: string;
+  type: ErrorType;
   message: string;
   retryable: boolean;
   /** The provider's requested wait, for `nextRetryDelay`. */

@@ -24,7 +24,6 @@ import {
 } from '../supabase/mailboxes.js';
 import { countRawPendingInMailbox } from '../supabase/raw-messages.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
-import { classify } from './failures.js';
 
 export interface MailboxActivityDeps {
   sql: Sql;
@@ -61,16 +60,12 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
 
   async function open(ref: MailboxRef, offset: number): Promise<Readable> {
     if (ref.source.kind === 'path') {
-      const file = await resolveImportPath(importDir, ref.source.path).catch((err: unknown) => {
-        throw classify(err);
-      });
+      const file = await resolveImportPath(importDir, ref.source.path);
       return createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
     }
     const content = await loadContent(sql, ref.tenantId, ref.source.sha256);
     if (!content) {
-      throw classify(
-        new UserFacingError(ErrorType.RawMessageMissing, `no staged mailbox upload ${ref.source.sha256}`),
-      );
+      throw new UserFacingError(ErrorType.RawMessageMissing, `no staged mailbox upload ${ref.source.sha256}`);
     }
     return Readable.from([content.subarray(offset)]);
   }

@@ -21,7 +21,6 @@ import {
   setPromptRolloutStage,
 } from '../supabase/prompt-rollouts.js';
 import { type Activation, activatePromptVersion, type PromptActor } from '../supabase/prompts.js';
-import { classify } from './failures.js';
 
 export interface PromptRolloutActivityDeps {
   sql: Sql;
@@ -51,14 +50,6 @@ export interface FinishRolloutInput extends PromptActor {
   reason: string;
 }
 
-async function classified<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw classify(err);
-  }
-}
-
 const windowOf = (w: RolloutWindow) => ({
   baselineId: w.baselineId,
   candidateId: w.candidateId,
@@ -69,14 +60,14 @@ const windowOf = (w: RolloutWindow) => ({
 export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps) {
   return {
     async openPromptRollout(request: OpenRolloutRequest): Promise<void> {
-      await classified(() => openPromptRollout(sql, request));
+      await openPromptRollout(sql, request);
     },
 
     async setPromptRolloutStage(
       input: StageChange & { rolloutId: string },
     ): Promise<{ stageStartedAt: string }> {
       const { rolloutId, ...change } = input;
-      const { stageStartedAt } = await classified(() => setPromptRolloutStage(sql, rolloutId, change));
+      const { stageStartedAt } = await setPromptRolloutStage(sql, rolloutId, change);
       return { stageStartedAt: stageStartedAt.toISOString() };
     },
 
@@ -107,15 +98,13 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
 
     /** Close the rollout: the candidate becomes active, or traffic returns to the baseline. One transaction. */
     async finishPromptRollout(input: FinishRolloutInput): Promise<Activation> {
-      return classified(() =>
-        activatePromptVersion(sql, input.promptId, {
-          actor: input.actor,
-          tenantId: input.tenantId,
-          reason: input.reason,
-          rolloutId: input.rolloutId,
-          rolloutStatus: input.outcome,
-        }),
-      );
+      return activatePromptVersion(sql, input.promptId, {
+        actor: input.actor,
+        tenantId: input.tenantId,
+        reason: input.reason,
+        rolloutId: input.rolloutId,
+        rolloutStatus: input.outcome,
+      });
     },
   };
 }

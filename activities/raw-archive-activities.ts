@@ -12,6 +12,7 @@
  * retry starts over from the emails still unlinked.
  */
 import { Context } from '@temporalio/activity';
+import { failureText } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import {
   linkRawFile,
@@ -19,7 +20,7 @@ import {
   rawPendingForEmail,
   rawPendingInMailbox,
 } from '../supabase/raw-messages.js';
-import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS, toFailure } from './file-uploader.js';
+import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS } from './file-uploader.js';
 
 export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
@@ -54,7 +55,7 @@ export function createRawArchiver(deps: FileActivityDeps) {
       try {
         await uploader.send({ ...prepared, ...file }, { signal });
       } catch (err) {
-        if (isFinal(err)) await uploader.fail(tenantId, prepared.fileId, `${err.type}: ${err.message}`);
+        if (isFinal(err)) await uploader.fail(tenantId, prepared.fileId, failureText(err));
         throw err;
       }
       await uploader.complete(tenantId, prepared.fileId);
@@ -86,7 +87,7 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
             await archiveOne(tenantId, email, ctx.cancellationSignal);
             report.archived++;
           } catch (err) {
-            if (!isFinal(err)) throw toFailure(err);
+            if (!isFinal(err)) throw err;
             report.failed.push({ emailId: email.emailId, error: `${err.type}: ${err.message}` });
           }
         });

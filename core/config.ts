@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type AiConfig, PRESETS, PROVIDERS } from './ai-providers.js';
+import { registerSecrets, secretsOfEnvironment } from './redact.js';
 import { parseDuration, type RetentionPolicy } from './retention.js';
 
 const MiB = 1024 * 1024;
@@ -265,6 +266,8 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  // Whatever is configured as a secret is never printed (logs, failures, tool results): core/redact.ts.
+  registerSecrets(secretsOfEnvironment(source));
   const ai = aiConfig(env);
   const dataDir = path.resolve(cwd, env.DURABLE_INBOX_DATA_DIR);
   const dbUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;

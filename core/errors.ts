@@ -43,6 +43,26 @@ export const ErrorType = {
   RolloutRunning: 'RolloutRunning',
   /** A steering action the rollout's current state does not allow (e.g. abort after it finished). */
   InvalidTransition: 'InvalidTransition',
+  /** A steering action the rollout accepted, but the run failed while applying it (it rolls back). */
+  RolloutFailed: 'RolloutFailed',
+  /** The worker derived another key for a message than the caller did (parser versions differ). */
+  KeyMismatch: 'KeyMismatch',
+  // Storage: the service kept failing after every retry, or refused with a code of its own.
+  StorageUnavailable: 'StorageUnavailable',
+  StorageRefused: 'StorageRefused',
+  // Runs and the services under them
+  /** A run (or one of its steps) ran out of time. */
+  TimedOut: 'TimedOut',
+  /** A run was cancelled before it finished. */
+  Cancelled: 'Cancelled',
+  /** A run was terminated by an operator or by the Temporal server. */
+  Terminated: 'Terminated',
+  /** The Temporal service cannot be reached; nothing was started. */
+  TemporalUnavailable: 'TemporalUnavailable',
+  /** The database cannot be reached or is shutting down. */
+  DatabaseUnavailable: 'DatabaseUnavailable',
+  /** Anything unexpected. The text carries a reference the operator finds in the server log. */
+  InternalError: 'InternalError',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -51,11 +71,25 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
  * non-retryable ApplicationFailure of the same type; MCP tools turn it into an `isError` result.
  */
 export class UserFacingError extends Error {
+  /** Whether a later attempt may succeed (a provider's rate limit); by default retrying cannot help. */
+  readonly retryable: boolean;
+  /** The wait the other side asked for (Retry-After), for the next attempt. */
+  readonly retryAfterMs?: number;
+
   constructor(
     readonly type: ErrorType,
     message: string,
+    options: { retryable?: boolean; retryAfterMs?: number } = {},
   ) {
     super(message);
     this.name = type;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+const KNOWN = new Set<string>(Object.values(ErrorType));
+
+export function isErrorType(value: unknown): value is ErrorType {
+  return typeof value === 'string' && KNOWN.has(value);
 }

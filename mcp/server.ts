@@ -3,6 +3,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
+import { adoptSdkRefusals, guardedRegistry } from './tool-registry.js';
 import { registerAnalyzeEmail } from './tools/analyze-email.js';
 import { registerControlPromptRollout } from './tools/control-prompt-rollout.js';
 import { registerEmailRetentionPolicy } from './tools/email-retention-policy.js';
@@ -28,21 +29,23 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       'Tools that start durable Temporal workflows for an email inbox backend. Long-running tools return ' +
       'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
   });
-  registerIngestEmail(server, ctx);
-  registerIngestMailbox(server, ctx);
-  registerUploadFile(server, ctx);
-  registerAnalyzeEmail(server, ctx);
-  registerGetWorkflow(server, ctx);
-  registerSearchEmails(server, ctx);
-  registerGetEmail(server, ctx);
-  registerStartPromptRollout(server, ctx);
-  registerControlPromptRollout(server, ctx);
-  registerGetPromptRollout(server, ctx);
-  registerListPromptVersions(server, ctx);
-  registerRollbackPrompt(server, ctx);
-  registerRetentionRunNow(server, ctx);
-  registerRetentionSchedule(server, ctx);
-  registerPerformanceReport(server, ctx);
-  registerEmailRetentionPolicy(server, ctx);
+  adoptSdkRefusals(server, ctx.log);
+  const tools = guardedRegistry(server, ctx.log);
+  registerIngestEmail(tools, ctx);
+  registerIngestMailbox(tools, ctx);
+  registerUploadFile(tools, ctx);
+  registerAnalyzeEmail(tools, ctx);
+  registerGetWorkflow(tools, ctx);
+  registerSearchEmails(tools, ctx);
+  registerGetEmail(tools, ctx);
+  registerStartPromptRollout(tools, ctx);
+  registerControlPromptRollout(tools, ctx);
+  registerGetPromptRollout(tools, ctx);
+  registerListPromptVersions(tools, ctx);
+  registerRollbackPrompt(tools, ctx);
+  registerRetentionRunNow(tools, ctx);
+  registerRetentionSchedule(tools, ctx);
+  registerPerformanceReport(tools, ctx);
+  registerEmailRetentionPolicy(tools, ctx);
   return server;
 }

@@ -1,11 +1,14 @@
 /**
  * Tool results. Success carries `structuredContent` (validated against the tool's output schema by the
- * SDK) plus the same JSON as text for clients that only read text. Errors carry `isError` and a message
- * that starts with the failure type, e.g. "InvalidEmail: the message has no From address".
+ * SDK) plus the same JSON as text for clients that only read text. Errors carry `isError` and text that
+ * always reads `Type: message` (core/failure.ts decides both); an unexpected error says only
+ * `InternalError` and a reference, and the log line under that reference holds what happened.
  */
+import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { UserFacingError } from '../core/errors.js';
+import { ErrorType } from '../core/errors.js';
+import { describeFailure } from '../core/failure.js';
+import type { Logger } from '../core/logger.js';
 
 export function toolResult(structured: Record<string, unknown>): CallToolResult {
   return {
@@ -14,33 +17,13 @@ export function toolResult(structured: Record<string, unknown>): CallToolResult 
   };
 }
 
-export interface FailureInfo {
-  type: string;
-  message: string;
-}
-
-/** The user-readable type and message of an error, looking through Temporal's wrappers. */
-export function failureInfo(err: unknown): FailureInfo {
-  if (err instanceof UserFacingError) return { type: err.type, message: err.message };
-  // An update's validator or handler refused: its ApplicationFailure says why.
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    return { type: err.cause.type ?? 'UpdateFailed', message: err.cause.message };
+export function toolError(err: unknown, log: Logger, tool: string): CallToolResult {
+  const { type, message, detail } = describeFailure(err);
+  let text = `${type}: ${message}`;
+  if (type === ErrorType.InternalError) {
+    const ref = randomBytes(6).toString('hex');
+    log.error('tool call failed unexpectedly', { tool, ref, detail, error: err });
+    text += ` (reference ${ref}: the operator finds the details in the server log under it)`;
   }
-  if (err instanceof WorkflowFailedError) {
-    let cause: unknown = err.cause;
-    // An activity failure wraps the ApplicationFailure the activity threw.
-    while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause)
-      cause = cause.cause;
-    if (cause instanceof ApplicationFailure)
-      return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
-    if (cause instanceof Error) return { type: cause.name, message: cause.message };
-    return { type: 'WorkflowFailed', message: err.message };
-  }
-  if (err instanceof Error) return { type: err.name || 'Error', message: err.message };
-  return { type: 'Error', message: String(err) };
-}
-
-export function toolError(err: unknown): CallToolResult {
-  const { type, message } = failureInfo(err);
-  return { isError: true, content: [{ type: 'text', text: `${type}: ${message}` }] };
+  return { isError: true, content: [{ type: 'text', text }] };
 }

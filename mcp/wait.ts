@@ -6,11 +6,11 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
-import { type FailureInfo, failureInfo } from './tool-result.js';
 
 export type WaitOutcome<R> =
   | { status: 'completed'; result: R }
-  | { status: 'failed'; failure: FailureInfo }
+  /** The run failed: `error` is what the client threw; the tool door renders it (core/failure.ts). */
+  | { status: 'failed'; error: unknown }
   | { status: 'running' };
 
 export interface WaitOptions<P> {
@@ -30,7 +30,7 @@ export async function waitForWorkflow<R, P>(
 ): Promise<WaitOutcome<R>> {
   const done = handle.result().then(
     (result) => ({ status: 'completed', result: result as R }) as const,
-    (err: unknown) => ({ status: 'failed', failure: failureInfo(err) }) as const,
+    (error: unknown) => ({ status: 'failed', error }) as const,
   );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ status: 'running' }>((resolve) => {

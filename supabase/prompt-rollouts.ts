@@ -6,7 +6,6 @@
 import { ErrorType } from '../core/errors.js';
 import type { ArmMetrics, RolloutGates, RolloutMetrics, StageEvidence } from '../core/rollout-gates.js';
 import type { Queryable, Sql } from './db.js';
-import { asPromptError } from './prompt-errors.js';
 import { type PromptActor, withoutUndefined } from './prompts.js';
 
 export type RolloutStatusName = 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
@@ -49,7 +48,7 @@ export interface OpenRolloutRequest extends PromptActor {
 
 /** Open the rollout row at 0% (idempotent on its id); refused while another is open for the pair. */
 export async function openPromptRollout(sql: Sql, request: OpenRolloutRequest): Promise<void> {
-  await sql`select public.open_prompt_rollout(${sql.json(withoutUndefined(request))})`.catch(asPromptError);
+  await sql`select public.open_prompt_rollout(${sql.json(withoutUndefined(request))})`;
 }
 
 export interface StageChange extends PromptActor {
@@ -69,9 +68,7 @@ export async function setPromptRolloutStage(
 ): Promise<{ stageStartedAt: Date; changed: boolean }> {
   const [row] = await sql<{ stage_started_at: Date; changed: boolean }[]>`
     select stage_started_at, changed
-    from public.set_prompt_rollout_stage(${rolloutId}, ${sql.json(withoutUndefined(change))})`.catch(
-    asPromptError,
-  );
+    from public.set_prompt_rollout_stage(${rolloutId}, ${sql.json(withoutUndefined(change))})`;
   return { stageStartedAt: row!.stage_started_at, changed: row!.changed };
 }
 

@@ -4,7 +4,6 @@
  */
 import { servesCandidate } from '../core/rollout-bucket.js';
 import type { Queryable, Sql } from './db.js';
-import { asPromptError } from './prompt-errors.js';
 
 export const ANALYSIS_TOOL = 'analyze_email';
 
@@ -128,9 +127,7 @@ export async function createPromptVersion(
   request: PromptActor & { toolName: string; provider: string; content: string; description: string },
 ): Promise<{ id: string; version: number; created: boolean }> {
   const [row] = await sql<{ prompt_id: string; version: number; created: boolean }[]>`
-    select prompt_id, version, created from public.create_prompt_version(${sql.json(withoutUndefined(request))})`.catch(
-    asPromptError,
-  );
+    select prompt_id, version, created from public.create_prompt_version(${sql.json(withoutUndefined(request))})`;
   return { id: row!.prompt_id, version: row!.version, created: row!.created };
 }
 
@@ -163,9 +160,7 @@ export async function activatePromptVersion(
       rollout_id: string | null;
       rollout_status: string | null;
     }[]
-  >`select * from public.activate_prompt_version(${promptId}, ${sql.json(withoutUndefined(request))})`.catch(
-    asPromptError,
-  );
+  >`select * from public.activate_prompt_version(${promptId}, ${sql.json(withoutUndefined(request))})`;
   return {
     changed: row!.changed,
     previousVersion: row!.previous_version,

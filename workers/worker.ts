@@ -12,9 +12,35 @@
  * worker carries workflows; the others register activities only.
  */
 import { fileURLToPath } from 'node:url';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  type NativeConnection,
+  Worker,
+  type WorkerInterceptors,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { type ActivityDeps, createActivities, createFilesQueueActivities } from '../activities/index.js';
 import { aiTaskQueue } from '../core/ai-providers.js';
+import { toApplicationFailure } from '../core/failure.js';
+
+/**
+ * Every activity's failure passes through one conversion (core/failure.ts): typed, retryable or not as the
+ * error says, secrets redacted before the history keeps it.
+ */
+const interceptors: WorkerInterceptors = {
+  activity: [
+    () => ({
+      inbound: {
+        async execute(input, next) {
+          try {
+            return await next(input);
+          } catch (err) {
+            throw toApplicationFailure(err);
+          }
+        },
+      },
+    }),
+  ],
+};
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -35,6 +61,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
+    interceptors,
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
   });
@@ -43,6 +70,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     namespace: opts.namespace,
     taskQueue: opts.files.taskQueue,
     activities: createFilesQueueActivities(opts.deps),
+    interceptors,
     maxConcurrentActivityTaskExecutions: opts.files.concurrency,
     // Heartbeats carry upload progress; send them at least every second so callers (the MCP tool's
     // progress notifications, the Web UI) see it move, and a crash loses at most a second of it.
@@ -57,6 +85,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         namespace: opts.namespace,
         taskQueue: aiTaskQueue(ai, ai.llm.provider),
         activities: { analyzeWithLlm: activities.analyzeWithLlm },
+        interceptors,
         // Both limits: the server's applies across all workers on the queue but admits a burst per
         // task-queue partition; the worker's own is exact for what this process starts.
         maxTaskQueueActivitiesPerSecond: ai.llm.ratePerSecond,

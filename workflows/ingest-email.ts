@@ -34,9 +34,10 @@ import {
 } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
+import { ErrorType } from '../core/errors.js';
+import { failureText } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
-import { failureText } from './failure-text.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
@@ -132,7 +133,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     // Only possible if the caller and the worker run different parser versions: refuse rather than
     // store the message under a key that no longer matches this workflow's id.
     throw ApplicationFailure.create({
-      type: 'KeyMismatch',
+      type: ErrorType.KeyMismatch,
       message: `the worker derived key ${summary.dedupKey}, the caller ${input.dedupKey}`,
       nonRetryable: true,
     });

@@ -39,6 +39,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PromptRolloutActivities } from '../activities/prompt-rollout-activities.js';
+import { ErrorType } from '../core/errors.js';
 import {
   describeArm,
   enoughSamples,
@@ -168,7 +169,7 @@ const FINISHED: RolloutStatusName[] = ['completed', 'rolled_back', 'aborted'];
 const EVIDENCE_KEPT = 50;
 
 const invalid = (message: string) =>
-  ApplicationFailure.create({ type: 'InvalidTransition', message, nonRetryable: true });
+  ApplicationFailure.create({ type: ErrorType.InvalidTransition, message, nonRetryable: true });
 
 class PromptRollout {
   readonly s: CarriedState;
@@ -343,14 +344,14 @@ class PromptRollout {
         await this.apply(request);
         settle({ ok: this.status() });
       } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'InvalidTransition') {
+        if (err instanceof ApplicationFailure && err.type === ErrorType.InvalidTransition) {
           settle({ error: err });
           continue;
         }
         // The run is failing (it rolls back on the way out): the caller learns why, and is not left waiting.
         settle({
           error: ApplicationFailure.create({
-            type: 'RolloutFailed',
+            type: ErrorType.RolloutFailed,
             message: `the rollout failed while applying ${request.kind}: ${err instanceof Error ? err.message : String(err)}`,
             nonRetryable: true,
           }),

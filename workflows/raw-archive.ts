@@ -5,7 +5,7 @@
  */
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { RawArchiveActivities, RawArchiveScope } from '../activities/raw-archive-activities.js';
-import { failureText } from './failure-text.js';
+import { failureText } from '../core/failure.js';
 
 export interface RawArchiveOutcome {
   archived: number;

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { FileActivities, PrepareUploadInput } from '../activities/file-activities.js';
 import type { FileSource } from '../activities/file-sources.js';
-import { failureText } from './failure-text.js';
+import { failureText } from '../core/failure.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@
  * (or the stored result) and no provider is called again; with `force` a new run re-analyses and
  * replaces the stored result.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { type AnalysisPlan, planAnalysis } from '../../activities/analysis-plan.js';
@@ -25,7 +24,8 @@ import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { progressNotifier, startOrJoin } from '../start-workflow.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
@@ -46,7 +46,7 @@ const outputSchema = {
   temporalUiUrl: z.string(),
 };
 
-export function registerAnalyzeEmail(server: McpServer, ctx: ToolContext): void {
+export function registerAnalyzeEmail(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'analyze_email',
     {
@@ -74,51 +74,47 @@ export function registerAnalyzeEmail(server: McpServer, ctx: ToolContext): void 
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        // As the caller, so RLS is the second wall: another tenant's email id reads as not found.
-        const plan = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
-          planAnalysis(tx, ctx.ai, { ...args, tenantId }),
-        );
-        const { handle, runId } = await startAnalysisRun(ctx.client, ctx.taskQueue, plan);
-        const base = {
-          workflowId: handle.workflowId,
-          runId,
-          provider: plan.input.provider,
-          model: plan.input.model,
-          promptVersion: plan.input.promptVersion,
-          temporalUiUrl: workflowUiUrl(ctx.temporal, handle.workflowId, runId),
-        };
-        ctx.log.info('analyze_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
-        if (!args.wait) return toolResult({ ...base, status: 'running' });
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      // As the caller, so RLS is the second wall: another tenant's email id reads as not found.
+      const plan = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
+        planAnalysis(tx, ctx.ai, { ...args, tenantId }),
+      );
+      const { handle, runId } = await startAnalysisRun(ctx.client, ctx.taskQueue, plan);
+      const base = {
+        workflowId: handle.workflowId,
+        runId,
+        provider: plan.input.provider,
+        model: plan.input.model,
+        promptVersion: plan.input.promptVersion,
+        temporalUiUrl: workflowUiUrl(ctx.temporal, handle.workflowId, runId),
+      };
+      ctx.log.info('analyze_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
+      if (!args.wait) return toolResult({ ...base, status: 'running' });
 
-        const last = STAGES.length - 1;
-        const outcome = await waitForWorkflow<AnalyzeEmailResult, AnalysisStage>(handle, {
-          waitMs: ctx.waitMs,
-          signal: extra.signal,
-          progress: progressNotifier(extra, analysisStageQuery, (stage) => ({
-            progress: STAGES.indexOf(stage),
-            total: last,
-            message: stage,
-          })),
-        });
-        if (outcome.status === 'failed') return toolError(outcome.failure);
-        if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        const r = outcome.result;
-        // The analysis itself never passes through Temporal: read it back, as the caller.
-        const stored = await asCaller(ctx.sql, ctx.principal.claims, (tx) => analysisById(tx, r.analysisId));
-        return toolResult({
-          ...base,
-          status: 'completed',
-          model: r.model,
-          reused: r.reused,
-          analysis: stored?.result,
-          tokens: r.tokens,
-          cost: r.cost,
-        });
-      } catch (err) {
-        return toolError(err);
-      }
+      const last = STAGES.length - 1;
+      const outcome = await waitForWorkflow<AnalyzeEmailResult, AnalysisStage>(handle, {
+        waitMs: ctx.waitMs,
+        signal: extra.signal,
+        progress: progressNotifier(extra, analysisStageQuery, (stage) => ({
+          progress: STAGES.indexOf(stage),
+          total: last,
+          message: stage,
+        })),
+      });
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+      const r = outcome.result;
+      // The analysis itself never passes through Temporal: read it back, as the caller.
+      const stored = await asCaller(ctx.sql, ctx.principal.claims, (tx) => analysisById(tx, r.analysisId));
+      return toolResult({
+        ...base,
+        status: 'completed',
+        model: r.model,
+        reused: r.reused,
+        analysis: stored?.result,
+        tokens: r.tokens,
+        cost: r.cost,
+      });
     },
   );
 }

@@ -4,7 +4,6 @@
  * validators refuse what the rollout's state does not allow, with the reason (`InvalidTransition`).
  * Every action is audited in the caller's organization.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { findRollout } from '../../supabase/prompt-rollouts.js';
@@ -28,10 +27,11 @@ import {
   runningRollout,
   toolNameArg,
 } from '../prompt-rollouts.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { STEERS_WORKFLOW, tenantArg } from '../tool-schemas.js';
 
-export function registerControlPromptRollout(server: McpServer, ctx: ToolContext): void {
+export function registerControlPromptRollout(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'control_prompt_rollout',
     {
@@ -53,59 +53,52 @@ export function registerControlPromptRollout(server: McpServer, ctx: ToolContext
       annotations: STEERS_WORKFLOW,
     },
     async (args) => {
-      try {
-        const by = await promptAdmin(ctx, args.tenant);
-        const pair = pairOf(ctx, args);
-        const running = await runningRollout(ctx.client, pair);
-        if (!running) throw noRunningRollout(pair, await findRollout(ctx.sql, pair));
-        const { handle } = running;
-        const runId = running.description.runId;
+      const by = await promptAdmin(ctx, args.tenant);
+      const pair = pairOf(ctx, args);
+      const running = await runningRollout(ctx.client, pair);
+      if (!running) throw noRunningRollout(pair, await findRollout(ctx.sql, pair));
+      const { handle } = running;
+      const runId = running.description.runId;
 
-        let status: PromptRolloutStatus;
-        switch (args.action) {
-          case 'pause':
-          case 'resume': {
-            const pause = args.action === 'pause';
-            const before = await handle.query(statusQuery);
-            if ((before.status === 'paused') === pause) {
-              throw new UserFacingError(
-                ErrorType.InvalidTransition,
-                `the rollout is already ${before.status}`,
-              );
-            }
-            await handle.signal(pause ? pauseSignal : resumeSignal, by);
-            status = await waitUntil(
-              () => handle.query(statusQuery),
-              (s) => (s.status === 'paused') === pause,
-            );
-            break;
+      let status: PromptRolloutStatus;
+      switch (args.action) {
+        case 'pause':
+        case 'resume': {
+          const pause = args.action === 'pause';
+          const before = await handle.query(statusQuery);
+          if ((before.status === 'paused') === pause) {
+            throw new UserFacingError(ErrorType.InvalidTransition, `the rollout is already ${before.status}`);
           }
-          case 'promote':
-            status = await handle.executeUpdate(promoteUpdate, { args: [by] });
-            break;
-          case 'abort':
-            if (!args.reason) throw new UserFacingError(ErrorType.InvalidInput, 'abort needs a `reason`');
-            status = await handle.executeUpdate(abortUpdate, { args: [{ ...by, reason: args.reason }] });
-            break;
-          case 'setStage':
-            if (args.percent === undefined) {
-              throw new UserFacingError(ErrorType.InvalidInput, 'setStage needs the `percent` of a stage');
-            }
-            status = await handle.executeUpdate(setStageUpdate, { args: [{ ...by, percent: args.percent }] });
-            break;
+          await handle.signal(pause ? pauseSignal : resumeSignal, by);
+          status = await waitUntil(
+            () => handle.query(statusQuery),
+            (s) => (s.status === 'paused') === pause,
+          );
+          break;
         }
-        ctx.log.info('prompt rollout steered', {
-          actor: by.actor,
-          action: args.action,
-          workflowId: handle.workflowId,
-        });
-        return toolResult({
-          ...liveOutput(ctx, status, runId),
-          live: status.status === 'running' || status.status === 'paused',
-        });
-      } catch (err) {
-        return toolError(err);
+        case 'promote':
+          status = await handle.executeUpdate(promoteUpdate, { args: [by] });
+          break;
+        case 'abort':
+          if (!args.reason) throw new UserFacingError(ErrorType.InvalidInput, 'abort needs a `reason`');
+          status = await handle.executeUpdate(abortUpdate, { args: [{ ...by, reason: args.reason }] });
+          break;
+        case 'setStage':
+          if (args.percent === undefined) {
+            throw new UserFacingError(ErrorType.InvalidInput, 'setStage needs the `percent` of a stage');
+          }
+          status = await handle.executeUpdate(setStageUpdate, { args: [{ ...by, percent: args.percent }] });
+          break;
       }
+      ctx.log.info('prompt rollout steered', {
+        actor: by.actor,
+        action: args.action,
+        workflowId: handle.workflowId,
+      });
+      return toolResult({
+        ...liveOutput(ctx, status, runId),
+        live: status.status === 'running' || status.status === 'paused',
+      });
     },
   );
 }

@@ -3,20 +3,20 @@
  * reads; with `days` (or `null`, keep forever) it sets, for owners and admins, and writes an audit row in
  * the same transaction. The next retention run (the hourly schedule, or retention_run_now) applies it.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { recordAudit } from '../../supabase/audit.js';
 import { emailRetention, setEmailRetention } from '../../supabase/retention.js';
 import type { ToolContext } from '../context.js';
 import { requireRole, resolveTenant } from '../principal.js';
 import { DELETING_ROLES } from '../retention-access.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
 
 /** A hundred years: anything longer is "keep forever", which is `null`. */
 const MAX_DAYS = 36_500;
 
-export function registerEmailRetentionPolicy(server: McpServer, ctx: ToolContext): void {
+export function registerEmailRetentionPolicy(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'email_retention_policy',
     {
@@ -45,38 +45,34 @@ export function registerEmailRetentionPolicy(server: McpServer, ctx: ToolContext
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        if (args.days === undefined) {
-          const days = await emailRetention(ctx.sql, tenantId);
-          return toolResult({ tenantId, emailRetentionDays: days, changed: false });
-        }
-        requireRole(ctx.principal, tenantId, DELETING_ROLES, 'changing the email retention policy');
-        const days = args.days;
-        const previous = await ctx.sql.begin(async (tx) => {
-          const before = await emailRetention(tx, tenantId, { forUpdate: true });
-          if (before === days) return before;
-          await setEmailRetention(tx, tenantId, days);
-          await recordAudit(tx, {
-            tenantId,
-            actor: ctx.principal.actor,
-            action: 'retention.email_policy',
-            subjectType: 'organization',
-            subjectId: tenantId,
-            detail: { from: before, to: days },
-          });
-          return before;
-        });
-        const changed = previous !== days;
-        return toolResult({
-          tenantId,
-          emailRetentionDays: days,
-          changed,
-          ...(changed ? { previousDays: previous } : {}),
-        });
-      } catch (err) {
-        return toolError(err);
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      if (args.days === undefined) {
+        const days = await emailRetention(ctx.sql, tenantId);
+        return toolResult({ tenantId, emailRetentionDays: days, changed: false });
       }
+      requireRole(ctx.principal, tenantId, DELETING_ROLES, 'changing the email retention policy');
+      const days = args.days;
+      const previous = await ctx.sql.begin(async (tx) => {
+        const before = await emailRetention(tx, tenantId, { forUpdate: true });
+        if (before === days) return before;
+        await setEmailRetention(tx, tenantId, days);
+        await recordAudit(tx, {
+          tenantId,
+          actor: ctx.principal.actor,
+          action: 'retention.email_policy',
+          subjectType: 'organization',
+          subjectId: tenantId,
+          detail: { from: before, to: days },
+        });
+        return before;
+      });
+      const changed = previous !== days;
+      return toolResult({
+        tenantId,
+        emailRetentionDays: days,
+        changed,
+        ...(changed ? { previousDays: previous } : {}),
+      });
     },
   );
 }

@@ -2,7 +2,6 @@
  * `get_email`: one stored email with its parsed fields, read as the caller (RLS applies). An id of
  * another tenant reads as not found.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { AddressSchema } from '../../core/email.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
@@ -11,12 +10,13 @@ import { asCaller } from '../../supabase/caller.js';
 import { getEmail } from '../../supabase/email-queries.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
 const addresses = z.array(AddressSchema);
 
-export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
+export function registerGetEmail(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'get_email',
     {
@@ -73,17 +73,13 @@ export function registerGetEmail(server: McpServer, ctx: ToolContext): void {
       annotations: READ_ONLY,
     },
     async ({ emailId, tenant }) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
-        const found = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => {
-          const email = await getEmail(tx, tenantId, emailId);
-          return email && { ...email, attachments: await listAttachments(tx, tenantId, emailId) };
-        });
-        if (!found) throw new UserFacingError(ErrorType.NotFound, `no email ${emailId} for this caller`);
-        return toolResult({ ...found });
-      } catch (err) {
-        return toolError(err);
-      }
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
+      const found = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => {
+        const email = await getEmail(tx, tenantId, emailId);
+        return email && { ...email, attachments: await listAttachments(tx, tenantId, emailId) };
+      });
+      if (!found) throw new UserFacingError(ErrorType.NotFound, `no email ${emailId} for this caller`);
+      return toolResult({ ...found });
     },
   );
 }

@@ -3,7 +3,6 @@
  * per-arm metrics so far, gate evidence), or the latest (or a given) one from the database once it has
  * ended. Any member may read it; the row is read as the caller.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { asCaller } from '../../supabase/caller.js';
@@ -20,10 +19,11 @@ import {
   runningRollout,
   toolNameArg,
 } from '../prompt-rollouts.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
-export function registerGetPromptRollout(server: McpServer, ctx: ToolContext): void {
+export function registerGetPromptRollout(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'get_prompt_rollout',
     {
@@ -42,31 +42,27 @@ export function registerGetPromptRollout(server: McpServer, ctx: ToolContext): v
       annotations: READ_ONLY,
     },
     async (args) => {
-      try {
-        await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const pair = pairOf(ctx, args);
-        const running = await runningRollout(ctx.client, pair);
-        if (running) {
-          const live = await running.handle.query(statusQuery);
-          if (!args.rolloutId || args.rolloutId === live.rolloutId) {
-            return toolResult({ ...liveOutput(ctx, live, running.description.runId) });
-          }
+      await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const pair = pairOf(ctx, args);
+      const running = await runningRollout(ctx.client, pair);
+      if (running) {
+        const live = await running.handle.query(statusQuery);
+        if (!args.rolloutId || args.rolloutId === live.rolloutId) {
+          return toolResult({ ...liveOutput(ctx, live, running.description.runId) });
         }
-        const row = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
-          findRollout(tx, pair, args.rolloutId),
-        );
-        if (!row) {
-          throw new UserFacingError(
-            ErrorType.NotFound,
-            args.rolloutId
-              ? `no rollout ${args.rolloutId} of ${pair.toolName}/${pair.provider}`
-              : `${pair.toolName}/${pair.provider} has never been rolled out`,
-          );
-        }
-        return toolResult({ ...rowOutput(ctx, row) });
-      } catch (err) {
-        return toolError(err);
       }
+      const row = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
+        findRollout(tx, pair, args.rolloutId),
+      );
+      if (!row) {
+        throw new UserFacingError(
+          ErrorType.NotFound,
+          args.rolloutId
+            ? `no rollout ${args.rolloutId} of ${pair.toolName}/${pair.provider}`
+            : `${pair.toolName}/${pair.provider} has never been rolled out`,
+        );
+      }
+      return toolResult({ ...rowOutput(ctx, row) });
     },
   );
 }

@@ -3,14 +3,15 @@
  * Only runs of the caller's tenants are visible; any other id reads as not found, so the tool does not
  * reveal which ids exist.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
+import { describeFailure } from '../../core/failure.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
-import { failureInfo, toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { READ_ONLY } from '../tool-schemas.js';
 import { toWorkflowStatus, WorkflowStatus } from './workflow-status.js';
 
@@ -27,7 +28,7 @@ const outputSchema = {
   temporalUiUrl: z.string(),
 };
 
-export function registerGetWorkflow(server: McpServer, ctx: ToolContext): void {
+export function registerGetWorkflow(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'get_workflow',
     {
@@ -43,44 +44,38 @@ export function registerGetWorkflow(server: McpServer, ctx: ToolContext): void {
       annotations: READ_ONLY,
     },
     async ({ workflowId, runId }) => {
-      try {
-        const handle = ctx.client.workflow.getHandle(workflowId, runId);
-        const notFound = new UserFacingError(
-          ErrorType.NotFound,
-          `no workflow "${workflowId}" for this caller`,
-        );
-        const description = await handle.describe().catch((err: unknown) => {
-          throw err instanceof WorkflowNotFoundError ? notFound : err;
-        });
-        const tenant = description.typedSearchAttributes.get(TenantId);
-        if (!tenant || !ctx.principal.tenants.some((t) => t.tenantId === tenant)) throw notFound;
+      const handle = ctx.client.workflow.getHandle(workflowId, runId);
+      const notFound = new UserFacingError(ErrorType.NotFound, `no workflow "${workflowId}" for this caller`);
+      const description = await handle.describe().catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? notFound : err;
+      });
+      const tenant = description.typedSearchAttributes.get(TenantId);
+      if (!tenant || !ctx.principal.tenants.some((t) => t.tenantId === tenant)) throw notFound;
 
-        const status = toWorkflowStatus(description.status.name);
-        const out: Record<string, unknown> = {
-          workflowId,
-          runId: description.runId,
-          workflowType: description.type,
-          status,
-          startTime: description.startTime.toISOString(),
-          closeTime: description.closeTime?.toISOString(),
-          summary: await description.staticSummary(),
-          temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, description.runId),
-        };
-        if (status !== 'running') {
-          const runHandle = ctx.client.workflow.getHandle(workflowId, description.runId);
-          await runHandle.result().then(
-            (result) => {
-              out.result = result;
-            },
-            (err: unknown) => {
-              out.failure = failureInfo(err);
-            },
-          );
-        }
-        return toolResult(out);
-      } catch (err) {
-        return toolError(err);
+      const status = toWorkflowStatus(description.status.name);
+      const out: Record<string, unknown> = {
+        workflowId,
+        runId: description.runId,
+        workflowType: description.type,
+        status,
+        startTime: description.startTime.toISOString(),
+        closeTime: description.closeTime?.toISOString(),
+        summary: await description.staticSummary(),
+        temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, description.runId),
+      };
+      if (status !== 'running') {
+        const runHandle = ctx.client.workflow.getHandle(workflowId, description.runId);
+        await runHandle.result().then(
+          (result) => {
+            out.result = result;
+          },
+          (err: unknown) => {
+            const { type, message } = describeFailure(err);
+            out.failure = { type, message };
+          },
+        );
       }
+      return toolResult(out);
     },
   );
 }

@@ -4,7 +4,6 @@
  * The workflow id is the message's natural key (`email/<tenant>/<dedupKey>`), started or joined with
  * startOrJoin: concurrent calls join the running run, a later call gets the completed run's result.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../../core/email.js';
@@ -24,7 +23,8 @@ import { EmailFrom, MessageId, TenantId } from '../../workflows/search-attribute
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { progressNotifier, startOrJoin } from '../start-workflow.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
@@ -65,7 +65,7 @@ const outputSchema = {
   temporalUiUrl: z.string(),
 };
 
-export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
+export function registerIngestEmail(server: ToolRegistry, ctx: ToolContext): void {
   // base64 grows content by 4/3; leave room for line breaks.
   const maxChars = Math.ceil(ctx.limits.maxEmailBytes * 1.4) + 1024;
   server.registerTool(
@@ -91,85 +91,81 @@ export function registerIngestEmail(server: McpServer, ctx: ToolContext): void {
       annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const raw = decodeRawEmail(args.raw, args.encoding);
-        const parsed = await parseEmail(raw, ctx.limits).catch(async (err: unknown) => {
-          // Nothing disappears silently: a rejected message leaves a row saying why.
-          if (err instanceof UserFacingError) {
-            await recordIngestFailure(ctx.sql, tenantId, sha256Hex(raw), err.type, err.message);
-          }
-          throw err;
-        });
-        await stageContent(ctx.sql, tenantId, parsed.rawSha256, raw);
-        const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
-        const input: IngestEmailInput = {
-          tenantId,
-          rawSha256: parsed.rawSha256,
-          dedupKey: parsed.dedupKey,
-          filesTaskQueue: ctx.files.taskQueue,
-        };
-        const options = {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [input] as [IngestEmailInput],
-          typedSearchAttributes: [
-            { key: TenantId, value: tenantId },
-            { key: EmailFrom, value: parsed.from[0]?.address ?? '' },
-            ...(parsed.messageId ? [{ key: MessageId, value: parsed.messageId.slice(0, 255) }] : []),
-          ],
-          staticSummary: `Ingest "${truncate(parsed.subject ?? '(no subject)', 80)}" from ${parsed.from[0]?.address}`,
-          staticDetails:
-            `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
-            `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
-        };
-        let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
-        if (existing && (await leftWorkUnfinished(handle))) {
-          // The email is stored but an attachment or the raw message failed to reach storage: this
-          // request is the retry that completes them.
-          ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const raw = decodeRawEmail(args.raw, args.encoding);
+      const parsed = await parseEmail(raw, ctx.limits).catch(async (err: unknown) => {
+        // Nothing disappears silently: a rejected message leaves a row saying why.
+        if (err instanceof UserFacingError) {
+          await recordIngestFailure(ctx.sql, tenantId, sha256Hex(raw), err.type, err.message);
         }
-        const base = {
-          workflowId: handle.workflowId,
-          runId,
-          messageId: parsed.messageId,
-          subject: parsed.subject,
-          temporalUiUrl: workflowUiUrl(ctx.temporal, handle.workflowId, runId),
-        };
-        ctx.log.info('ingest_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
-        if (!args.wait) return toolResult({ ...base, status: 'running' });
-
-        const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
-          waitMs: ctx.waitMs,
-          signal: extra.signal,
-          progress: progressNotifier(extra, ingestProgressQuery, (p) => ({
-            progress: p.step,
-            total: p.total,
-            message: p.stage,
-          })),
-        });
-        if (outcome.status === 'failed') return toolError(outcome.failure);
-        if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        const progressToken = extra._meta?.progressToken;
-        if (progressToken !== undefined) {
-          // A fast run can finish between two progress polls: always report the last step.
-          await extra.sendNotification({
-            method: 'notifications/progress',
-            params: { progressToken, progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' },
-          });
-        }
-        return toolResult({
-          ...base,
-          status: 'completed',
-          emailId: outcome.result.emailId,
-          created: outcome.result.created,
-          attachments: outcome.result.attachments,
-          rawMessage: outcome.result.rawMessage,
-          analysisWorkflowId: outcome.result.analysisWorkflowId,
-        });
-      } catch (err) {
-        return toolError(err);
+        throw err;
+      });
+      await stageContent(ctx.sql, tenantId, parsed.rawSha256, raw);
+      const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
+      const input: IngestEmailInput = {
+        tenantId,
+        rawSha256: parsed.rawSha256,
+        dedupKey: parsed.dedupKey,
+        filesTaskQueue: ctx.files.taskQueue,
+      };
+      const options = {
+        taskQueue: ctx.taskQueue,
+        workflowId,
+        args: [input] as [IngestEmailInput],
+        typedSearchAttributes: [
+          { key: TenantId, value: tenantId },
+          { key: EmailFrom, value: parsed.from[0]?.address ?? '' },
+          ...(parsed.messageId ? [{ key: MessageId, value: parsed.messageId.slice(0, 255) }] : []),
+        ],
+        staticSummary: `Ingest "${truncate(parsed.subject ?? '(no subject)', 80)}" from ${parsed.from[0]?.address}`,
+        staticDetails:
+          `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
+          `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+      };
+      let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
+      if (existing && (await leftWorkUnfinished(handle))) {
+        // The email is stored but an attachment or the raw message failed to reach storage: this
+        // request is the retry that completes them.
+        ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
       }
+      const base = {
+        workflowId: handle.workflowId,
+        runId,
+        messageId: parsed.messageId,
+        subject: parsed.subject,
+        temporalUiUrl: workflowUiUrl(ctx.temporal, handle.workflowId, runId),
+      };
+      ctx.log.info('ingest_email started', { actor: ctx.principal.actor, workflowId: handle.workflowId });
+      if (!args.wait) return toolResult({ ...base, status: 'running' });
+
+      const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
+        waitMs: ctx.waitMs,
+        signal: extra.signal,
+        progress: progressNotifier(extra, ingestProgressQuery, (p) => ({
+          progress: p.step,
+          total: p.total,
+          message: p.stage,
+        })),
+      });
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+      const progressToken = extra._meta?.progressToken;
+      if (progressToken !== undefined) {
+        // A fast run can finish between two progress polls: always report the last step.
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' },
+        });
+      }
+      return toolResult({
+        ...base,
+        status: 'completed',
+        emailId: outcome.result.emailId,
+        created: outcome.result.created,
+        attachments: outcome.result.attachments,
+        rawMessage: outcome.result.rawMessage,
+        analysisWorkflowId: outcome.result.analysisWorkflowId,
+      });
     },
   );
 }

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { MailboxReport, MailboxSource } from '../../activities/mailbox-activities.js';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
@@ -24,7 +23,8 @@ import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { progressNotifier, startOrJoin } from '../start-workflow.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
@@ -42,7 +42,7 @@ const ReportSchema = z.object({
     .describe('Stored emails whose raw message is not in storage; import the same mailbox again to retry'),
 });
 
-export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void {
+export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): void {
   const maxChars = Math.ceil(ctx.mailbox.maxUploadBytes * 1.4) + 1024;
   server.registerTool(
     'ingest_mailbox',
@@ -75,49 +75,45 @@ export function registerIngestMailbox(server: McpServer, ctx: ToolContext): void
       annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
-      try {
-        if (Boolean(args.path) === Boolean(args.content)) {
-          throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of `path` or `content`');
-        }
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const { source, sha256, label, bytes } = args.path
-          ? await fromPath(ctx, args.path)
-          : await fromUpload(ctx, tenantId, args.content!);
-        const workflowId = `mailbox/${tenantId}/${sha256}`;
-        const input: IngestMailboxInput = {
-          tenantId,
-          mailboxSha256: sha256,
-          source,
-          concurrency: args.concurrency ?? ctx.mailbox.concurrency,
-          chunkMessages: ctx.mailbox.chunkMessages,
-          filesTaskQueue: ctx.files.taskQueue,
-        };
-        const { handle, runId } = await startOrJoin(ctx.client, ingestMailboxWorkflow, {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [input],
-          typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-          staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
-        });
-        const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
-        if (!args.wait) return toolResult({ ...base, status: 'running' });
-
-        const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {
-          waitMs: ctx.waitMs,
-          signal: extra.signal,
-          progress: progressNotifier(
-            extra,
-            mailboxProgressQuery,
-            (p) => ({ progress: p.done, total: p.total, message: `${p.done}/${p.total} messages` }),
-            1000,
-          ),
-        });
-        if (outcome.status === 'failed') return toolError(outcome.failure);
-        if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        return toolResult({ ...base, status: 'completed', report: outcome.result });
-      } catch (err) {
-        return toolError(err);
+      if (Boolean(args.path) === Boolean(args.content)) {
+        throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of `path` or `content`');
       }
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const { source, sha256, label, bytes } = args.path
+        ? await fromPath(ctx, args.path)
+        : await fromUpload(ctx, tenantId, args.content!);
+      const workflowId = `mailbox/${tenantId}/${sha256}`;
+      const input: IngestMailboxInput = {
+        tenantId,
+        mailboxSha256: sha256,
+        source,
+        concurrency: args.concurrency ?? ctx.mailbox.concurrency,
+        chunkMessages: ctx.mailbox.chunkMessages,
+        filesTaskQueue: ctx.files.taskQueue,
+      };
+      const { handle, runId } = await startOrJoin(ctx.client, ingestMailboxWorkflow, {
+        taskQueue: ctx.taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+        staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
+      });
+      const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
+      if (!args.wait) return toolResult({ ...base, status: 'running' });
+
+      const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {
+        waitMs: ctx.waitMs,
+        signal: extra.signal,
+        progress: progressNotifier(
+          extra,
+          mailboxProgressQuery,
+          (p) => ({ progress: p.done, total: p.total, message: `${p.done}/${p.total} messages` }),
+          1000,
+        ),
+      });
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+      return toolResult({ ...base, status: 'completed', report: outcome.result });
     },
   );
 }

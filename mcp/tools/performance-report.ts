@@ -6,7 +6,6 @@
  * Percentiles do not re-aggregate, so a series point is always one rollup row: the p95 of that hour or
  * that day computed from its raw calls, never an average of smaller windows.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { DAY_MS, HOUR_MS } from '../../core/retention.js';
@@ -15,7 +14,8 @@ import { type RollupRow, rolledUpUntil, rollupRows } from '../../supabase/perfor
 import type { Grain } from '../../supabase/retention.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
 const MAX_POINTS = 5000;
@@ -47,7 +47,7 @@ const Series = z.object({
 const isoTime = z.iso.datetime({ offset: true });
 const name = z.string().trim().min(1).max(200);
 
-export function registerPerformanceReport(server: McpServer, ctx: ToolContext): void {
+export function registerPerformanceReport(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'performance_report',
     {
@@ -81,39 +81,35 @@ export function registerPerformanceReport(server: McpServer, ctx: ToolContext): 
       annotations: READ_ONLY,
     },
     async (args) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const to = args.to ? new Date(args.to) : new Date();
-        const from = args.from ? new Date(args.from) : new Date(to.getTime() - DAY_MS);
-        if (from >= to) throw new UserFacingError(ErrorType.InvalidArgument, 'from must be before to');
-        if (to.getTime() - from.getTime() > MAX_SPAN_MS) {
-          throw new UserFacingError(ErrorType.InvalidArgument, 'the range is longer than 5 years');
-        }
-        const grain = pickGrain(args.granularity, from, to, ctx.retention.policy.hourlyDays);
-        const { rows, until } = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => ({
-          rows: await rollupRows(tx, grain, {
-            tenantId,
-            includeShared: args.includeShared,
-            from,
-            to,
-            tool: args.tool,
-            model: args.model,
-            provider: args.provider,
-            limit: MAX_POINTS + 1,
-          }),
-          until: await rolledUpUntil(tx, grain),
-        }));
-        return toolResult({
-          granularity: grain === 'hour' ? 'hourly' : 'daily',
-          from: from.toISOString(),
-          to: to.toISOString(),
-          rolledUpUntil: until?.toISOString() ?? null,
-          series: toSeries(rows.slice(0, MAX_POINTS)),
-          truncated: rows.length > MAX_POINTS,
-        });
-      } catch (err) {
-        return toolError(err);
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const to = args.to ? new Date(args.to) : new Date();
+      const from = args.from ? new Date(args.from) : new Date(to.getTime() - DAY_MS);
+      if (from >= to) throw new UserFacingError(ErrorType.InvalidArgument, 'from must be before to');
+      if (to.getTime() - from.getTime() > MAX_SPAN_MS) {
+        throw new UserFacingError(ErrorType.InvalidArgument, 'the range is longer than 5 years');
       }
+      const grain = pickGrain(args.granularity, from, to, ctx.retention.policy.hourlyDays);
+      const { rows, until } = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => ({
+        rows: await rollupRows(tx, grain, {
+          tenantId,
+          includeShared: args.includeShared,
+          from,
+          to,
+          tool: args.tool,
+          model: args.model,
+          provider: args.provider,
+          limit: MAX_POINTS + 1,
+        }),
+        until: await rolledUpUntil(tx, grain),
+      }));
+      return toolResult({
+        granularity: grain === 'hour' ? 'hourly' : 'daily',
+        from: from.toISOString(),
+        to: to.toISOString(),
+        rolledUpUntil: until?.toISOString() ?? null,
+        series: toSeries(rows.slice(0, MAX_POINTS)),
+        truncated: rows.length > MAX_POINTS,
+      });
     },
   );
 }

@@ -7,7 +7,6 @@
  * The run's id is `retention/<tenant|all>/<run-now|dry-run>`: a second call while one runs joins it,
  * a call after it finished starts a fresh run.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { recordAudit } from '../../supabase/audit.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
@@ -21,7 +20,8 @@ import type { ToolContext } from '../context.js';
 import { requireRole, resolveTenant } from '../principal.js';
 import { DELETING_ROLES, requireOperator } from '../retention-access.js';
 import { startOrJoin } from '../start-workflow.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { WorkflowStatus } from './workflow-status.js';
@@ -57,7 +57,7 @@ export const RetentionReportSchema = z.object({
   durationMs: z.number(),
 });
 
-export function registerRetentionRunNow(server: McpServer, ctx: ToolContext): void {
+export function registerRetentionRunNow(server: ToolRegistry, ctx: ToolContext): void {
   const { policy } = ctx.retention;
   server.registerTool(
     'retention_run_now',
@@ -88,54 +88,50 @@ export function registerRetentionRunNow(server: McpServer, ctx: ToolContext): vo
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args, extra) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const what = args.dryRun ? 'a retention dry run' : 'deleting data by retention policy';
-        if (args.scope === 'all') await requireOperator(ctx, `${what} for all tenants`);
-        else if (!args.dryRun) requireRole(ctx.principal, tenantId, DELETING_ROLES, what);
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const what = args.dryRun ? 'a retention dry run' : 'deleting data by retention policy';
+      if (args.scope === 'all') await requireOperator(ctx, `${what} for all tenants`);
+      else if (!args.dryRun) requireRole(ctx.principal, tenantId, DELETING_ROLES, what);
 
-        const scope = args.scope === 'all' ? 'all' : tenantId;
-        const workflowId = `retention/${scope}/${args.dryRun ? 'dry-run' : 'run-now'}`;
-        const input: RetentionInput = {
-          policy,
-          dryRun: args.dryRun,
-          ...(args.scope === 'tenant' ? { tenantId } : {}),
-        };
-        const { handle, runId, existing } = await startOrJoin(
-          ctx.client,
-          retentionRollupWorkflow,
-          {
-            taskQueue: ctx.taskQueue,
-            workflowId,
-            args: [input],
-            // The caller's tenant, also for scope "all": so get_workflow finds the run for them.
-            typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-            staticSummary: `Retention ${args.dryRun ? 'dry run' : 'run'} for ${args.scope === 'all' ? 'all tenants' : `tenant ${tenantId}`}, started by ${ctx.principal.actor}`,
-          },
-          'replace',
-        );
-        if (!args.dryRun && !existing) {
-          await recordAudit(ctx.sql, {
-            tenantId,
-            actor: ctx.principal.actor,
-            action: 'retention.run',
-            subjectType: 'workflow',
-            subjectId: workflowId,
-            detail: { scope: args.scope, runId },
-          });
-        }
-        const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
-        if (!args.wait) return toolResult({ ...base, status: 'running' });
-        const outcome = await waitForWorkflow<RetentionReport, never>(handle, {
-          waitMs: ctx.waitMs,
-          signal: extra.signal,
+      const scope = args.scope === 'all' ? 'all' : tenantId;
+      const workflowId = `retention/${scope}/${args.dryRun ? 'dry-run' : 'run-now'}`;
+      const input: RetentionInput = {
+        policy,
+        dryRun: args.dryRun,
+        ...(args.scope === 'tenant' ? { tenantId } : {}),
+      };
+      const { handle, runId, existing } = await startOrJoin(
+        ctx.client,
+        retentionRollupWorkflow,
+        {
+          taskQueue: ctx.taskQueue,
+          workflowId,
+          args: [input],
+          // The caller's tenant, also for scope "all": so get_workflow finds the run for them.
+          typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+          staticSummary: `Retention ${args.dryRun ? 'dry run' : 'run'} for ${args.scope === 'all' ? 'all tenants' : `tenant ${tenantId}`}, started by ${ctx.principal.actor}`,
+        },
+        'replace',
+      );
+      if (!args.dryRun && !existing) {
+        await recordAudit(ctx.sql, {
+          tenantId,
+          actor: ctx.principal.actor,
+          action: 'retention.run',
+          subjectType: 'workflow',
+          subjectId: workflowId,
+          detail: { scope: args.scope, runId },
         });
-        if (outcome.status === 'failed') return toolError(outcome.failure);
-        if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        return toolResult({ ...base, status: 'completed', report: outcome.result });
-      } catch (err) {
-        return toolError(err);
       }
+      const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
+      if (!args.wait) return toolResult({ ...base, status: 'running' });
+      const outcome = await waitForWorkflow<RetentionReport, never>(handle, {
+        waitMs: ctx.waitMs,
+        signal: extra.signal,
+      });
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+      return toolResult({ ...base, status: 'completed', report: outcome.result });
     },
   );
 }

@@ -8,7 +8,6 @@
  *   (BUFFER_ALL). Each run takes its time from its action, so it rolls up that hour again; windows whose
  *   raw metrics are already purged are left as they are.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
@@ -17,7 +16,8 @@ import { recordAudit } from '../../supabase/audit.js';
 import { scheduleInfo } from '../../workers/retention-schedule.js';
 import type { ToolContext } from '../context.js';
 import { requireOperator } from '../retention-access.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { STEERS_WORKFLOW } from '../tool-schemas.js';
 
 const MAX_BACKFILL_DAYS = 31;
@@ -60,7 +60,7 @@ const ScheduleInfoSchema = z.object({
   running: z.array(z.object({ workflowId: z.string(), runId: z.string() })),
 });
 
-export function registerRetentionSchedule(server: McpServer, ctx: ToolContext): void {
+export function registerRetentionSchedule(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'retention_schedule',
     {
@@ -85,67 +85,63 @@ export function registerRetentionSchedule(server: McpServer, ctx: ToolContext): 
       annotations: STEERS_WORKFLOW,
     },
     async (args) => {
-      try {
-        const { id } = ctx.retention.schedule;
-        const handle = ctx.client.schedule.getHandle(id);
-        const describe = () =>
-          handle.describe().catch((err: unknown) => {
-            throw err instanceof ScheduleNotFoundError
-              ? new UserFacingError(
-                  ErrorType.NotFound,
-                  `the retention schedule "${id}" does not exist: start a worker or run \`npm run schedules\``,
-                )
-              : err;
-          });
-        let backfill: { from: Date; to: Date } | undefined;
-        if (args.action === 'backfill') {
-          const parsed = BackfillRange.safeParse({ from: args.from, to: args.to });
-          if (!parsed.success) {
-            throw new UserFacingError(
-              ErrorType.InvalidArgument,
-              `backfill needs a valid range: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'range'}: ${i.message}`).join('; ')}`,
-            );
-          }
-          backfill = parsed.data;
-        }
-        if (args.action !== 'describe') {
-          const operator = await requireOperator(ctx, `${args.action} on the retention schedule`);
-          await describe(); // NotFound before anything is recorded
-          const note = (verb: string) => args.note ?? `${verb} by ${ctx.principal.actor} via MCP`;
-          if (args.action === 'pause') await handle.pause(note('Paused'));
-          else if (args.action === 'unpause') await handle.unpause(note('Unpaused'));
-          else if (args.action === 'trigger') await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
-          else if (backfill) {
-            await handle.backfill({
-              start: backfill.from,
-              end: backfill.to,
-              overlap: ScheduleOverlapPolicy.BUFFER_ALL,
-            });
-          }
-          await recordAudit(ctx.sql, {
-            tenantId: operator,
-            actor: ctx.principal.actor,
-            action: `retention.schedule.${args.action}`,
-            subjectType: 'schedule',
-            subjectId: id,
-            detail: backfill
-              ? { from: backfill.from.toISOString(), to: backfill.to.toISOString() }
-              : args.note
-                ? { note: args.note }
-                : {},
-          });
-        }
-        return toolResult({
-          action: args.action,
-          schedule: scheduleInfo(await describe()),
-          ...(backfill
-            ? { backfill: { from: backfill.from.toISOString(), to: backfill.to.toISOString() } }
-            : {}),
-          temporalUiUrl: `${ctx.temporal.uiUrl}/namespaces/${encodeURIComponent(ctx.temporal.namespace)}/schedules/${encodeURIComponent(id)}`,
+      const { id } = ctx.retention.schedule;
+      const handle = ctx.client.schedule.getHandle(id);
+      const describe = () =>
+        handle.describe().catch((err: unknown) => {
+          throw err instanceof ScheduleNotFoundError
+            ? new UserFacingError(
+                ErrorType.NotFound,
+                `the retention schedule "${id}" does not exist: start a worker or run \`npm run schedules\``,
+              )
+            : err;
         });
-      } catch (err) {
-        return toolError(err);
+      let backfill: { from: Date; to: Date } | undefined;
+      if (args.action === 'backfill') {
+        const parsed = BackfillRange.safeParse({ from: args.from, to: args.to });
+        if (!parsed.success) {
+          throw new UserFacingError(
+            ErrorType.InvalidArgument,
+            `backfill needs a valid range: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'range'}: ${i.message}`).join('; ')}`,
+          );
+        }
+        backfill = parsed.data;
       }
+      if (args.action !== 'describe') {
+        const operator = await requireOperator(ctx, `${args.action} on the retention schedule`);
+        await describe(); // NotFound before anything is recorded
+        const note = (verb: string) => args.note ?? `${verb} by ${ctx.principal.actor} via MCP`;
+        if (args.action === 'pause') await handle.pause(note('Paused'));
+        else if (args.action === 'unpause') await handle.unpause(note('Unpaused'));
+        else if (args.action === 'trigger') await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
+        else if (backfill) {
+          await handle.backfill({
+            start: backfill.from,
+            end: backfill.to,
+            overlap: ScheduleOverlapPolicy.BUFFER_ALL,
+          });
+        }
+        await recordAudit(ctx.sql, {
+          tenantId: operator,
+          actor: ctx.principal.actor,
+          action: `retention.schedule.${args.action}`,
+          subjectType: 'schedule',
+          subjectId: id,
+          detail: backfill
+            ? { from: backfill.from.toISOString(), to: backfill.to.toISOString() }
+            : args.note
+              ? { note: args.note }
+              : {},
+        });
+      }
+      return toolResult({
+        action: args.action,
+        schedule: scheduleInfo(await describe()),
+        ...(backfill
+          ? { backfill: { from: backfill.from.toISOString(), to: backfill.to.toISOString() } }
+          : {}),
+        temporalUiUrl: `${ctx.temporal.uiUrl}/namespaces/${encodeURIComponent(ctx.temporal.namespace)}/schedules/${encodeURIComponent(id)}`,
+      });
     },
   );
 }

@@ -3,7 +3,6 @@
  * audited SQL function a rollout uses to activate its candidate (history rows, audit row, one
  * transaction). Refused while a rollout runs: abort it first, so two paths never fight over traffic.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { activatePromptVersion, findPromptVersion } from '../../supabase/prompts.js';
@@ -16,10 +15,11 @@ import {
   runningRollout,
   toolNameArg,
 } from '../prompt-rollouts.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
 
-export function registerRollbackPrompt(server: McpServer, ctx: ToolContext): void {
+export function registerRollbackPrompt(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'rollback_prompt',
     {
@@ -49,30 +49,26 @@ export function registerRollbackPrompt(server: McpServer, ctx: ToolContext): voi
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      try {
-        const by = await promptAdmin(ctx, args.tenant);
-        const pair = pairOf(ctx, args);
-        const running = await runningRollout(ctx.client, pair);
-        if (running) throw await rolloutRunningError(running, pair);
-        const target = await findPromptVersion(ctx.sql, pair, args.version);
-        if (!target) {
-          throw new UserFacingError(
-            ErrorType.NotFound,
-            `${pair.toolName}/${pair.provider} has no version ${args.version}`,
-          );
-        }
-        const result = await activatePromptVersion(ctx.sql, target.id, { ...by, reason: args.reason });
-        ctx.log.info('prompt version activated', { actor: by.actor, ...pair, version: target.version });
-        return toolResult({
-          ...pair,
-          activeVersion: result.activeVersion,
-          previousVersion: result.previousVersion,
-          changed: result.changed,
-          closedRolloutId: result.rolloutId,
-        });
-      } catch (err) {
-        return toolError(err);
+      const by = await promptAdmin(ctx, args.tenant);
+      const pair = pairOf(ctx, args);
+      const running = await runningRollout(ctx.client, pair);
+      if (running) throw await rolloutRunningError(running, pair);
+      const target = await findPromptVersion(ctx.sql, pair, args.version);
+      if (!target) {
+        throw new UserFacingError(
+          ErrorType.NotFound,
+          `${pair.toolName}/${pair.provider} has no version ${args.version}`,
+        );
       }
+      const result = await activatePromptVersion(ctx.sql, target.id, { ...by, reason: args.reason });
+      ctx.log.info('prompt version activated', { actor: by.actor, ...pair, version: target.version });
+      return toolResult({
+        ...pair,
+        activeVersion: result.activeVersion,
+        previousVersion: result.previousVersion,
+        changed: result.changed,
+        closedRolloutId: result.rolloutId,
+      });
     },
   );
 }

@@ -2,18 +2,18 @@
  * `search_emails`: ranked full-text search over subject, sender and body, within one tenant, as the
  * caller (RLS applies), paginated, with highlighted snippets.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { asCaller } from '../../supabase/caller.js';
 import { searchEmails } from '../../supabase/email-queries.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
 
 const MAX_OFFSET = 10_000;
 
-export function registerSearchEmails(server: McpServer, ctx: ToolContext): void {
+export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'search_emails',
     {
@@ -45,20 +45,16 @@ export function registerSearchEmails(server: McpServer, ctx: ToolContext): void 
       annotations: READ_ONLY,
     },
     async ({ query, tenant, limit, offset }) => {
-      try {
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
-        const { total, hits } = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
-          searchEmails(tx, tenantId, query, { limit, offset }),
-        );
-        const next = offset + hits.length;
-        return toolResult({
-          total,
-          results: hits,
-          ...(next < total && next <= MAX_OFFSET ? { nextOffset: next } : {}),
-        });
-      } catch (err) {
-        return toolError(err);
-      }
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
+      const { total, hits } = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
+        searchEmails(tx, tenantId, query, { limit, offset }),
+      );
+      const next = offset + hits.length;
+      return toolResult({
+        total,
+        results: hits,
+        ...(next < total && next <= MAX_OFFSET ? { nextOffset: next } : {}),
+      });
     },
   );
 }

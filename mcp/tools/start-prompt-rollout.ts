@@ -7,7 +7,6 @@
  * one open rollout per pair. A second start gets `RolloutRunning` naming the running one.
  */
 import { randomUUID } from 'node:crypto';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   WorkflowExecutionAlreadyStartedError,
   type WorkflowHandleWithFirstExecutionRunId,
@@ -44,7 +43,8 @@ import {
   toolNameArg,
 } from '../prompt-rollouts.js';
 import { progressNotifier } from '../start-workflow.js';
-import { failureInfo, toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 
@@ -61,7 +61,7 @@ const GatesArg = z
   })
   .strict();
 
-export function registerStartPromptRollout(server: McpServer, ctx: ToolContext): void {
+export function registerStartPromptRollout(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
     'start_prompt_rollout',
     {
@@ -140,20 +140,16 @@ export function registerStartPromptRollout(server: McpServer, ctx: ToolContext):
       },
     },
     async (args, extra) => {
-      try {
-        const by = await promptAdmin(ctx, args.tenant);
-        const { handle, candidateCreated } = await launchPromptRollout(ctx, by, args);
-        const status = args.wait
-          ? await waitForEnd(ctx, handle, extra)
-          : await waitForFirstStage(handle, Math.min(ctx.waitMs, 15_000));
-        return toolResult({
-          ...liveOutput(ctx, status, handle.firstExecutionRunId),
-          live: status.status === 'running' || status.status === 'paused',
-          candidateCreated,
-        });
-      } catch (err) {
-        return toolError(err);
-      }
+      const by = await promptAdmin(ctx, args.tenant);
+      const { handle, candidateCreated } = await launchPromptRollout(ctx, by, args);
+      const status = args.wait
+        ? await waitForEnd(ctx, handle, extra)
+        : await waitForFirstStage(handle, Math.min(ctx.waitMs, 15_000));
+      return toolResult({
+        ...liveOutput(ctx, status, handle.firstExecutionRunId),
+        live: status.status === 'running' || status.status === 'paused',
+        candidateCreated,
+      });
     },
   );
 }
@@ -263,7 +259,12 @@ export async function launchPromptRollout(
   const handle = await startRollout(ctx, input).catch(async (err: unknown) => {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const now = await runningRollout(ctx.client, pair);
-    throw now ? await rolloutRunningError(now, pair) : err;
+    throw now
+      ? await rolloutRunningError(now, pair)
+      : new UserFacingError(
+          ErrorType.RolloutRunning,
+          `a rollout of ${pair.toolName}/${pair.provider} was started at the same moment; see get_prompt_rollout`,
+        );
   });
   ctx.log.info('prompt rollout started', { actor: by.actor, workflowId: handle.workflowId });
   return { handle, candidateCreated };
@@ -322,20 +323,10 @@ async function waitForEnd(
     })),
   });
   if (outcome.status === 'completed') return outcome.result;
-  if (outcome.status === 'failed') throw failureAsError(outcome.failure);
+  if (outcome.status === 'failed') throw outcome.error;
   return handle.query(statusQuery);
 }
 
 async function finalStatus(handle: Handle): Promise<PromptRolloutStatus> {
-  try {
-    return await handle.result();
-  } catch (err) {
-    throw failureAsError(failureInfo(err));
-  }
-}
-
-function failureAsError(failure: { type: string; message: string }): Error {
-  const err = new Error(failure.message);
-  err.name = failure.type;
-  return err;
+  return handle.result();
 }

@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { recordUserFile } from '../../supabase/files.js';
@@ -27,7 +26,8 @@ import {
 } from '../../workflows/upload-file.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { toolError, toolResult } from '../tool-result.js';
+import type { ToolRegistry } from '../tool-registry.js';
+import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
 import { waitForWorkflow } from '../wait.js';
 import { readUploadProgress, type UploadProgressView } from './upload-progress.js';
@@ -53,7 +53,7 @@ const outputSchema = {
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
 
-export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
+export function registerUploadFile(server: ToolRegistry, ctx: ToolContext): void {
   const maxChars = Math.ceil(ctx.files.maxInlineBytes * 1.4) + 1024;
   server.registerTool(
     'upload_file',
@@ -81,94 +81,90 @@ export function registerUploadFile(server: McpServer, ctx: ToolContext): void {
       annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },
     async (args, extra) => {
-      try {
-        if ((args.content === undefined) === (args.path === undefined)) {
-          throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of content (base64) or path');
-        }
-        assertBucketName(args.bucket);
-        assertFileName(args.filename);
-        const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-        const { source, sha256, size } =
-          args.content !== undefined
-            ? await stageInline(ctx, tenantId, args.content)
-            : await importFile(ctx, args.path!);
-
-        // Before the upload starts: from now on the file is the user's, whatever emails share its bytes.
-        await recordUserFile(ctx.sql, {
-          tenantId,
-          bucket: args.bucket,
-          sha256,
-          filename: args.filename,
-          uploadedBy: ctx.principal.actor,
-        });
-        const input: UploadFileInput = {
-          tenantId,
-          bucket: args.bucket,
-          filename: args.filename,
-          declaredMime: args.contentType,
-          source,
-          sha256,
-          filesTaskQueue: ctx.files.taskQueue,
-        };
-        const workflowId = uploadWorkflowId(tenantId, args.bucket, sha256);
-        const handle = await ctx.client.workflow.start(uploadFileWorkflow, {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-          staticSummary: `Upload "${truncate(args.filename, 80)}" to ${args.bucket} (${size} bytes)`,
-          staticDetails: `Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`,
-        });
-        const runId = handle.firstExecutionRunId;
-        const base = {
-          workflowId,
-          runId,
-          bucket: args.bucket,
-          size,
-          sha256,
-          temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId),
-        };
-        ctx.log.info('upload_file started', { workflowId, size });
-        if (!args.wait) return toolResult({ ...base, status: 'running' });
-
-        const progressToken = extra._meta?.progressToken;
-        const notify = (bytesSent: number, message: string) =>
-          progressToken === undefined
-            ? Promise.resolve()
-            : extra.sendNotification({
-                method: 'notifications/progress',
-                params: { progressToken, progress: bytesSent, total: size, message },
-              });
-        const outcome = await waitForWorkflow<UploadFileResult, UploadProgressView>(handle, {
-          waitMs: ctx.waitMs,
-          signal: extra.signal,
-          progress:
-            progressToken === undefined
-              ? undefined
-              : {
-                  read: readUploadProgress,
-                  onProgress: (p) => notify(p.bytesSent, `${p.bytesSent} of ${size} bytes sent`),
-                },
-        });
-        if (outcome.status === 'failed') return toolError(outcome.failure);
-        if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-        // A fast upload can finish between two polls: always report the end.
-        await notify(size, outcome.result.deduplicated ? 'already stored' : 'uploaded');
-        const { fileId, path, deduplicated, detectedMime, mimeMismatch } = outcome.result;
-        return toolResult({
-          ...base,
-          status: 'completed',
-          fileId,
-          path,
-          deduplicated,
-          detectedMime,
-          mimeMismatch,
-        });
-      } catch (err) {
-        return toolError(err);
+      if ((args.content === undefined) === (args.path === undefined)) {
+        throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of content (base64) or path');
       }
+      assertBucketName(args.bucket);
+      assertFileName(args.filename);
+      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
+      const { source, sha256, size } =
+        args.content !== undefined
+          ? await stageInline(ctx, tenantId, args.content)
+          : await importFile(ctx, args.path!);
+
+      // Before the upload starts: from now on the file is the user's, whatever emails share its bytes.
+      await recordUserFile(ctx.sql, {
+        tenantId,
+        bucket: args.bucket,
+        sha256,
+        filename: args.filename,
+        uploadedBy: ctx.principal.actor,
+      });
+      const input: UploadFileInput = {
+        tenantId,
+        bucket: args.bucket,
+        filename: args.filename,
+        declaredMime: args.contentType,
+        source,
+        sha256,
+        filesTaskQueue: ctx.files.taskQueue,
+      };
+      const workflowId = uploadWorkflowId(tenantId, args.bucket, sha256);
+      const handle = await ctx.client.workflow.start(uploadFileWorkflow, {
+        taskQueue: ctx.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
+        staticSummary: `Upload "${truncate(args.filename, 80)}" to ${args.bucket} (${size} bytes)`,
+        staticDetails: `Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`,
+      });
+      const runId = handle.firstExecutionRunId;
+      const base = {
+        workflowId,
+        runId,
+        bucket: args.bucket,
+        size,
+        sha256,
+        temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId),
+      };
+      ctx.log.info('upload_file started', { workflowId, size });
+      if (!args.wait) return toolResult({ ...base, status: 'running' });
+
+      const progressToken = extra._meta?.progressToken;
+      const notify = (bytesSent: number, message: string) =>
+        progressToken === undefined
+          ? Promise.resolve()
+          : extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress: bytesSent, total: size, message },
+            });
+      const outcome = await waitForWorkflow<UploadFileResult, UploadProgressView>(handle, {
+        waitMs: ctx.waitMs,
+        signal: extra.signal,
+        progress:
+          progressToken === undefined
+            ? undefined
+            : {
+                read: readUploadProgress,
+                onProgress: (p) => notify(p.bytesSent, `${p.bytesSent} of ${size} bytes sent`),
+              },
+      });
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
+      // A fast upload can finish between two polls: always report the end.
+      await notify(size, outcome.result.deduplicated ? 'already stored' : 'uploaded');
+      const { fileId, path, deduplicated, detectedMime, mimeMismatch } = outcome.result;
+      return toolResult({
+        ...base,
+        status: 'completed',
+        fileId,
+        path,
+        deduplicated,
+        detectedMime,
+        mimeMismatch,
+      });
     },
   );
 }

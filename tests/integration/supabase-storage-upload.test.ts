@@ -8,7 +8,7 @@ import { buffer } from 'node:stream/consumers';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { failureInfo } from '../../mcp/tool-result.js';
+import { describeFailure } from '../../core/failure.js';
 import type { Sql } from '../../supabase/db.js';
 import { setBucketRules } from '../../supabase/files.js';
 import { createSupabaseBackend } from '../../supabase/storage/supabase-backend.js';
@@ -146,7 +146,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     const err = await handle.result().catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(failureInfo(err)).toEqual({ type, message: body.message });
+    expect(describeFailure(err)).toEqual({ type, message: body.message });
     expect(standIn.count('object-upload')).toBe(1);
     expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
       { attempt: 1, lastFailureType: undefined, nextRetryDelaySeconds: undefined },
@@ -163,7 +163,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     const err = await (await startUpload(stack.client, env, tenantId, 'images', big))
       .result()
       .catch((e: unknown) => e);
-    expect(failureInfo(err).type).toBe('EntityTooLarge');
+    expect(describeFailure(err).type).toBe('EntityTooLarge');
 
     // 8 bytes of PNG signature: detected as image/png whatever the declared type says.
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
@@ -173,7 +173,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     )
       .result()
       .catch((e: unknown) => e);
-    expect(failureInfo(refused)).toMatchObject({ type: 'InvalidMimeType' });
+    expect(describeFailure(refused)).toMatchObject({ type: 'InvalidMimeType' });
     expect(standIn.count('object-upload') + standIn.count('tus-create')).toBe(0);
 
     const image = await importFile(importDir, 'pixel.png', png);

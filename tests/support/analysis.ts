@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { planAnalysis } from '../../activities/analysis-plan.js';
 import { parseEmail } from '../../core/email.js';
-import { failureInfo } from '../../mcp/tool-result.js';
+import { describeFailure } from '../../core/failure.js';
 import { startAnalysisRun } from '../../mcp/tools/analyze-email.js';
 import type { Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
@@ -40,7 +40,7 @@ export async function runAnalysis(
   try {
     return { ok: true, result: (await handle.result()) as AnalyzeEmailResult, handle };
   } catch (err) {
-    return { ok: false, failure: failureInfo(err), handle };
+    return { ok: false, failure: describeFailure(err), handle };
   }
 }
 

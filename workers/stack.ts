@@ -5,7 +5,13 @@
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type LogEntry,
+  Runtime,
+  type Worker,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { resolveTemporalCli } from '../scripts/dev-stack/temporal-cli.js';
@@ -44,7 +50,7 @@ export interface StackOptions {
 
 export async function startStack(config: Config, opts: StackOptions): Promise<Stack> {
   const { log } = opts;
-  installSdkLogger(config.logLevel);
+  installSdkLogger(config.logLevel, log);
   const cleanups: (() => Promise<void>)[] = [];
   const shutdown = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -190,11 +196,25 @@ async function startDevServer(config: Config, log: Logger) {
 
 let sdkLoggerInstalled = false;
 
-/** The SDK logs to stderr; at `info` it prints every bundle, so it only speaks up at warn unless debugging. */
-function installSdkLogger(level: Config['logLevel']): void {
+/**
+ * The SDK's log lines (activity and workflow failures among them) go through our logger, so they are
+ * redacted like ours. At `info` it prints every bundle, so it only speaks up at warn unless debugging.
+ */
+function installSdkLogger(level: Config['logLevel'], log: Logger): void {
   if (sdkLoggerInstalled) return;
   sdkLoggerInstalled = true;
+  const write = (entry: LogEntry) => {
+    const at =
+      entry.level === 'ERROR'
+        ? 'error'
+        : entry.level === 'WARN'
+          ? 'warn'
+          : entry.level === 'INFO'
+            ? 'info'
+            : 'debug';
+    log[at](entry.message, { sdk: true, ...entry.meta });
+  };
   Runtime.install({
-    logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN'),
+    logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN', write),
   });
 }

@@ -70,7 +70,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     expect(standIn.count('object-upload')).toBe(4);
     expect(standIn.object(BUCKET, result.path)?.equals(file.bytes)).toBe(true);
     expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
-      { attempt: 4, lastFailureType: 'Http503', nextRetryDelaySeconds: undefined },
+      { attempt: 4, lastFailureType: 'StorageUnavailable', nextRetryDelaySeconds: undefined },
     ]);
     expect(await fileRow(result.fileId)).toMatchObject({ status: 'uploaded', attempts: 4, error: null });
   });
@@ -92,7 +92,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     await handle.result();
 
     expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
-      { attempt: 2, lastFailureType: 'SlowDown', nextRetryDelaySeconds: 2 },
+      { attempt: 2, lastFailureType: 'StorageUnavailable', nextRetryDelaySeconds: 2 },
     ]);
     const [first, second] = standIn.requests.filter((r) => r.route === 'object-upload');
     // A lower bound only: the retry cannot come early (the default backoff would retry after 1 s).
@@ -115,7 +115,7 @@ describe('upload to Supabase Storage (stand-in)', () => {
     expect(resent).toBeGreaterThan(0);
     expect(resent).toBeLessThanOrEqual(CHUNK);
     expect(await activityAttempts(handle, 'uploadFileObject')).toEqual([
-      { attempt: 2, lastFailureType: 'NetworkError', nextRetryDelaySeconds: undefined },
+      { attempt: 2, lastFailureType: 'StorageUnavailable', nextRetryDelaySeconds: undefined },
     ]);
     expect(await fileRow(result.fileId)).toMatchObject({ status: 'uploaded', attempts: 2 });
   });

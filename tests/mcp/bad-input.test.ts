@@ -53,7 +53,9 @@ describe('ingest_email rejects bad input', () => {
   });
 
   it('a missing body', async () => {
-    expect(await callError(mcp, 'ingest_email', {})).toMatch(/Input validation error.*raw/s);
+    expect(await callError(mcp, 'ingest_email', {})).toBe(
+      'InvalidInput: invalid arguments for ingest_email: Invalid input: expected string, received undefined at raw',
+    );
     expect(await callError(mcp, 'ingest_email', { raw: '' })).toMatch(/raw is empty/);
   });
 

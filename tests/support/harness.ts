@@ -72,9 +72,13 @@ export async function runCount(client: Client, workflowId: string): Promise<numb
   return last;
 }
 
-/** Start tests/support/worker-process.ts in a child process; resolves once its worker runs. */
+/**
+ * Start tests/support/worker-process.ts in a child process; resolves once its worker runs. With
+ * `onStderr` its log lines go there instead of this process's stderr.
+ */
 export async function spawnWorker(
   env: Record<string, string>,
+  onStderr?: (text: string) => void,
 ): Promise<import('node:child_process').ChildProcess> {
   const { spawn } = await import('node:child_process');
   const child = spawn(
@@ -87,9 +91,10 @@ export async function spawnWorker(
         ...env,
         WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit'],
     },
   );
+  child.stderr?.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       if (d.toString().includes('worker-ready')) resolve();

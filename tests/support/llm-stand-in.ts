@@ -29,6 +29,8 @@ export interface Reply {
   delayMs?: number;
   /** Drop the connection without answering (a reset). */
   drop?: boolean;
+  /** Append the request's Authorization header to the error message, as careless providers do. */
+  echoAuthorization?: boolean;
 }
 
 export const VALID_ANALYSIS: Analysis = {
@@ -62,6 +64,13 @@ export const reply = {
     status: 401,
     content: 'Incorrect API key provided',
     errorCode: 'invalid_api_key',
+  }),
+  /** A 401 whose message repeats the header it got: `Incorrect API key provided: Bearer sk-…`. */
+  unauthorizedEcho: (): Reply => ({
+    status: 401,
+    content: 'Incorrect API key provided',
+    errorCode: 'invalid_api_key',
+    echoAuthorization: true,
   }),
   modelMissing: (): Reply => ({
     status: 404,
@@ -127,7 +136,13 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
         if (res.destroyed) return;
         const status = r.status ?? 200;
         res.writeHead(status, { 'content-type': 'application/json', ...r.headers });
-        res.end(JSON.stringify(status === 200 ? completion(body.model, r.content ?? '') : errorBody(r)));
+        const echoed = r.echoAuthorization
+          ? {
+              ...r,
+              content: `${r.content}: ${req.headers.authorization}; key ${req.headers.authorization?.replace(/^Bearer /, '')} is not valid`,
+            }
+          : r;
+        res.end(JSON.stringify(status === 200 ? completion(body.model, r.content ?? '') : errorBody(echoed)));
       };
       if (delayMs) {
         const timer = setTimeout(send, delayMs);

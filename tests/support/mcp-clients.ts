@@ -7,14 +7,21 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const CLI = path.resolve('bin/durable-inbox.mjs');
 
-/** Spawn `durable-inbox mcp --stdio` with the given environment and connect to it. */
-export async function connectStdio(env: Record<string, string>): Promise<Client> {
+/**
+ * Spawn `durable-inbox mcp --stdio` with the given environment and connect to it. With `onStderr` the
+ * server's log lines are handed to it instead of being inherited (tests that read the log).
+ */
+export async function connectStdio(
+  env: Record<string, string>,
+  onStderr?: (text: string) => void,
+): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'mcp', '--stdio'],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stderr: 'inherit',
+    stderr: onStderr ? 'pipe' : 'inherit',
   });
+  transport.stderr?.on('data', (chunk: Buffer) => onStderr?.(chunk.toString('utf8')));
   const client = new Client({ name: 'durable-inbox-tests', version: '1.0.0' });
   await client.connect(transport);
   return client;

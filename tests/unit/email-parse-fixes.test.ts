@@ -61,3 +61,17 @@ describe('raw 8-bit header text', () => {
     expect(parsed.sizeBytes).toBe(raw.byteLength);
   });
 });
+
+describe('HTML-only mail', () => {
+  it('renders plain text with the words as written: headings keep their case', async () => {
+    const raw =
+      'From: news@example.com\r\nSubject: digest\r\nContent-Type: text/html; charset=utf-8\r\n\r\n' +
+      '<h1>Top stories</h1><h3>Q3 Results</h3><p>Revenue is <b>up</b>.</p>' +
+      '<table><tr><th>Region</th><th>Growth</th></tr><tr><td>EMEA</td><td>4%</td></tr></table>';
+    const parsed = await parseEmail(Buffer.from(raw), limits);
+    expect(parsed.textBody).toContain('Top stories');
+    expect(parsed.textBody).toContain('Q3 Results');
+    expect(parsed.textBody).toContain('Region');
+    expect(parsed.textBody).not.toMatch(/TOP STORIES|Q3 RESULTS|REGION/);
+  });
+});

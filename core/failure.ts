@@ -20,7 +20,7 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { ErrorType, isErrorType } from './errors.js';
+import { ErrorType, isErrorType, UserFacingError } from './errors.js';
 import { redactText } from './redact.js';
 
 export interface FailureInfo {
@@ -76,6 +76,16 @@ export function describeFailure(err: unknown): DescribedFailure {
     };
   }
   return internal(where, 'failure chain too deep');
+}
+
+/**
+ * For data-access code whose callers branch on types (our SQL functions' SQLSTATEs): rethrow a failure a
+ * user can act on as a UserFacingError of its type, anything else as it is.
+ */
+export function rethrowUserFacing(err: unknown): never {
+  const { type, message } = describeFailure(err);
+  if (type === ErrorType.InternalError) throw err;
+  throw new UserFacingError(type, message);
 }
 
 /** "<Type>: message", as callers read it and as workflows record a failure they report. */

@@ -4,6 +4,7 @@
  * functions of migration 20261123003000; the analysis path only reads (supabase/prompts.ts).
  */
 import { ErrorType } from '../core/errors.js';
+import { rethrowUserFacing } from '../core/failure.js';
 import type { ArmMetrics, RolloutGates, RolloutMetrics, StageEvidence } from '../core/rollout-gates.js';
 import type { Queryable, Sql } from './db.js';
 import { type PromptActor, withoutUndefined } from './prompts.js';
@@ -48,7 +49,9 @@ export interface OpenRolloutRequest extends PromptActor {
 
 /** Open the rollout row at 0% (idempotent on its id); refused while another is open for the pair. */
 export async function openPromptRollout(sql: Sql, request: OpenRolloutRequest): Promise<void> {
-  await sql`select public.open_prompt_rollout(${sql.json(withoutUndefined(request))})`;
+  await sql`select public.open_prompt_rollout(${sql.json(withoutUndefined(request))})`.catch(
+    rethrowUserFacing,
+  );
 }
 
 export interface StageChange extends PromptActor {
@@ -68,7 +71,9 @@ export async function setPromptRolloutStage(
 ): Promise<{ stageStartedAt: Date; changed: boolean }> {
   const [row] = await sql<{ stage_started_at: Date; changed: boolean }[]>`
     select stage_started_at, changed
-    from public.set_prompt_rollout_stage(${rolloutId}, ${sql.json(withoutUndefined(change))})`;
+    from public.set_prompt_rollout_stage(${rolloutId}, ${sql.json(withoutUndefined(change))})`.catch(
+    rethrowUserFacing,
+  );
   return { stageStartedAt: row!.stage_started_at, changed: row!.changed };
 }
 

@@ -2,6 +2,7 @@
  * System prompts: which version serves a request, and its content. Versions live in the database so a
  * rollout (or a rollback) changes what serves traffic without a deploy and without calling Temporal.
  */
+import { rethrowUserFacing } from '../core/failure.js';
 import { servesCandidate } from '../core/rollout-bucket.js';
 import type { Queryable, Sql } from './db.js';
 
@@ -127,7 +128,9 @@ export async function createPromptVersion(
   request: PromptActor & { toolName: string; provider: string; content: string; description: string },
 ): Promise<{ id: string; version: number; created: boolean }> {
   const [row] = await sql<{ prompt_id: string; version: number; created: boolean }[]>`
-    select prompt_id, version, created from public.create_prompt_version(${sql.json(withoutUndefined(request))})`;
+    select prompt_id, version, created from public.create_prompt_version(${sql.json(withoutUndefined(request))})`.catch(
+    rethrowUserFacing,
+  );
   return { id: row!.prompt_id, version: row!.version, created: row!.created };
 }
 
@@ -160,7 +163,9 @@ export async function activatePromptVersion(
       rollout_id: string | null;
       rollout_status: string | null;
     }[]
-  >`select * from public.activate_prompt_version(${promptId}, ${sql.json(withoutUndefined(request))})`;
+  >`select * from public.activate_prompt_version(${promptId}, ${sql.json(withoutUndefined(request))})`.catch(
+    rethrowUserFacing,
+  );
   return {
     changed: row!.changed,
     previousVersion: row!.previous_version,

@@ -198,7 +198,7 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
     expect(standIn.count('object-upload')).toBe(3);
     const handle = stack.client.workflow.getHandle(out.workflowId, out.runId);
     expect(await activityAttempts(handle, 'archiveRawMessages')).toEqual([
-      { attempt: 3, lastFailureType: 'Http503', nextRetryDelaySeconds: undefined },
+      { attempt: 3, lastFailureType: 'StorageUnavailable', nextRetryDelaySeconds: undefined },
     ]);
     const row = await linkedFile(stack, out.emailId);
     expect(row).toMatchObject({ bucket: BUCKET, status: 'uploaded' });

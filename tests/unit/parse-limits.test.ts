@@ -76,7 +76,7 @@ describe('HTML bodies', () => {
     expect(html).toContain(
       '<a href="https://pay.example/inv/7" rel="noopener noreferrer nofollow">Pay now</a>',
     );
-    expect(parsed.textBody).toContain('INVOICE');
+    expect(parsed.textBody).toContain('Invoice');
     expect(parsed.textBody).toContain('Total 42 EUR');
     expect(parsed.textBody).toContain('Pay now [https://pay.example/inv/7]');
     expect(parsed.textBody).not.toContain('alert');

@@ -19,7 +19,7 @@ import {
   type MailboxProgress,
   mailboxProgressQuery,
 } from '../../workflows/ingest-mailbox.js';
-import { TenantId } from '../../workflows/search-attributes.js';
+import { searchAttribute, summaryText, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { progressNotifier, startOrJoin } from '../start-workflow.js';
@@ -95,8 +95,8 @@ export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): v
         taskQueue: ctx.taskQueue,
         workflowId,
         args: [input],
-        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-        staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
+        typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+        staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
       });
       const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
       if (!args.wait) return toolResult({ ...base, status: 'running' });

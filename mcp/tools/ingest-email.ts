@@ -30,7 +30,7 @@ import {
 } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { progressNotifier, startOrJoin } from '../start-workflow.js';
+import { progressNotifier, recordStartFailure, startOrJoin } from '../start-workflow.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
@@ -135,12 +135,17 @@ export function registerIngestEmail(server: ToolRegistry, ctx: ToolContext): voi
             `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
         ),
       };
-      let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
-      if (existing && (await leftWorkUnfinished(handle))) {
-        // The email is stored but an attachment or the raw message failed to reach storage: this
-        // request is the retry that completes them.
-        ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
-      }
+      // The message is staged: if no run can start, the failure is recorded against it (see
+      // recordStartFailure), and the same call again completes it.
+      const { handle, runId } = await recordStartFailure(ctx, tenantId, parsed.rawSha256, async () => {
+        const started = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
+        if (started.existing && (await leftWorkUnfinished(started.handle))) {
+          // The email is stored but an attachment or the raw message failed to reach storage: this
+          // request is the retry that completes them.
+          return startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace');
+        }
+        return started;
+      });
       const base = {
         workflowId: handle.workflowId,
         runId,

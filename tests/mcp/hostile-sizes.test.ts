@@ -5,10 +5,16 @@
  * cannot start leaves a row in ingest_failures and a typed error.
  */
 import { createHash } from 'node:crypto';
+import net from 'node:net';
+import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Client } from '@temporalio/client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import type { Sql } from '../../supabase/db.js';
+import { findTenant } from '../../supabase/tenants.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId, ThreadId } from '../../workflows/search-attributes.js';
-import { callOk } from '../support/mcp-clients.js';
+import { testDb, testEnv } from '../support/harness.js';
+import { callError, callOk, connectStdio } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -120,5 +126,76 @@ describe('a message with a 3,000-character From, Message-ID and Subject', () => 
         out.workflowId,
       ]);
     }
+  });
+});
+
+describe('a run that cannot start', () => {
+  let mcp: McpClient;
+  let sql: Sql;
+  let tenantId: string;
+  let proxy: net.Server;
+  const sockets = new Set<net.Socket>();
+
+  beforeAll(async () => {
+    // The MCP server reaches Temporal through this proxy; closing it is Temporal going away.
+    const [host, port] = inject('temporalAddress').split(':') as [string, string];
+    proxy = net.createServer((socket) => {
+      const upstream = net.connect(Number(port), host);
+      sockets.add(socket).add(upstream);
+      socket.pipe(upstream).pipe(socket);
+      const drop = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const address = proxy.address() as net.AddressInfo;
+    const env = testEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${address.port}` });
+    mcp = await connectStdio(env);
+    sql = testDb();
+    tenantId = (await findTenant(sql, loadConfig(env).tenant))!.id;
+    await new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  });
+  afterAll(async () => {
+    await mcp?.close();
+    await sql?.end();
+  });
+
+  it('ingest_email: records the message in ingest_failures and says Temporal is unavailable', async () => {
+    const raw = 'From: alice@example.com\r\nSubject: while Temporal is down\r\n\r\nHello\r\n';
+    expect(await callError(mcp, 'ingest_email', { raw })).toBe(
+      'TemporalUnavailable: the Temporal service cannot be reached (failed to start workflow); try again in a moment',
+    );
+    const rawSha256 = sha256(raw);
+    const failures = await sql`
+      select reason, detail from public.ingest_failures where tenant_id = ${tenantId} and sha256 = ${rawSha256}`;
+    expect(failures).toEqual([
+      {
+        reason: 'TemporalUnavailable',
+        detail: 'the Temporal service cannot be reached (failed to start workflow); try again in a moment',
+      },
+    ]);
+    // The message itself is still staged, for the retry.
+    const [staged] = await sql`
+      select count(*)::int as n from public.staged_content where tenant_id = ${tenantId} and sha256 = ${rawSha256}`;
+    expect(staged).toEqual({ n: 1 });
+  });
+
+  it('ingest_mailbox: records the mailbox in ingest_failures and says Temporal is unavailable', async () => {
+    const mbox =
+      'From alice@example.com Tue Nov 17 08:30:00 2026\nFrom: alice@example.com\nSubject: hi\n\nHello\n';
+    expect(
+      await callError(mcp, 'ingest_mailbox', { content: Buffer.from(mbox).toString('base64'), wait: false }),
+    ).toBe(
+      'TemporalUnavailable: the Temporal service cannot be reached (failed to start workflow); try again in a moment',
+    );
+    const failures = await sql`
+      select reason from public.ingest_failures where tenant_id = ${tenantId} and sha256 = ${sha256(mbox)}`;
+    expect(failures).toEqual([{ reason: 'TemporalUnavailable' }]);
   });
 });

@@ -11,6 +11,9 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { QueryDefinition } from '@temporalio/workflow';
+import { describeFailure } from '../core/failure.js';
+import { recordIngestFailure } from '../supabase/emails.js';
+import type { ToolContext } from './context.js';
 import type { WaitOptions } from './wait.js';
 
 export async function startOrJoin<T extends Workflow>(
@@ -32,6 +35,29 @@ export async function startOrJoin<T extends Workflow>(
     // The run for this key already completed: its result is the answer.
     const handle = client.workflow.getHandle<T>(options.workflowId);
     return { handle, runId: (await handle.describe()).runId, existing: true };
+  }
+}
+
+/**
+ * Start the run for mail a tool has accepted (and staged). When it cannot start (Temporal unreachable,
+ * say), the failure is recorded in `ingest_failures` under the content's SHA-256, with the type and text
+ * the caller reads, and rethrown: nothing accepted disappears without a trace.
+ */
+export async function recordStartFailure<T>(
+  ctx: Pick<ToolContext, 'sql' | 'log'>,
+  tenantId: string,
+  sha256: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const { type, message } = describeFailure(err);
+    await recordIngestFailure(ctx.sql, tenantId, sha256, type, message).catch((recordErr: unknown) =>
+      // The caller still gets the start's failure; the log keeps what could not be recorded.
+      ctx.log.error('could not record a failed start', { sha256, type, error: recordErr }),
+    );
+    throw err;
   }
 }
 

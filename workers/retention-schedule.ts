@@ -16,6 +16,7 @@ import {
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { type RetentionInput, retentionRollupWorkflow } from '../workflows/retention-rollup.js';
+import { summaryText } from '../workflows/search-attributes.js';
 
 export const RETENTION_CATCHUP_WINDOW = '1 day';
 
@@ -32,7 +33,9 @@ export function retentionScheduleOptions(config: Config): ScheduleOptions {
       workflowId: schedule.id,
       taskQueue: config.temporal.taskQueue,
       args: [input],
-      staticSummary: 'Scheduled retention: roll up metrics, apply retention policies, delete queued files',
+      staticSummary: summaryText(
+        'Scheduled retention: roll up metrics, apply retention policies, delete queued files',
+      ),
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,

@@ -39,7 +39,15 @@ import { failureText } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
 import { archiveRawMessages } from './raw-archive.js';
-import { IngestStatus, TenantId, ThreadId } from './search-attributes.js';
+import {
+  cutChars,
+  detailsText,
+  IngestStatus,
+  searchAttribute,
+  summaryText,
+  TenantId,
+  ThreadId,
+} from './search-attributes.js';
 import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
@@ -114,7 +122,7 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
     return await ingest(input);
   } catch (err) {
     // Failed runs are findable: IngestStatus = "failed". The failure itself says why.
-    upsertSearchAttributes([{ key: IngestStatus, value: 'failed' }]);
+    upsertSearchAttributes([searchAttribute(IngestStatus, 'failed')]);
     throw err;
   }
 }
@@ -124,7 +132,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
   const advance = (next: IngestStage) => {
     stage = next;
-    upsertSearchAttributes([{ key: IngestStatus, value: next }]);
+    upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
   };
 
   advance('parsing');
@@ -142,8 +150,9 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   advance('storing');
   const stored = await storeStagedEmail(input);
 
-  // The thread this email joined when it was stored; a later arrival can still merge threads.
-  upsertSearchAttributes([{ key: ThreadId, value: stored.threadId }]);
+  // The thread this email joined when it was stored; a later arrival can still merge threads. A long
+  // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.
+  upsertSearchAttributes([searchAttribute(ThreadId, stored.threadId)]);
 
   let attachments: AttachmentOutcome[] = [];
   if (summary.attachmentCount > 0 && input.filesTaskQueue) {
@@ -167,11 +176,15 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   const analysisWorkflowId = analysis?.workflowId ?? null;
   const failed = attachments.filter((a) => a.status === 'failed').length;
   setCurrentDetails(
-    `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
-      `Subject: ${summary.subject ?? '(none)'}\n\nFrom: ${summary.from ?? '(none)'}` +
-      (attachments.length ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed` : '') +
-      (rawMessage.status === 'failed' ? `\n\nRaw message not archived: ${rawMessage.error}` : '') +
-      (analysis ? `\n\n${analysis.note}` : ''),
+    detailsText(
+      `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
+        `Subject: ${cutChars(summary.subject ?? '(none)', 500)}\n\nFrom: ${cutChars(summary.from ?? '(none)', 500)}` +
+        (attachments.length
+          ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed`
+          : '') +
+        (rawMessage.status === 'failed' ? `\n\nRaw message not archived: ${rawMessage.error}` : '') +
+        (analysis ? `\n\n${analysis.note}` : ''),
+    ),
   );
   return {
     emailId: stored.emailId,
@@ -230,8 +243,10 @@ async function uploadAttachment(
             filesTaskQueue,
           },
         ],
-        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-        staticSummary: `Upload attachment "${attachment.filename}" of email ${emailId}`,
+        typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+        staticSummary: summaryText(
+          `Upload attachment "${cutChars(attachment.filename, 80)}" of email ${emailId}`,
+        ),
       });
       await settleEmailAttachment({
         ...key,
@@ -278,8 +293,8 @@ async function startAnalysis(
       args: [plan.input],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-      staticSummary: plan.summary,
+      typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+      staticSummary: summaryText(plan.summary),
     });
   } catch (err) {
     // Already analysed (or being analysed) with this prompt version: that run is the analysis.

@@ -20,7 +20,7 @@ import type { MailboxActivities, MailboxReport, MailboxSource } from '../activit
 import { inParallel } from '../core/in-parallel.js';
 import { storeEmailAttachments } from './ingest-email.js';
 import { archiveRawMessages } from './raw-archive.js';
-import { IngestStatus } from './search-attributes.js';
+import { IngestStatus, searchAttribute } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     pending: 0,
   };
   setHandler(mailboxProgressQuery, () => progress);
-  upsertSearchAttributes([{ key: IngestStatus, value: 'importing' }]);
+  upsertSearchAttributes([searchAttribute(IngestStatus, 'importing')]);
 
   const refresh = async () => {
     const counts = await mailboxReport(ref);
@@ -150,7 +150,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
 
   const report = await mailboxReport(ref);
   upsertSearchAttributes([
-    { key: IngestStatus, value: report.failed > 0 ? 'imported-with-failures' : 'imported' },
+    searchAttribute(IngestStatus, report.failed > 0 ? 'imported-with-failures' : 'imported'),
   ]);
   return report;
 }

@@ -47,7 +47,7 @@ import {
   type RolloutMetrics,
   type StageEvidence,
 } from '../core/rollout-gates.js';
-import { RolloutStage } from './search-attributes.js';
+import { RolloutStage, searchAttribute } from './search-attributes.js';
 
 // ---- Messages -------------------------------------------------------------------------------------
 
@@ -537,7 +537,7 @@ class PromptRollout {
   private show(): void {
     const { input, s } = this;
     const where = this.finished ? s.status : `${s.status === 'paused' ? 'paused ' : ''}${s.percent}%`;
-    upsertSearchAttributes([{ key: RolloutStage, value: where }]);
+    upsertSearchAttributes([searchAttribute(RolloutStage, where)]);
 
     const lines = [
       `**${input.toolName}/${input.provider}**: v${input.candidate.version} over v${input.baseline.version} · ` +

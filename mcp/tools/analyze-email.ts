@@ -20,7 +20,7 @@ import {
   analysisStageQuery,
   analyzeEmailWorkflow,
 } from '../../workflows/analyze-email.js';
-import { TenantId } from '../../workflows/search-attributes.js';
+import { detailsText, searchAttribute, summaryText, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
 import { progressNotifier, startOrJoin } from '../start-workflow.js';
@@ -135,12 +135,13 @@ export function startAnalysisRun(
       taskQueue,
       workflowId: plan.workflowId,
       args: [plan.input],
-      typedSearchAttributes: [{ key: TenantId, value: plan.input.tenantId }],
-      staticSummary: plan.summary,
-      staticDetails:
+      typedSearchAttributes: [searchAttribute(TenantId, plan.input.tenantId)],
+      staticSummary: summaryText(plan.summary),
+      staticDetails: detailsText(
         `Tenant \`${plan.input.tenantId}\`\n\nEmail \`${plan.input.emailId}\`\n\n` +
-        `Prompt v${plan.input.promptVersion} (${plan.input.arm}` +
-        `${plan.rollout ? `, rollout at ${plan.rollout.percent}%` : ''})${plan.input.force ? ', forced' : ''}`,
+          `Prompt v${plan.input.promptVersion} (${plan.input.arm}` +
+          `${plan.rollout ? `, rollout at ${plan.rollout.percent}%` : ''})${plan.input.force ? ', forced' : ''}`,
+      ),
     },
     plan.input.force ? 'replace' : 'join',
   );

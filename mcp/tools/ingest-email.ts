@@ -19,10 +19,18 @@ import {
   ingestEmailWorkflow,
   ingestProgressQuery,
 } from '../../workflows/ingest-email.js';
-import { EmailFrom, MessageId, TenantId } from '../../workflows/search-attributes.js';
+import {
+  cutChars,
+  detailsText,
+  EmailFrom,
+  MessageId,
+  searchAttribute,
+  summaryText,
+  TenantId,
+} from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { progressNotifier, startOrJoin } from '../start-workflow.js';
+import { progressNotifier, recordStartFailure, startOrJoin } from '../start-workflow.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
@@ -108,26 +116,36 @@ export function registerIngestEmail(server: ToolRegistry, ctx: ToolContext): voi
         dedupKey: parsed.dedupKey,
         filesTaskQueue: ctx.files.taskQueue,
       };
+      const from = parsed.from[0]?.address ?? '';
       const options = {
         taskQueue: ctx.taskQueue,
         workflowId,
         args: [input] as [IngestEmailInput],
+        // Bounded by construction: a hostile header can neither stop the start nor the run.
         typedSearchAttributes: [
-          { key: TenantId, value: tenantId },
-          { key: EmailFrom, value: parsed.from[0]?.address ?? '' },
-          ...(parsed.messageId ? [{ key: MessageId, value: parsed.messageId.slice(0, 255) }] : []),
+          searchAttribute(TenantId, tenantId),
+          searchAttribute(EmailFrom, from),
+          ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
         ],
-        staticSummary: `Ingest "${truncate(parsed.subject ?? '(no subject)', 80)}" from ${parsed.from[0]?.address}`,
-        staticDetails:
+        staticSummary: summaryText(
+          `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,
+        ),
+        staticDetails: detailsText(
           `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
-          `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+            `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+        ),
       };
-      let { handle, runId, existing } = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
-      if (existing && (await leftWorkUnfinished(handle))) {
-        // The email is stored but an attachment or the raw message failed to reach storage: this
-        // request is the retry that completes them.
-        ({ handle, runId } = await startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace'));
-      }
+      // The message is staged: if no run can start, the failure is recorded against it (see
+      // recordStartFailure), and the same call again completes it.
+      const { handle, runId } = await recordStartFailure(ctx, tenantId, parsed.rawSha256, async () => {
+        const started = await startOrJoin(ctx.client, ingestEmailWorkflow, options);
+        if (started.existing && (await leftWorkUnfinished(started.handle))) {
+          // The email is stored but an attachment or the raw message failed to reach storage: this
+          // request is the retry that completes them.
+          return startOrJoin(ctx.client, ingestEmailWorkflow, options, 'replace');
+        }
+        return started;
+      });
       const base = {
         workflowId: handle.workflowId,
         runId,
@@ -178,8 +196,4 @@ async function leftWorkUnfinished(handle: WorkflowHandle): Promise<boolean> {
   return (
     (result.attachments ?? []).some((a) => a.status === 'failed') || result.rawMessage?.status === 'failed'
   );
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

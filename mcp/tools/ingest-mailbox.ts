@@ -19,10 +19,10 @@ import {
   type MailboxProgress,
   mailboxProgressQuery,
 } from '../../workflows/ingest-mailbox.js';
-import { TenantId } from '../../workflows/search-attributes.js';
+import { searchAttribute, summaryText, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { resolveTenant } from '../principal.js';
-import { progressNotifier, startOrJoin } from '../start-workflow.js';
+import { progressNotifier, recordStartFailure, startOrJoin } from '../start-workflow.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { STARTS_IDEMPOTENT_WORKFLOW, tenantArg, waitArg } from '../tool-schemas.js';
@@ -91,13 +91,16 @@ export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): v
         chunkMessages: ctx.mailbox.chunkMessages,
         filesTaskQueue: ctx.files.taskQueue,
       };
-      const { handle, runId } = await startOrJoin(ctx.client, ingestMailboxWorkflow, {
-        taskQueue: ctx.taskQueue,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-        staticSummary: `Import mailbox ${label} (${bytes} bytes)`,
-      });
+      // An uploaded mailbox is staged: if no run can start, that is recorded against its SHA-256.
+      const { handle, runId } = await recordStartFailure(ctx, tenantId, sha256, () =>
+        startOrJoin(ctx.client, ingestMailboxWorkflow, {
+          taskQueue: ctx.taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+          staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
+        }),
+      );
       const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
       if (!args.wait) return toolResult({ ...base, status: 'running' });
 

@@ -15,7 +15,7 @@ import {
   type RetentionReport,
   retentionRollupWorkflow,
 } from '../../workflows/retention-rollup.js';
-import { TenantId } from '../../workflows/search-attributes.js';
+import { searchAttribute, summaryText, TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import { requireRole, resolveTenant } from '../principal.js';
 import { DELETING_ROLES, requireOperator } from '../retention-access.js';
@@ -108,8 +108,10 @@ export function registerRetentionRunNow(server: ToolRegistry, ctx: ToolContext):
           workflowId,
           args: [input],
           // The caller's tenant, also for scope "all": so get_workflow finds the run for them.
-          typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-          staticSummary: `Retention ${args.dryRun ? 'dry run' : 'run'} for ${args.scope === 'all' ? 'all tenants' : `tenant ${tenantId}`}, started by ${ctx.principal.actor}`,
+          typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+          staticSummary: summaryText(
+            `Retention ${args.dryRun ? 'dry run' : 'run'} for ${args.scope === 'all' ? 'all tenants' : `tenant ${tenantId}`}, started by ${ctx.principal.actor}`,
+          ),
         },
         'replace',
       );

@@ -30,7 +30,14 @@ import {
   type Steering,
   statusQuery,
 } from '../../workflows/prompt-rollout.js';
-import { PromptTool, RolloutStage, TenantId } from '../../workflows/search-attributes.js';
+import {
+  detailsText,
+  PromptTool,
+  RolloutStage,
+  searchAttribute,
+  summaryText,
+  TenantId,
+} from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import {
   liveOutput,
@@ -280,17 +287,20 @@ function startRollout(ctx: Pick<ToolContext, 'client' | 'taskQueue'>, input: Pro
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [
-      { key: TenantId, value: input.tenantId },
-      { key: PromptTool, value: input.toolName },
-      { key: RolloutStage, value: 'starting' },
+      searchAttribute(TenantId, input.tenantId),
+      searchAttribute(PromptTool, input.toolName),
+      searchAttribute(RolloutStage, 'starting'),
     ],
-    staticSummary: `Roll out ${input.toolName}/${input.provider} v${input.candidate.version} over v${input.baseline.version}: ${stages}`,
-    staticDetails:
+    staticSummary: summaryText(
+      `Roll out ${input.toolName}/${input.provider} v${input.candidate.version} over v${input.baseline.version}: ${stages}`,
+    ),
+    staticDetails: detailsText(
       `Started by \`${input.actor}\` (tenant \`${input.tenantId}\`)\n\n` +
-      `Bake ${input.bakeSeconds}s per stage (at least ${input.minBakeSeconds}s), metrics every ${input.pollSeconds}s\n\n` +
-      `Gates: ≥ ${input.gates.minSamplesPerArm} calls per arm · error rate ≤ baseline + ` +
-      `${(input.gates.maxErrorRateIncrease * 100).toFixed(1)} points · p95 ≤ ×${input.gates.maxP95LatencyRatio} · ` +
-      `valid output ≥ ${(input.gates.minValidOutputRate * 100).toFixed(1)}%`,
+        `Bake ${input.bakeSeconds}s per stage (at least ${input.minBakeSeconds}s), metrics every ${input.pollSeconds}s\n\n` +
+        `Gates: ≥ ${input.gates.minSamplesPerArm} calls per arm · error rate ≤ baseline + ` +
+        `${(input.gates.maxErrorRateIncrease * 100).toFixed(1)} points · p95 ≤ ×${input.gates.maxP95LatencyRatio} · ` +
+        `valid output ≥ ${(input.gates.minValidOutputRate * 100).toFixed(1)}%`,
+    ),
   });
 }
 

@@ -16,7 +16,13 @@ import { recordUserFile } from '../../supabase/files.js';
 import { stageContent } from '../../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../../supabase/storage/secure-path.js';
 import { workflowUiUrl } from '../../workers/temporal.js';
-import { TenantId } from '../../workflows/search-attributes.js';
+import {
+  cutChars,
+  detailsText,
+  searchAttribute,
+  summaryText,
+  TenantId,
+} from '../../workflows/search-attributes.js';
 import {
   type FileSource,
   type UploadFileInput,
@@ -116,9 +122,13 @@ export function registerUploadFile(server: ToolRegistry, ctx: ToolContext): void
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [{ key: TenantId, value: tenantId }],
-        staticSummary: `Upload "${truncate(args.filename, 80)}" to ${args.bucket} (${size} bytes)`,
-        staticDetails: `Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`,
+        typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+        staticSummary: summaryText(
+          `Upload "${cutChars(args.filename, 80)}" to ${args.bucket} (${size} bytes)`,
+        ),
+        staticDetails: detailsText(
+          `Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`,
+        ),
       });
       const runId = handle.firstExecutionRunId;
       const base = {
@@ -203,8 +213,4 @@ async function importFile(ctx: ToolContext, relative: string): Promise<PreparedS
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return { source: { kind: 'import', path: relative }, sha256: hash.digest('hex'), size: info.size };
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -35,6 +35,40 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
+/** A comma-separated list, lowercased, each entry checked by `item`; empty or unset is []. */
+const commaList = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+
+/** A DNS name or IP literal as it appears in a Host header, without the port ([::1] for IPv6). */
+const hostName = z
+  .string()
+  .regex(
+    /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/,
+    'host names without port, comma-separated, e.g. mcp.example.com,localhost',
+  );
+
+/** An origin as browsers send it: http(s)://host[:port], nothing after. */
+const origin = z.string().refine((v) => {
+  try {
+    const url = new URL(v);
+    return (
+      /^https?:$/.test(url.protocol) && url.pathname === '/' && !url.search && !url.hash && !url.username
+    );
+  } catch {
+    return false;
+  }
+}, 'origins (scheme://host[:port]), comma-separated, e.g. https://app.example.com');
+
 const taskQueueName = z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only');
 
 const positiveInt = z.coerce.number().int().positive();
@@ -101,6 +135,12 @@ const envSchema = z.object({
   MCP_HTTP_PORT: port.default(8787),
   /** How long a `wait: true` tool call waits before returning the handle: below clients' 60 s timeout. */
   MCP_WAIT_SECONDS: positiveInt.max(55).default(40),
+  /** Host names (no port) the HTTP entry answers besides localhost: DNS rebinding protection. */
+  MCP_ALLOWED_HOSTS: commaList(hostName),
+  /** Browser origins (scheme://host[:port]) allowed to call the HTTP entry. */
+  MCP_ALLOWED_ORIGINS: commaList(origin).transform((list) => list.map((o) => new URL(o).origin)),
+  /** Request-body bytes the HTTP entry buffers at once over all requests; default in loadConfig. */
+  MCP_MAX_BODY_BYTES_IN_FLIGHT: positiveInt.optional(),
 
   MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
   MAX_ATTACHMENTS: positiveInt.max(10_000).default(100),
@@ -218,7 +258,7 @@ export interface Config {
     devPort: number;
     devUiPort: number;
   };
-  mcp: { host: string; port: number; waitMs: number };
+  mcp: McpHttpConfig;
   limits: { maxEmailBytes: number; maxAttachments: number; maxHeaderBytes: number; maxMimeDepth: number };
   files: {
     taskQueue: string;
@@ -237,6 +277,20 @@ export interface Config {
   /** Prompt rollouts: who may change prompts, and the defaults of start_prompt_rollout. */
   rollouts: { adminOrgs: string[]; bakeSeconds: number; pollSeconds: number };
   retention: RetentionConfig;
+}
+
+export interface McpHttpConfig {
+  host: string;
+  port: number;
+  waitMs: number;
+  /** Host names (lowercase, no port) accepted besides the loopback names a loopback listener accepts. */
+  allowedHosts: string[];
+  /** Origins (scheme://host[:port]) accepted besides localhost ones on a loopback listener. */
+  allowedOrigins: string[];
+  /** Largest request body: the largest tool payload, base64, plus the JSON-RPC envelope. */
+  maxBodyBytes: number;
+  /** Request-body bytes buffered at once over all requests of the process. */
+  maxBodyBytesInFlight: number;
 }
 
 export interface RetentionConfig {
@@ -295,7 +349,7 @@ export function loadConfig(
       devPort: env.TEMPORAL_DEV_PORT,
       devUiPort: env.TEMPORAL_DEV_UI_PORT,
     },
-    mcp: { host: env.MCP_HTTP_HOST, port: env.MCP_HTTP_PORT, waitMs: env.MCP_WAIT_SECONDS * 1000 },
+    mcp: mcpConfig(env),
     limits: {
       maxEmailBytes: env.MAX_EMAIL_BYTES,
       maxAttachments: env.MAX_ATTACHMENTS,
@@ -333,6 +387,44 @@ export function loadConfig(
       pollSeconds: env.PROMPT_ROLLOUT_POLL_SECONDS,
     },
     retention: retentionConfig(env),
+  };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a listener only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function mcpConfig(env: Env): McpHttpConfig {
+  if (!isLoopbackHost(env.MCP_HTTP_HOST) && env.MCP_ALLOWED_HOSTS.length === 0) {
+    // Reachable from elsewhere: which Host names are legitimate is a deployment fact, so it must be said.
+    throw new ConfigError(
+      `Invalid configuration: MCP_ALLOWED_HOSTS: required when MCP_HTTP_HOST is not a loopback address (got ${JSON.stringify(env.MCP_HTTP_HOST)}): list the host names clients use, e.g. mcp.example.com,localhost`,
+    );
+  }
+  // Every tool payload that crosses the transport is base64 (or text) in JSON: an inline upload, a raw
+  // message, an uploaded mbox. 1.4 covers base64's 4/3 and escaping; 64 KiB is the JSON-RPC envelope.
+  const largestPayload = Math.max(
+    env.MAX_EMAIL_BYTES,
+    Math.min(env.MAX_INLINE_UPLOAD_BYTES, env.MAX_UPLOAD_BYTES),
+    env.MAX_MAILBOX_UPLOAD_BYTES,
+  );
+  const maxBodyBytes = Math.ceil(largestPayload * 1.4) + 64 * 1024;
+  const maxBodyBytesInFlight = env.MCP_MAX_BODY_BYTES_IN_FLIGHT ?? Math.max(256 * MiB, 2 * maxBodyBytes);
+  if (maxBodyBytesInFlight < maxBodyBytes) {
+    throw new ConfigError(
+      `Invalid configuration: MCP_MAX_BODY_BYTES_IN_FLIGHT: must be at least the largest request body, ${maxBodyBytes} bytes (from MAX_MAILBOX_UPLOAD_BYTES, MAX_EMAIL_BYTES and MAX_INLINE_UPLOAD_BYTES) (got ${maxBodyBytesInFlight})`,
+    );
+  }
+  return {
+    host: env.MCP_HTTP_HOST,
+    port: env.MCP_HTTP_PORT,
+    waitMs: env.MCP_WAIT_SECONDS * 1000,
+    allowedHosts: env.MCP_ALLOWED_HOSTS,
+    allowedOrigins: env.MCP_ALLOWED_ORIGINS,
+    maxBodyBytes,
+    maxBodyBytesInFlight,
   };
 }
 

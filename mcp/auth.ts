@@ -1,7 +1,8 @@
 /**
  * Bearer authentication for the HTTP entry. A token is either
  *  - a Supabase access token (a JWT), verified with SUPABASE_JWT_SECRET (HS256) or the project's JWKS,
- *    whose `sub` is a user; the user's organization memberships are its tenants; or
+ *    that must expire (`exp`), whose `sub` is a user; the user's organization memberships are its
+ *    tenants; or
  *  - an API key (`di_…`) from the hashed api_keys table, scoped to one tenant.
  * Anything else is rejected; the HTTP layer answers 401.
  */
@@ -63,6 +64,10 @@ export function createAuthenticator(opts: AuthOptions): Authenticate {
       const payload = await verifyJwt(token).catch((err: unknown) => {
         throw err instanceof AuthError ? err : new AuthError('invalid access token');
       });
+      // A token without exp would never expire: a leaked one would work forever.
+      if (typeof payload.exp !== 'number') {
+        throw new AuthError('access token has no expiry (exp): only expiring access tokens are accepted');
+      }
       if (!payload.sub || !UUID.test(payload.sub)) throw new AuthError('access token has no user (sub)');
       const memberships = await membershipsOf(opts.sql, payload.sub);
       return {

@@ -1,11 +1,15 @@
 /**
  * The Streamable HTTP entry (`POST /mcp`), stateless: each request gets its own server and transport,
- * so any number of instances can sit behind a load balancer. Every request must authenticate; the
- * request body is capped before it is parsed.
+ * so any number of instances can sit behind a load balancer. In order, a request must
+ *  - name an allowed Host and, when it sends one, an allowed Origin (DNS rebinding protection);
+ *  - authenticate;
+ *  - fit its body under the cap, and into the process's budget of body bytes being buffered, which it
+ *    holds until its response ends.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isLoopbackHost } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { AuthError, type Authenticate } from './auth.js';
 import type { ToolContext } from './context.js';
@@ -17,31 +21,65 @@ export interface HttpServerOptions {
   port: number;
   authenticate: Authenticate;
   contextFor: (principal: Principal) => ToolContext;
+  /** Host names (no port) accepted besides the loopback names a loopback listener accepts. */
+  allowedHosts: string[];
+  /** Origins accepted besides localhost ones on a loopback listener. */
+  allowedOrigins: string[];
   maxBodyBytes: number;
+  /** Body bytes buffered at once over all requests; a request that would exceed it gets 503. */
+  maxBodyBytesInFlight: number;
   log: Logger;
 }
 
 export interface RunningHttpServer {
   url: string;
+  /** Body bytes currently held by requests (buffered, or parsed and being served). */
+  bodyBytesInFlight(): number;
   close(): Promise<void>;
 }
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** Seconds a client refused for lack of body budget should wait: long enough for a big body to pass. */
+const BUSY_RETRY_AFTER_SECONDS = 5;
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
+/** Bytes of request bodies held at once, over every request this server serves. */
+class ByteBudget {
+  private held = 0;
+  constructor(readonly limit: number) {}
+  get inFlight(): number {
+    return this.held;
+  }
+  tryTake(bytes: number): boolean {
+    if (this.held + bytes > this.limit) return false;
+    this.held += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.held -= bytes;
+  }
+}
+
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
+  const guard = hostGuard(opts);
+  const budget = new ByteBudget(opts.maxBodyBytesInFlight);
   const server = createServer((req, res) => {
-    handle(req, res, opts).catch((err: unknown) => {
+    handle(req, res, opts, guard, budget).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'internal error');
       if (e.status === 500) opts.log.error('MCP HTTP request failed', { error: err });
-      sendJson(res, e.status, { error: e.code, message: e.message }, e.status === 401);
+      const headers = { ...e.headers };
+      if (e.status === 401) headers['www-authenticate'] = 'Bearer realm="durable-inbox"';
+      sendJson(res, e.status, { error: e.code, message: e.message }, headers);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -52,6 +90,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${host}:${port}/mcp`,
+    bodyBytesInFlight: () => budget.inFlight,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -60,9 +99,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServerOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: HttpServerOptions,
+  guard: (req: IncomingMessage) => void,
+  budget: ByteBudget,
+): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   if (path === '/healthz') return sendJson(res, 200, { ok: true });
+  // Before authentication: a rebound browser page must learn nothing, not even that a token is wrong.
+  guard(req);
   if (path !== '/mcp') throw new HttpError(404, 'not_found', 'not found: the MCP endpoint is POST /mcp');
 
   let principal: Principal;
@@ -74,11 +121,22 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
   }
   if (req.method !== 'POST') {
     // Stateless server: no standalone SSE stream (GET) and no sessions to delete (DELETE).
-    res.setHeader('Allow', 'POST');
-    throw new HttpError(405, 'method_not_allowed', 'this server is stateless: use POST /mcp');
+    throw new HttpError(405, 'method_not_allowed', 'this server is stateless: use POST /mcp', {
+      allow: 'POST',
+    });
   }
 
-  const body = await readJsonBody(req, opts.maxBodyBytes);
+  // The request holds its body bytes until its response ends: the parsed arguments live that long.
+  let held = 0;
+  res.once('close', () => {
+    budget.give(held);
+    held = 0;
+  });
+  const take = (bytes: number, total: number) => {
+    if (!budget.tryTake(bytes)) throw busy(total, budget.limit);
+    held += bytes;
+  };
+  const body = await readJsonBody(req, opts.maxBodyBytes, take);
   const mcp = createMcpServer(opts.contextFor(principal));
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.on('close', () => {
@@ -89,33 +147,126 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
   await transport.handleRequest(req, res, body);
 }
 
-async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
+/**
+ * DNS rebinding protection (MCP spec, transports: servers MUST validate Origin; Host too). A loopback
+ * listener answers the loopback names; MCP_ALLOWED_HOSTS adds names, and is the only list on any other
+ * listener (config refuses to start without it). Origin is optional (non-browser clients send none);
+ * when present it must be listed in MCP_ALLOWED_ORIGINS, or be a localhost origin on a loopback listener.
+ */
+function hostGuard(opts: HttpServerOptions): (req: IncomingMessage) => void {
+  const loopback = isLoopbackHost(opts.host);
+  const hosts = new Set([...(loopback ? LOOPBACK_NAMES : []), ...opts.allowedHosts]);
+  const origins = new Set(opts.allowedOrigins);
+  const accepted = [...hosts].join(', ');
+  return (req) => {
+    const host = req.headers.host ?? '';
+    const hostname = hostnameOf(`http://${host}`);
+    if (!hostname || !hosts.has(hostname)) {
+      throw new HttpError(
+        403,
+        'forbidden_host',
+        `Host ${JSON.stringify(host)} is not allowed: this server answers ${accepted || 'no host name'}; add the name to MCP_ALLOWED_HOSTS to allow it`,
+      );
+    }
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    let normalised: string | null = null;
+    try {
+      normalised = new URL(origin).origin;
+    } catch {}
+    const localOrigin = loopback && LOOPBACK_NAMES.includes(hostnameOf(origin) ?? '');
+    if (!normalised || !(origins.has(normalised) || localOrigin)) {
+      throw new HttpError(
+        403,
+        'forbidden_origin',
+        `Origin ${JSON.stringify(origin)} is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`,
+      );
+    }
+  };
+}
+
+/** The hostname of a URL as a Host header spells it (IPv6 in brackets), or null. */
+function hostnameOf(url: string): string | null {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const { hostname, protocol } = new URL(url);
+    return /^https?:$/.test(protocol) && hostname ? hostname : null;
   } catch {
-    throw new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
+    return null;
   }
+}
+
+/**
+ * Read the body, taking its bytes from the budget: all of a declared Content-Length up front (Node
+ * stops the body there), else chunk by chunk. On refusal it stops reading and the response closes
+ * the connection, so the rest of the body is never buffered.
+ */
+function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  take: (bytes: number, total: number) => void,
+): Promise<unknown> {
+  const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
+  if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null) take(declared, declared);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (err: unknown) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      req.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) return stop(tooLarge(maxBytes));
+      if (declared === null) {
+        try {
+          take(chunk.length, size);
+        } catch (err) {
+          return stop(err);
+        }
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      req.off('close', onClose);
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      chunks.length = 0;
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'invalid_json', 'the request body is not valid JSON'));
+      }
+    };
+    const onClose = () => stop(new HttpError(400, 'aborted', 'the request body ended early'));
+    req.on('data', onData).once('end', onEnd).once('close', onClose);
+  });
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `the request body is over ${maxBytes} bytes`);
+  return new HttpError(413, 'payload_too_large', `the request body is over ${maxBytes} bytes`, {
+    connection: 'close',
+  });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, challenge = false): void {
+function busy(bytes: number, limit: number): HttpError {
+  return new HttpError(
+    503,
+    'server_busy',
+    `the server is buffering other request bodies: this one (${bytes} bytes) would take it over MCP_MAX_BODY_BYTES_IN_FLIGHT (${limit} bytes); retry after ${BUSY_RETRY_AFTER_SECONDS} s`,
+    { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS), connection: 'close' },
+  );
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (challenge) headers['www-authenticate'] = 'Bearer realm="durable-inbox"';
-  res.writeHead(status, headers).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }

@@ -62,8 +62,9 @@ export function generateApiKey(): string {
 }
 
 /**
- * Register a key (idempotent on its name within the tenant: registering again replaces the hash, which
- * is how a key is rotated). Returns the key id.
+ * Register a key under a name, replacing (and so revoking) any key of that name in the tenant. For the
+ * process's own identities (the local key file, the stdio identity), which re-register on every start.
+ * People create keys with createApiKey, which never replaces a key unasked. Returns the key id.
  */
 export async function registerApiKey(
   sql: Sql,
@@ -79,6 +80,49 @@ export async function registerApiKey(
       set key_hash = excluded.key_hash, role = excluded.role, revoked_at = null
     returning id`;
   return row!.id;
+}
+
+export type CreateApiKeyResult =
+  | { status: 'created'; keyId: string }
+  /** `rotate` was given and a live key of that name existed: it no longer works. */
+  | { status: 'rotated'; keyId: string; revokedCreatedAt: Date }
+  /** A live key of that name exists and `rotate` was not given: nothing changed. */
+  | { status: 'exists' };
+
+/**
+ * Create a named key. A live key of the same name is replaced only with `rotate` (replacing it revokes
+ * it); a revoked one is replaced silently, since nothing that works stops working.
+ */
+export async function createApiKey(
+  sql: Sql,
+  tenantId: string,
+  name: string,
+  key: string,
+  role: Exclude<MemberRole, 'owner'>,
+  opts: { rotate: boolean },
+): Promise<CreateApiKeyResult> {
+  const [created] = await sql<{ id: string }[]>`
+    insert into public.api_keys (org_id, name, key_hash, role)
+    values (${tenantId}, ${name}, ${hashApiKey(key)}, ${role})
+    on conflict (org_id, name) do nothing
+    returning id`;
+  if (created) return { status: 'created', keyId: created.id };
+  // The row is locked by the update, so two concurrent rotations cannot both report the same old key.
+  const [replaced] = await sql<{ id: string; wasLive: boolean; createdAt: Date }[]>`
+    with old as (
+      select id, revoked_at, created_at from public.api_keys
+      where org_id = ${tenantId} and name = ${name} for update
+    )
+    update public.api_keys k
+      set key_hash = ${hashApiKey(key)}, role = ${role}, revoked_at = null, last_used_at = null,
+          created_at = now()
+    from old
+    where k.id = old.id and (${opts.rotate} or old.revoked_at is not null)
+    returning k.id, old.revoked_at is null as "wasLive", old.created_at as "createdAt"`;
+  if (!replaced) return { status: 'exists' };
+  return replaced.wasLive
+    ? { status: 'rotated', keyId: replaced.id, revokedCreatedAt: replaced.createdAt }
+    : { status: 'created', keyId: replaced.id };
 }
 
 /** Look up an unrevoked key. Touches last_used_at at most once a minute to keep reads cheap. */

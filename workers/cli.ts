@@ -5,7 +5,7 @@
  *   mcp --stdio           MCP over stdio for desktop clients (bridges to a running `npm start`)
  *   mcp --http            MCP over Streamable HTTP only
  *   migrate               apply database migrations
- *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT
+ *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT (--rotate replaces a live one)
  *   health                exit 0 when the database and Temporal answer (container health checks)
  *   schedules             create or update the retention schedule and print it (what `npm run schedules` runs)
  */
@@ -14,7 +14,7 @@ import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { createDb } from '../supabase/db.js';
-import { generateApiKey, registerApiKey } from '../supabase/tenants.js';
+import { createApiKey as createNamedApiKey, generateApiKey } from '../supabase/tenants.js';
 import {
   ensureLocalApiKey,
   readLiveStackState,
@@ -29,7 +29,7 @@ import { openDatabase, type Stack, startStack } from './stack.js';
 import { connectClient, temporalTarget } from './temporal.js';
 
 const USAGE =
-  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> | health | schedules>';
+  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
       http: { type: 'boolean' },
       worker: { type: 'boolean' },
       role: { type: 'string' },
+      rotate: { type: 'boolean' },
     },
   });
   const config = loadConfig();
@@ -63,7 +64,8 @@ async function main(argv: string[]): Promise<void> {
     case 'health':
       return health(config);
     case 'api-key':
-      if (sub === 'create' && name) return createApiKey(config, log, name, values.role);
+      if (sub === 'create' && name)
+        return createApiKey(config, log, name, values.role, Boolean(values.rotate));
       break;
     case 'schedules':
       return schedules(config, log);
@@ -120,14 +122,29 @@ async function createApiKey(
   log: Logger,
   name: string,
   role: string | undefined,
+  rotate: boolean,
 ): Promise<void> {
   if (role && !['admin', 'member', 'viewer'].includes(role))
     throw new ConfigError('--role: admin, member or viewer');
   const db = await openDatabase(config, log);
   try {
     const key = generateApiKey();
-    await registerApiKey(db.sql, db.defaultTenant.id, name, key, (role ?? 'member') as 'member');
+    const tenant = db.defaultTenant;
+    const result = await createNamedApiKey(db.sql, tenant.id, name, key, (role ?? 'member') as 'member', {
+      rotate,
+    });
+    if (result.status === 'exists') {
+      throw new ConfigError(
+        `an API key named "${name}" already exists for ${tenant.slug}: pass --rotate to replace it (the old key stops working), or choose another name`,
+      );
+    }
+    // Only the key goes to stdout, so `KEY=$(durable-inbox api-key create …)` keeps working.
     process.stdout.write(`${key}\n`);
+    if (result.status === 'rotated') {
+      process.stderr.write(
+        `revoked the previous key "${name}" of ${tenant.slug} (created ${result.revokedCreatedAt.toISOString()}): it no longer works\n`,
+      );
+    }
   } finally {
     await db.close();
   }

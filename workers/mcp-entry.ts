@@ -38,9 +38,11 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
       supabaseUrl: config.supabase.url,
     }),
     contextFor: (principal) => toolContext(stack, principal, log),
-    // A base64 message or inline upload at its size limit, plus the JSON-RPC envelope.
-    maxBodyBytes:
-      Math.ceil(Math.max(config.limits.maxEmailBytes, config.files.maxInlineBytes) * 1.4) + 64 * 1024,
+    allowedHosts: config.mcp.allowedHosts,
+    allowedOrigins: config.mcp.allowedOrigins,
+    // The largest tool payload (message, inline upload or mbox) in base64, plus the JSON-RPC envelope.
+    maxBodyBytes: config.mcp.maxBodyBytes,
+    maxBodyBytesInFlight: config.mcp.maxBodyBytesInFlight,
     log,
   });
 }

@@ -2,26 +2,11 @@
  * The CLI commands people and containers run: health (docker health checks), migrate, api-key create,
  * and what a typo or bad configuration prints.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findApiKey } from '../../supabase/tenants.js';
-import { testDb, testEnv } from '../support/harness.js';
-import { CLI } from '../support/mcp-clients.js';
+import { runCli, testDb, testEnv } from '../support/harness.js';
 
-const run = promisify(execFile);
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = runCli;
 
 describe('durable-inbox CLI', () => {
   const sql = testDb();

@@ -72,6 +72,25 @@ export async function runCount(client: Client, workflowId: string): Promise<numb
   return last;
 }
 
+/** Run `durable-inbox <args>` (bin/durable-inbox.mjs) with only this environment; never throws. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.resolve('bin/durable-inbox.mjs'), ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
 /**
  * Start tests/support/worker-process.ts in a child process; resolves once its worker runs. With
  * `onStderr` its log lines go there instead of this process's stderr.

@@ -11,7 +11,16 @@ describe('loadConfig', () => {
       namespace: 'default',
       taskQueue: 'durable-inbox',
     });
-    expect(config.mcp).toEqual({ host: '127.0.0.1', port: 8787, waitMs: 40_000 });
+    expect(config.mcp).toEqual({
+      host: '127.0.0.1',
+      port: 8787,
+      waitMs: 40_000,
+      allowedHosts: [],
+      allowedOrigins: [],
+      // The largest tool payload is a 64 MiB uploaded mailbox: base64 (×1.4 with slack) plus 64 KiB.
+      maxBodyBytes: Math.ceil(64 * 1024 * 1024 * 1.4) + 64 * 1024,
+      maxBodyBytesInFlight: 256 * 1024 * 1024,
+    });
     expect(config.limits).toEqual({
       maxEmailBytes: 25 * 1024 * 1024,
       maxAttachments: 100,
@@ -61,9 +70,23 @@ describe('loadConfig', () => {
     [{ AI_RATE_LIMIT_PER_SECOND: '0' }, /AI_RATE_LIMIT_PER_SECOND: /],
     [{ AI_BASE_URL: 'ftp://x' }, /AI_BASE_URL: /],
     [{ TEMPORAL_AI_TASK_QUEUE_PREFIX: 'ai/' }, /TEMPORAL_AI_TASK_QUEUE_PREFIX: /],
+    [{ MCP_ALLOWED_HOSTS: 'mcp.example.com:443' }, /MCP_ALLOWED_HOSTS: host names without port/],
+    [{ MCP_ALLOWED_ORIGINS: 'https://app.example.com/path' }, /MCP_ALLOWED_ORIGINS: origins \(scheme/],
+    [{ MCP_HTTP_HOST: '0.0.0.0' }, /MCP_ALLOWED_HOSTS: required when MCP_HTTP_HOST is not a loopback/],
+    [{ MCP_MAX_BODY_BYTES_IN_FLIGHT: '1000' }, /MCP_MAX_BODY_BYTES_IN_FLIGHT: must be at least the largest/],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the HTTP entry allow-lists, lowercased and normalised', () => {
+    const { mcp } = loadConfig({
+      MCP_HTTP_HOST: '0.0.0.0',
+      MCP_ALLOWED_HOSTS: 'MCP.Example.com, [::1] ,',
+      MCP_ALLOWED_ORIGINS: 'https://App.example.com/,http://localhost:6274',
+    });
+    expect(mcp.allowedHosts).toEqual(['mcp.example.com', '[::1]']);
+    expect(mcp.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:6274']);
   });
 
   it('picks the storage backend and the upload settings', () => {

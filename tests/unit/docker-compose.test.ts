@@ -66,6 +66,11 @@ describe('docker-compose.yml', () => {
   it('serves MCP on all interfaces in its container and runs the worker command', () => {
     expect(compose.services.mcp!.command).toEqual(['mcp', '--http']);
     expect(compose.services.mcp!.environment?.MCP_HTTP_HOST).toBe('0.0.0.0');
+    // Listening on every interface needs the host names it answers (the config refuses to start without).
+    const env = Object.fromEntries(
+      Object.entries(compose.services.mcp!.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+    );
+    expect(loadConfig(env).mcp.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
     expect(compose.services.worker!.command).toEqual(['worker']);
   });
 });

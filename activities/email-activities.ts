@@ -1,14 +1,17 @@
 /**
- * Email activities. Each reads the staged raw message by its SHA-256, so retries are cheap and safe:
- * they run at least once, and every write they make is keyed and idempotent.
+ * Email activities. They read the staged raw message by its SHA-256, so retries are cheap and safe: they
+ * run at least once, and every write they make is keyed and idempotent.
+ *
+ * Ingesting one email is ONE activity (ingestStagedEmail): it reads the staged bytes once, runs the MIME
+ * parser once, and takes the attachments from that same parse.
  */
-import { extractAttachments } from '../core/attachments.js';
-import { type ParsedEmail, type ParseLimits, parseEmail } from '../core/email.js';
+import { type EmailAttachment, parseEmailWithAttachments } from '../core/attachments.js';
+import type { ParsedEmail, ParseLimits } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { claimAttachments, listAttachments, settleAttachment } from '../supabase/attachments.js';
-import type { Sql } from '../supabase/db.js';
+import type { Queryable, Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
-import { loadContent, stageContent } from '../supabase/staged-content.js';
+import { loadContent, renewContents, stageContents } from '../supabase/staged-content.js';
 
 export interface EmailActivityDeps {
   sql: Sql;
@@ -39,10 +42,28 @@ export interface PendingAttachment {
   sha256: string;
 }
 
+export interface IngestStagedEmailInput extends StagedEmailRef {
+  /** The key the run was started under (its workflow id): the worker's parse must derive the same. */
+  dedupKey: string;
+  /** Record the attachments and stage their bytes for upload (only when a files queue uploads them). */
+  stageAttachments: boolean;
+}
+
+/** What the ingestion run needs from its one parse-and-store step: ids and a summary, no mail bodies. */
+export interface IngestedEmail extends EmailSummary {
+  emailId: string;
+  /** false when the email already existed (a re-delivery or a retried request). */
+  created: boolean;
+  threadId: string;
+  /** Attachments not stored yet, their bytes staged (all of them the first time; the failed ones when
+   * a later ingestion retries; none when stageAttachments is false). */
+  pendingAttachments: PendingAttachment[];
+}
+
 export function createEmailActivities(deps: EmailActivityDeps) {
   const { sql, limits } = deps;
 
-  async function parseStaged(ref: StagedEmailRef): Promise<ParsedEmail> {
+  async function loadStaged(ref: StagedEmailRef): Promise<Buffer> {
     const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
     if (!raw) {
       throw new UserFacingError(
@@ -50,58 +71,85 @@ export function createEmailActivities(deps: EmailActivityDeps) {
         `no staged raw message ${ref.rawSha256} for tenant ${ref.tenantId}`,
       );
     }
+    return raw;
+  }
+
+  /** Nothing disappears silently: a refused message leaves a row saying why. */
+  async function refuse(ref: StagedEmailRef, err: UserFacingError): Promise<never> {
+    await recordIngestFailure(sql, ref.tenantId, ref.rawSha256, err.type, err.message);
+    throw err;
+  }
+
+  async function parseStaged(
+    ref: StagedEmailRef,
+    raw: Uint8Array,
+  ): Promise<{ email: ParsedEmail; attachments: EmailAttachment[] }> {
     try {
-      return await parseEmail(raw, limits);
+      return await parseEmailWithAttachments(raw, limits);
     } catch (err) {
       if (!(err instanceof UserFacingError)) throw err;
-      // Nothing disappears silently: a rejected message leaves a row saying why.
-      await recordIngestFailure(sql, ref.tenantId, ref.rawSha256, err.type, err.message);
-      throw err;
+      return refuse(ref, err);
     }
   }
 
   return {
-    async parseStagedEmail(ref: StagedEmailRef): Promise<EmailSummary> {
-      const email = await parseStaged(ref);
-      return {
-        dedupKey: email.dedupKey,
-        messageId: email.messageId,
-        subject: email.subject,
-        from: email.from[0]?.address ?? null,
-        sentAt: email.sentAt,
-        attachmentCount: email.attachmentCount,
-        sizeBytes: email.sizeBytes,
-      };
+    /**
+     * Parse the staged message once, check its key, store it and stage its attachments for upload.
+     *
+     * Attachment bytes are staged before the transaction, so the per-tenant lock upsert_email takes is
+     * never held while they are written. The email row and the attachment claims commit together: a
+     * retry after a failure finds either both or neither, so `created` stays true for the attempt that
+     * stored the email as long as nothing after it failed.
+     */
+    async ingestStagedEmail(input: IngestStagedEmailInput): Promise<IngestedEmail> {
+      const raw = await loadStaged(input);
+      const { email, attachments } = await parseStaged(input, raw);
+      if (email.dedupKey !== input.dedupKey) {
+        // Only possible if the caller and the worker run different parser versions: refuse rather than
+        // store the message under a key that no longer matches the run's id.
+        await refuse(
+          input,
+          new UserFacingError(
+            ErrorType.KeyMismatch,
+            `the worker derived key ${email.dedupKey}, the caller ${input.dedupKey}`,
+          ),
+        );
+      }
+      const parts = input.stageAttachments ? attachments : [];
+      await stageContents(sql, input.tenantId, parts);
+      const stored = await sql.begin(async (tx) => {
+        const row = await upsertEmail(tx, input.tenantId, email);
+        return { ...row, pendingAttachments: await claimPending(tx, input.tenantId, row.emailId, parts) };
+      });
+      return { ...summaryOf(email), ...stored };
     },
 
     /**
-     * Record the message's attachments and stage their bytes for upload; returns the ones not stored
-     * yet (all of them the first time; the failed ones when a later ingestion retries).
+     * The attachments of a stored email that still need uploading, their bytes staged. mbox imports
+     * claim and stage attachments in the slice that stores the email (from that slice's one parse), so
+     * this usually reads only the claims; it reads and parses the raw message only when the claims are
+     * missing or their staged bytes were dropped since (an import resumed long after).
      */
     async stageEmailAttachments(ref: StagedEmailRef & { emailId: string }): Promise<PendingAttachment[]> {
-      const raw = await loadContent(sql, ref.tenantId, ref.rawSha256);
-      if (!raw)
-        throw new UserFacingError(ErrorType.RawMessageMissing, `no staged raw message ${ref.rawSha256}`);
-      const parts = await extractAttachments(raw, limits);
-      await claimAttachments(
+      const claims = await listAttachments(sql, ref.tenantId, ref.emailId);
+      if (claims.length > 0) {
+        const open = claims.filter((a) => a.status !== 'stored');
+        const staged = await renewContents(
+          sql,
+          ref.tenantId,
+          open.map((a) => a.sha256),
+        );
+        if (open.every((a) => staged.has(a.sha256))) return open.map(pendingOf);
+      }
+      const { attachments } = await parseStaged(ref, await loadStaged(ref));
+      const pending = await claimPending(sql, ref.tenantId, ref.emailId, attachments);
+      const byIndex = new Set(pending.map((p) => p.partIndex));
+      await stageContents(
         sql,
         ref.tenantId,
-        ref.emailId,
-        parts.map(({ content, ...part }) => ({ ...part, sizeBytes: content.byteLength })),
+        attachments.filter((a) => byIndex.has(a.partIndex)),
       );
-      const open = new Set(
-        (await listAttachments(sql, ref.tenantId, ref.emailId))
-          .filter((a) => a.status !== 'stored')
-          .map((a) => a.partIndex),
-      );
-      const pending = parts.filter((p) => open.has(p.partIndex));
-      for (const part of pending) await stageContent(sql, ref.tenantId, part.sha256, part.content);
-      return pending.map(({ partIndex, filename, declaredMime, sha256 }) => ({
-        partIndex,
-        filename,
-        declaredMime,
-        sha256,
-      }));
+      return pending;
     },
 
     async settleEmailAttachment(
@@ -113,13 +161,48 @@ export function createEmailActivities(deps: EmailActivityDeps) {
       const { tenantId, emailId, partIndex, ...outcome } = input;
       await settleAttachment(sql, tenantId, emailId, partIndex, outcome);
     },
+  };
+}
 
-    async storeStagedEmail(
-      ref: StagedEmailRef,
-    ): Promise<{ emailId: string; created: boolean; threadId: string }> {
-      const email = await parseStaged(ref);
-      return upsertEmail(sql, ref.tenantId, email);
-    },
+/**
+ * Record an email's attachments (idempotent: the first claim of a part wins) and return the ones not
+ * stored yet. Their bytes are staged by the caller (a claim whose bytes are missing is repaired by
+ * stageEmailAttachments).
+ */
+export async function claimPending(
+  sql: Queryable,
+  tenantId: string,
+  emailId: string,
+  parts: EmailAttachment[],
+): Promise<PendingAttachment[]> {
+  if (parts.length === 0) return [];
+  await claimAttachments(sql, tenantId, emailId, parts.map(claimOf));
+  const open = new Set(
+    (await listAttachments(sql, tenantId, emailId))
+      .filter((a) => a.status !== 'stored')
+      .map((a) => a.partIndex),
+  );
+  return parts.filter((p) => open.has(p.partIndex)).map(pendingOf);
+}
+
+/** An attachment's claim row: everything but its bytes. */
+export function claimOf({ content, ...part }: EmailAttachment) {
+  return { ...part, sizeBytes: content.byteLength };
+}
+
+function pendingOf(a: PendingAttachment): PendingAttachment {
+  return { partIndex: a.partIndex, filename: a.filename, declaredMime: a.declaredMime, sha256: a.sha256 };
+}
+
+function summaryOf(email: ParsedEmail): EmailSummary {
+  return {
+    dedupKey: email.dedupKey,
+    messageId: email.messageId,
+    subject: email.subject,
+    from: email.from[0]?.address ?? null,
+    sentAt: email.sentAt,
+    attachmentCount: email.attachmentCount,
+    sizeBytes: email.sizeBytes,
   };
 }
 

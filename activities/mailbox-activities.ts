@@ -6,10 +6,12 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { heartbeat } from '@temporalio/activity';
-import { type ParsedEmail, type ParseLimits, parseEmail, sha256Hex } from '../core/email.js';
+import { parseEmailWithAttachments } from '../core/attachments.js';
+import { type ParsedEmail, type ParseLimits, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { resolveImportPath } from '../core/import-path.js';
 import { type MboxMessage, MboxSplitter } from '../core/mbox.js';
+import { claimAttachments } from '../supabase/attachments.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
 import {
@@ -24,6 +26,7 @@ import {
 } from '../supabase/mailboxes.js';
 import { countRawPendingInMailbox } from '../supabase/raw-messages.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
+import { claimOf } from './email-activities.js';
 
 export interface MailboxActivityDeps {
   sql: Sql;
@@ -136,12 +139,21 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
     },
 
     /**
-     * Parse and store the pending messages with seq in [fromSeq, toSeq). All stores of the slice and their
-     * ledger updates commit in one transaction: fewer round trips, and a retry after a crash finds each
-     * message either settled or still pending, never half-done.
+     * Parse and store the pending messages with seq in [fromSeq, toSeq). All stores of the slice, their
+     * attachment claims and their ledger updates commit in one transaction: fewer round trips, and a
+     * retry after a crash finds each message either settled or still pending, never half-done.
+     *
+     * Each message is parsed once: its attachments come from the same parse and their bytes are staged
+     * right away (before the transaction, and then dropped from memory), so the upload step after the
+     * chunk reads only the claims (see stageEmailAttachments), not the raw message again.
      */
     async ingestMailboxSlice(
-      input: Omit<MailboxRef, 'source'> & { fromSeq: number; toSeq: number },
+      input: Omit<MailboxRef, 'source'> & {
+        fromSeq: number;
+        toSeq: number;
+        /** Claim and stage attachments for upload (only when a files queue uploads them). */
+        stageAttachments?: boolean;
+      },
     ): Promise<{ stored: number; duplicates: number; failed: number }> {
       const pending = await pendingLedger(
         sql,
@@ -155,13 +167,22 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
         input.tenantId,
         pending.map((p) => p.rawSha256),
       );
-      const parsed: { seq: number; email: ParsedEmail }[] = [];
+      const parsed: {
+        seq: number;
+        email: ParsedEmail;
+        attachments: ReturnType<typeof claimOf>[];
+      }[] = [];
       const rejected: { seq: number; sha256: string; type: string; message: string }[] = [];
       for (const [i, entry] of pending.entries()) {
         const raw = raws.get(entry.rawSha256);
         try {
           if (!raw) throw new UserFacingError(ErrorType.RawMessageMissing, 'the staged message is missing');
-          parsed.push({ seq: entry.seq, email: await parseEmail(raw, limits) });
+          const parse = await parseEmailWithAttachments(raw, limits);
+          const { email } = parse;
+          const attachments = input.stageAttachments ? parse.attachments : [];
+          // Staged for every parsed message; a duplicate's are never claimed and age out.
+          await stageContents(sql, input.tenantId, attachments);
+          parsed.push({ seq: entry.seq, email, attachments: attachments.map(claimOf) });
         } catch (err) {
           if (!(err instanceof UserFacingError)) throw err;
           rejected.push({ seq: entry.seq, sha256: entry.rawSha256, type: err.type, message: err.message });
@@ -171,8 +192,10 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
 
       const counts = { stored: 0, duplicates: 0, failed: 0 };
       await sql.begin(async (tx) => {
-        for (const { seq, email } of parsed) {
+        for (const { seq, email, attachments } of parsed) {
           const { emailId, created } = await upsertEmail(tx, input.tenantId, email);
+          // Only a new email's attachments are uploaded (a duplicate's belong to the email stored before).
+          if (created) await claimAttachments(tx, input.tenantId, emailId, attachments);
           const status = created ? 'stored' : 'duplicate';
           const outcome = { status, emailId, attachmentCount: email.attachmentCount } as const;
           if (await settleLedger(tx, input.tenantId, input.mailboxSha256, seq, outcome)) {

@@ -1,9 +1,10 @@
 /**
  * Attachments of a raw message: every part postal-mime reports as an attachment (including inline cid:
  * images), with a filename that is safe to show and store. Pure: no I/O.
+ * They come from the same parse as the email itself (parseEmailWithAttachments).
  */
-import PostalMime from 'postal-mime';
-import { DEFAULT_LIMITS, type ParseLimits, sha256Hex } from './email.js';
+import type { Email } from 'postal-mime';
+import { type ParsedEmail, type ParseLimits, parseMime, sha256Hex } from './email.js';
 
 export interface EmailAttachment {
   /** Position among the message's attachments: the natural key of an attachment within its email. */
@@ -30,13 +31,21 @@ export function safeAttachmentName(name: string | null, partIndex: number): stri
   return clean || `attachment-${partIndex + 1}`;
 }
 
-export async function extractAttachments(raw: Uint8Array, limits: ParseLimits): Promise<EmailAttachment[]> {
-  const email = await PostalMime.parse(raw, {
-    attachmentEncoding: 'arraybuffer',
-    maxHeadersSize: limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes,
-    maxNestingDepth: limits.maxMimeDepth ?? DEFAULT_LIMITS.maxMimeDepth,
-  });
-  return email.attachments.map((a, partIndex) => {
+/**
+ * A message and its attachments from ONE run of the MIME parser: the attachments are the same parse's
+ * parts, so ingestion never parses a message twice to find them. Validates as parseEmail does.
+ */
+export async function parseEmailWithAttachments(
+  raw: Uint8Array,
+  limits: ParseLimits,
+): Promise<{ email: ParsedEmail; attachments: EmailAttachment[] }> {
+  const { email, mime } = await parseMime(raw, limits);
+  return { email, attachments: attachmentsOf(mime) };
+}
+
+/** The attachments of a parsed message, in the parser's order (their partIndex). */
+export function attachmentsOf(mime: Email): EmailAttachment[] {
+  return mime.attachments.map((a, partIndex) => {
     const content =
       typeof a.content === 'string'
         ? new TextEncoder().encode(a.content)

@@ -110,6 +110,17 @@ export function decodeRawEmail(raw: string, encoding: 'text' | 'base64'): Uint8A
 
 /** Parse and validate a raw message. Throws UserFacingError(InvalidEmail | EmailTooLarge). */
 export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<ParsedEmail> {
+  return (await parseMime(raw, limits)).email;
+}
+
+/**
+ * parseEmail, also returning the MIME parser's own result, so callers that need more of the message
+ * (its attachments, see core/attachments.ts) take it from this one parse instead of parsing again.
+ */
+export async function parseMime(
+  raw: Uint8Array,
+  limits: ParseLimits,
+): Promise<{ email: ParsedEmail; mime: Email }> {
   if (raw.byteLength === 0) throw new UserFacingError(ErrorType.InvalidEmail, 'the message is empty');
   if (raw.byteLength > limits.maxEmailBytes) {
     throw new UserFacingError(
@@ -164,7 +175,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
     htmlBody: safeHtml,
   };
   const key = deriveEmailKey(messageId, fields);
-  return ParsedEmailSchema.parse({
+  const parsed = ParsedEmailSchema.parse({
     messageId,
     ...key,
     ...fields,
@@ -176,6 +187,7 @@ export async function parseEmail(raw: Uint8Array, limits: ParseLimits): Promise<
     sizeBytes: raw.byteLength,
     rawSha256: sha256Hex(raw),
   });
+  return { email: parsed, mime: email };
 }
 
 /**

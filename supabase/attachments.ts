@@ -21,7 +21,7 @@ export interface AttachmentRow extends NewAttachment {
 }
 
 export async function claimAttachments(
-  sql: Sql,
+  sql: Queryable,
   tenantId: string,
   emailId: string,
   parts: NewAttachment[],

@@ -41,6 +41,19 @@ export async function loadContents(
   return new Map(rows.map((r) => [r.sha256, r.content]));
 }
 
+/**
+ * Renew the staged bytes of these hashes (as staging them again would, without sending them) and return
+ * the hashes that are still staged; a missing one was dropped by the retention cleanup.
+ */
+export async function renewContents(sql: Sql, tenantId: string, sha256s: string[]): Promise<Set<string>> {
+  if (sha256s.length === 0) return new Set();
+  const rows = await sql<{ sha256: string }[]>`
+    update public.staged_content set last_staged_at = now()
+    where tenant_id = ${tenantId} and sha256 = any(${[...new Set(sha256s)]})
+    returning sha256`;
+  return new Set(rows.map((r) => r.sha256));
+}
+
 export function stageContent(sql: Sql, tenantId: string, sha256: string, content: Uint8Array): Promise<void> {
   return stageContents(sql, tenantId, [{ sha256, content }]);
 }

@@ -3,8 +3,9 @@
  * return the email id.
  *
  * The input carries a reference to the raw message (tenant + SHA-256), never the message itself: the
- * history stays small and mail bodies stay out of Temporal. Both activities read the staged bytes, so
- * the parse result that crosses the history is only a small summary.
+ * history stays small and mail bodies stay out of Temporal. One activity (ingestStagedEmail) reads the
+ * staged bytes once, parses them once, checks the key, stores the email and stages its attachments; what
+ * crosses the history is ids and a small summary.
  *
  * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
  * message finds this run instead of starting another.
@@ -21,7 +22,6 @@
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure,
   defineQuery,
   executeChild,
   ParentClosePolicy,
@@ -34,7 +34,6 @@ import {
 } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
-import { ErrorType } from '../core/errors.js';
 import { failureText } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
@@ -55,7 +54,7 @@ import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
 export interface IngestEmailInput {
   tenantId: string;
   rawSha256: string;
-  /** The key the caller derived; the parse activity re-derives it and they must agree. */
+  /** The key the caller derived; the store activity re-derives it and they must agree. */
   dedupKey: string;
   /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are only recorded. */
   filesTaskQueue?: string;
@@ -86,7 +85,8 @@ export interface IngestEmailResult {
   analysisWorkflowId: string | null;
 }
 
-export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'archiving' | 'stored';
+/** `storing` covers the parse, the key check and the store: one activity, one parse. */
+export type IngestStage = 'storing' | 'attachments' | 'archiving' | 'stored';
 export interface IngestProgress {
   stage: IngestStage;
   step: number;
@@ -97,24 +97,19 @@ export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const {
-  parseStagedEmail,
-  storeStagedEmail,
-  stageEmailAttachments,
-  settleEmailAttachment,
-  planEmailAnalysis,
-} = proxyActivities<EmailActivities & AnalysisActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { ingestStagedEmail, stageEmailAttachments, settleEmailAttachment, planEmailAnalysis } =
+  proxyActivities<EmailActivities & AnalysisActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
-const STAGES: IngestStage[] = ['parsing', 'storing', 'attachments', 'archiving', 'stored'];
+const STAGES: IngestStage[] = ['storing', 'attachments', 'archiving', 'stored'];
 /** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
 export const ATTACHMENTS_BUCKET = 'attachments';
 const ATTACHMENT_UPLOADS_AT_ONCE = 4;
-/** Progress runs from step 0 (parsing) to this step (stored). */
+/** Progress runs from step 0 (storing) to this step (stored). */
 export const INGEST_LAST_STEP = STAGES.length - 1;
 
 export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<IngestEmailResult> {
@@ -128,40 +123,36 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
 }
 
 async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
-  let stage: IngestStage = 'parsing';
+  let stage: IngestStage = 'storing';
   setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
   const advance = (next: IngestStage) => {
     stage = next;
     upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
   };
 
-  advance('parsing');
-  const summary = await parseStagedEmail(input);
-  if (summary.dedupKey !== input.dedupKey) {
-    // Only possible if the caller and the worker run different parser versions: refuse rather than
-    // store the message under a key that no longer matches this workflow's id.
-    throw ApplicationFailure.create({
-      type: ErrorType.KeyMismatch,
-      message: `the worker derived key ${summary.dedupKey}, the caller ${input.dedupKey}`,
-      nonRetryable: true,
-    });
-  }
-
   advance('storing');
-  const stored = await storeStagedEmail(input);
+  // A key that differs from the run's (caller and worker on different parser versions) is refused by
+  // the activity with KeyMismatch, before anything is stored.
+  const stored = await ingestStagedEmail({
+    tenantId: input.tenantId,
+    rawSha256: input.rawSha256,
+    dedupKey: input.dedupKey,
+    stageAttachments: Boolean(input.filesTaskQueue),
+  });
 
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long
   // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.
   upsertSearchAttributes([searchAttribute(ThreadId, stored.threadId)]);
 
   let attachments: AttachmentOutcome[] = [];
-  if (summary.attachmentCount > 0 && input.filesTaskQueue) {
+  if (stored.pendingAttachments.length > 0 && input.filesTaskQueue) {
     advance('attachments');
-    attachments = await storeEmailAttachments({
-      ...input,
-      emailId: stored.emailId,
-      filesTaskQueue: input.filesTaskQueue,
-    });
+    attachments = await uploadEmailAttachments(
+      input.tenantId,
+      stored.emailId,
+      stored.pendingAttachments,
+      input.filesTaskQueue,
+    );
   }
   let rawMessage: IngestEmailResult['rawMessage'] = { status: 'skipped' };
   if (input.filesTaskQueue) {
@@ -178,7 +169,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   setCurrentDetails(
     detailsText(
       `**${stored.created ? 'Stored' : 'Already stored'}** email \`${stored.emailId}\`\n\n` +
-        `Subject: ${cutChars(summary.subject ?? '(none)', 500)}\n\nFrom: ${cutChars(summary.from ?? '(none)', 500)}` +
+        `Subject: ${cutChars(stored.subject ?? '(none)', 500)}\n\nFrom: ${cutChars(stored.from ?? '(none)', 500)}` +
         (attachments.length
           ? `\n\nAttachments: ${attachments.length - failed} stored, ${failed} failed`
           : '') +
@@ -190,9 +181,9 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     emailId: stored.emailId,
     created: stored.created,
     threadId: stored.threadId,
-    dedupKey: summary.dedupKey,
-    messageId: summary.messageId,
-    subject: summary.subject,
+    dedupKey: stored.dedupKey,
+    messageId: stored.messageId,
+    subject: stored.subject,
     attachments,
     rawMessage,
     analysisWorkflowId,
@@ -200,8 +191,8 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
 }
 
 /**
- * Upload an email's attachments that are not stored yet, at most ATTACHMENT_UPLOADS_AT_ONCE at a time.
- * Workflow code: ingestion and mailbox imports both call it.
+ * Upload a stored email's attachments that are not stored yet (mailbox imports; a single ingestion gets
+ * its pending attachments from ingestStagedEmail). Workflow code.
  */
 export async function storeEmailAttachments(email: {
   tenantId: string;
@@ -210,8 +201,18 @@ export async function storeEmailAttachments(email: {
   filesTaskQueue: string;
 }): Promise<AttachmentOutcome[]> {
   const pending = await stageEmailAttachments(email);
+  return uploadEmailAttachments(email.tenantId, email.emailId, pending, email.filesTaskQueue);
+}
+
+/** Upload attachments whose bytes are staged, at most ATTACHMENT_UPLOADS_AT_ONCE at a time. */
+function uploadEmailAttachments(
+  tenantId: string,
+  emailId: string,
+  pending: PendingAttachment[],
+  filesTaskQueue: string,
+): Promise<AttachmentOutcome[]> {
   return inParallel(pending, ATTACHMENT_UPLOADS_AT_ONCE, (a) =>
-    uploadAttachment(email.tenantId, email.emailId, a, email.filesTaskQueue),
+    uploadAttachment(tenantId, emailId, a, filesTaskQueue),
   );
 }
 

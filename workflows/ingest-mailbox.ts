@@ -117,7 +117,12 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     for (let from = position.seq; from < scan.nextSeq; from += SLICE_MESSAGES) {
       slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
     }
-    await inParallel(slices, input.concurrency, (slice) => ingestMailboxSlice({ ...ref, ...slice }));
+    // With a files queue, each slice also claims and stages its new emails' attachments, from the same
+    // parse that stores them; the upload step below then reads only the claims.
+    const stageAttachments = Boolean(input.filesTaskQueue);
+    await inParallel(slices, input.concurrency, (slice) =>
+      ingestMailboxSlice({ ...ref, ...slice, stageAttachments }),
+    );
     if (input.filesTaskQueue) {
       // Read from the ledger, not from the slice results: a slice whose result was lost to a crash still
       // had its messages stored, and their attachments still need uploading.

@@ -77,12 +77,8 @@ describe('ingest_email over stdio', () => {
       .filter(Boolean);
     // Then the raw message goes to storage, and the last step plans the AI-analysis child, which
     // ingestion starts but does not wait for.
-    expect(activities).toEqual([
-      'parseStagedEmail',
-      'storeStagedEmail',
-      'archiveRawMessages',
-      'planEmailAnalysis',
-    ]);
+    // One activity parses the staged message once and stores it (issue 12: parse once).
+    expect(activities).toEqual(['ingestStagedEmail', 'archiveRawMessages', 'planEmailAnalysis']);
     // Decoded: payloads are base64 in the JSON form, so a raw stringify would hide any body text.
     const historyText = decodedHistoryText(history);
     expect(historyText).not.toContain('Revenue grew');

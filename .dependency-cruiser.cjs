@@ -5,7 +5,7 @@
 //   workers/ (entry points, the composition root) → anything below them
 //   workflows/ → workflows/*.contract.ts, workflow-side helpers, core/, @temporalio/workflow|common
 //                (and activity TYPES: `import type`, never runtime code)
-//   activities/ → supabase/, core/, npm      temporal/, dev-stack/, supabase/ → core/, npm
+//   activities/ → supabase/, core/, npm      temporal/ → contracts, core/, npm      dev-stack/, supabase/ → core/, npm
 //   core/ → nothing but node builtins and npm packages
 //   tests/ and scripts/ may import anything; nothing else imports them.
 //

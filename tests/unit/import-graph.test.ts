@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve('.');
 const DEPCRUISE = path.join(ROOT, 'node_modules', '.bin', 'depcruise');
@@ -34,7 +34,11 @@ const brief = (v: Violation) =>
   `${v.rule.name}: ${v.from} → ${v.to.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, 'npm:$1')}`;
 
 // Under the project (so `@temporalio/workflow` and `zod` resolve from its node_modules), outside its tree.
-const tree = mkdtempSync(path.join(ROOT, '.cache', 'import-graph-'));
+let tree = '';
+beforeAll(() => {
+  mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
+  tree = mkdtempSync(path.join(ROOT, '.cache', 'import-graph-'));
+});
 afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
 function file(name: string, ...lines: string[]) {

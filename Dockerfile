@@ -13,9 +13,10 @@ COPY core ./core
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
+COPY temporal ./temporal
 COPY mcp ./mcp
 COPY supabase ./supabase
-COPY scripts/dev-stack ./scripts/dev-stack
+COPY dev-stack ./dev-stack
 COPY tsconfig.json ./
 
 RUN mkdir -p /app/.data && chown node:node /app/.data

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.js';
 import type { ParseLimits } from '../core/email.js';
 import type { Logger } from '../core/logger.js';
 import type { Sql } from '../supabase/db.js';
-import type { TemporalTarget } from '../workers/temporal.js';
+import type { TemporalTarget } from '../temporal/client.js';
 import type { Principal } from './principal.js';
 
 export interface ToolContext {

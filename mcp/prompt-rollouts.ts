@@ -18,7 +18,7 @@ import { PROVIDERS, type ProviderName } from '../core/ai-providers.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { PromptRolloutRow } from '../supabase/prompt-rollouts.js';
 import { findTenant } from '../supabase/tenants.js';
-import { workflowUiUrl } from '../workers/temporal.js';
+import { workflowUiUrl } from '../temporal/client.js';
 import {
   type PromptRolloutStatus,
   type promptRolloutWorkflow,

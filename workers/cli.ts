@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { createDb } from '../supabase/db.js';
 import { createApiKey as createNamedApiKey, generateApiKey } from '../supabase/tenants.js';
+import { connectClient, temporalTarget } from '../temporal/client.js';
 import {
   ensureLocalApiKey,
   readLiveStackState,
@@ -26,7 +27,6 @@ import {
 import { startMcpHttp, toolContext } from './mcp-entry.js';
 import { applyRetentionSchedule, scheduleInfo } from './retention-schedule.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
-import { connectClient, temporalTarget } from './temporal.js';
 
 const USAGE =
   'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';

@@ -14,18 +14,19 @@ import {
 } from '@temporalio/worker';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import { resolveTemporalCli } from '../scripts/dev-stack/temporal-cli.js';
-import { startTemporalDevServer } from '../scripts/dev-stack/temporal-dev-server.js';
+import { resolveTemporalCli } from '../dev-stack/temporal-cli.js';
+import { startTemporalDevServer } from '../dev-stack/temporal-dev-server.js';
 import { createDb, type Sql } from '../supabase/db.js';
 import { startEmbeddedPostgres } from '../supabase/embedded.js';
 import { migrate } from '../supabase/migrate.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
+import { connectClient, type TemporalTarget, temporalTarget } from '../temporal/client.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { connectWorkerConnection } from '../temporal/worker-connection.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureWorkerBuckets } from './buckets.js';
 import { applyRetentionSchedule } from './retention-schedule.js';
-import { ensureSearchAttributes } from './search-attributes.js';
-import { connectClient, connectWorkerConnection, type TemporalTarget, temporalTarget } from './temporal.js';
 import { createWorkers } from './worker.js';
 
 export interface Stack {

@@ -13,7 +13,7 @@ import { PROVIDERS } from '../../core/ai-providers.js';
 import { AnalysisSchema } from '../../core/analysis.js';
 import { analysisById } from '../../supabase/analyses.js';
 import { asCaller } from '../../supabase/caller.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import {
   type AnalysisStage,
   type AnalyzeEmailResult,

@@ -7,7 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { describeFailure } from '../../core/failure.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import { TenantId } from '../../workflows/search-attributes.js';
 import type { ToolContext } from '../context.js';
 import type { ToolRegistry } from '../tool-registry.js';

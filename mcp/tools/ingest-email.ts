@@ -10,7 +10,7 @@ import { decodeRawEmail, parseEmail, sha256Hex } from '../../core/email.js';
 import { UserFacingError } from '../../core/errors.js';
 import { recordIngestFailure } from '../../supabase/emails.js';
 import { stageContent } from '../../supabase/staged-content.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import {
   INGEST_LAST_STEP,
   type IngestEmailInput,

@@ -12,7 +12,7 @@ import type { MailboxReport, MailboxSource } from '../../activities/mailbox-acti
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { resolveImportPath } from '../../core/import-path.js';
 import { stageContent } from '../../supabase/staged-content.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import {
   type IngestMailboxInput,
   ingestMailboxWorkflow,

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { recordAudit } from '../../supabase/audit.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import {
   type RetentionInput,
   type RetentionReport,

@@ -15,7 +15,7 @@ import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { recordUserFile } from '../../supabase/files.js';
 import { stageContent } from '../../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../../supabase/storage/secure-path.js';
-import { workflowUiUrl } from '../../workers/temporal.js';
+import { workflowUiUrl } from '../../temporal/client.js';
 import {
   cutChars,
   detailsText,

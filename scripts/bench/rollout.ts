@@ -11,11 +11,11 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { rolloutBucket } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
+import { createDatabase, provisionPostgres } from '../../dev-stack/postgres.js';
 import { createDb, type Sql } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
 import { openPromptRollout, setPromptRolloutStage } from '../../supabase/prompt-rollouts.js';
 import { createPromptVersion, resolvePromptVersion } from '../../supabase/prompts.js';
-import { createDatabase, provisionPostgres } from '../dev-stack/postgres.js';
 import { percentile, table } from './stats.js';
 
 const TOOL = 'analyze_email';

@@ -13,10 +13,10 @@ import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRetentionActivities } from '../../activities/retention-activities.js';
 import { DAY_MS, floorTo, HOUR_MS, iso } from '../../core/retention.js';
+import { createDatabase, provisionPostgres } from '../../dev-stack/postgres.js';
 import { createDb, type Sql } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
 import type { StorageBackend } from '../../supabase/storage/backend.js';
-import { createDatabase, provisionPostgres } from '../dev-stack/postgres.js';
 import { percentile, table, timed } from './stats.js';
 
 const quiet = () => {};

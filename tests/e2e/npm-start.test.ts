@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTemporalCli } from '../../scripts/dev-stack/temporal-cli.js';
+import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
 import { fixture } from '../support/harness.js';
 import { CLI, callOk, connectHttp } from '../support/mcp-clients.js';
 

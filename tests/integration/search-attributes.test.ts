@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
-import { ensureSearchAttributes, searchAttributeCreateCommand } from '../../workers/search-attributes.js';
+import { ensureSearchAttributes, searchAttributeCreateCommand } from '../../temporal/search-attributes.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { uniqueName } from '../support/harness.js';
 

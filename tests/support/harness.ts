@@ -3,7 +3,7 @@
  * task queue (so test files never steal each other's tasks), fixtures, and visibility helpers.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -13,7 +13,7 @@ import { createLogger } from '../../core/logger.js';
 import { createDb, type Sql } from '../../supabase/db.js';
 import { type Stack, startStack } from '../../workers/stack.js';
 
-export const FIXTURES = path.resolve('tests/fixtures');
+export { FIXTURES, fixture, fixtureBytes } from './fixtures.js';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -50,14 +50,6 @@ export function startTestStack(env: Record<string, string>, runWorker = true): P
 
 export function testDb(): Sql {
   return createDb({ url: inject('databaseUrl'), max: 4 });
-}
-
-export function fixture(name: string): string {
-  return readFileSync(path.join(FIXTURES, 'emails', name), 'utf8');
-}
-
-export function fixtureBytes(name: string): Buffer {
-  return readFileSync(path.join(FIXTURES, 'emails', name));
 }
 
 /** How many executions (runs) visibility holds for a workflow id, once it has settled. */

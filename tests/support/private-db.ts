@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { createDatabase } from '../../scripts/dev-stack/postgres.js';
+import { createDatabase } from '../../dev-stack/postgres.js';
 import { createDb } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
 

@@ -1,66 +1,19 @@
 /**
  * core/failure.ts, the one translator: real errors from Postgres, zod, Temporal's client and storage
  * become the types callers read; anything unexpected is InternalError with a reference, never the
- * driver's text; secrets are redacted wherever they appear.
+ * driver's text; secrets are redacted wherever they appear. The cases that need a real Postgres are in
+ * tests/integration/failure-postgres.test.ts.
  */
 import { ServiceError, WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure } from '@temporalio/common';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorType, UserFacingError } from '../../core/errors.js';
 import { describeFailure, failureText, toApplicationFailure } from '../../core/failure.js';
-import type { Logger } from '../../core/logger.js';
 import { redactText, registerSecrets, secretsOfEnvironment } from '../../core/redact.js';
-import { toolError } from '../../mcp/tool-result.js';
 import { StorageFailure } from '../../supabase/storage/errors.js';
-import { testDb } from '../support/harness.js';
-import { textOf } from '../support/mcp-clients.js';
-
-function capturingLogger(lines: unknown[]): Logger {
-  const log: Logger = {
-    debug: () => {},
-    info: () => {},
-    warn: () => {},
-    error: (msg, fields) => lines.push({ msg, ...fields }),
-    child: () => log,
-  };
-  return log;
-}
 
 describe('describeFailure', () => {
-  const sql = testDb();
-  afterAll(() => sql.end());
-
-  it('a real Postgres error is InternalError with a reference; the driver text goes only to the log', async () => {
-    const err = await sql`select 1 / 0`.catch((e: unknown) => e);
-    const lines: unknown[] = [];
-    const text = textOf(toolError(err, capturingLogger(lines), 'search_emails'));
-    expect(text).toMatch(
-      /^InternalError: an unexpected error occurred \(reference [0-9a-f]{12}: the operator finds the details in the server log under it\)$/,
-    );
-    const ref = /reference ([0-9a-f]{12})/.exec(text)![1];
-    expect(lines).toEqual([
-      expect.objectContaining({
-        ref,
-        tool: 'search_emails',
-        detail: 'PostgresError 22012: division by zero',
-      }),
-    ]);
-  });
-
-  it('Postgres refusing text, and the SQL functions raising our SQLSTATEs', async () => {
-    const nul = await sql`select convert_from('\\x00'::bytea, 'UTF8')`.catch((e: unknown) => e);
-    expect(describeFailure(nul)).toEqual({
-      type: 'InvalidInput',
-      message: 'the text contains characters that cannot be stored (NUL or invalid UTF-8)',
-    });
-    const ours =
-      await sql`do $$ begin raise exception 'a rollout is open' using errcode = 'DI409'; end $$`.catch(
-        (e: unknown) => e,
-      );
-    expect(failureText(ours)).toBe('RolloutRunning: a rollout is open');
-  });
-
   it('a database that refuses connections is DatabaseUnavailable', async () => {
     const { createDb } = await import('../../supabase/db.js');
     const dead = createDb({ url: 'postgres://postgres@127.0.0.1:1/none', max: 1 });

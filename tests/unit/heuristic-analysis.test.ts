@@ -15,7 +15,7 @@ import {
 } from '../../core/analysis.js';
 import { parseEmail } from '../../core/email.js';
 import { analyseHeuristically } from '../../core/heuristic-analysis.js';
-import { FIXTURES, fixtureBytes } from '../support/harness.js';
+import { FIXTURES, fixtureBytes } from '../support/fixtures.js';
 
 interface Label {
   category: string;

@@ -1,9 +1,10 @@
 /**
- * Connections to Temporal for the client side (MCP tools, schedules) and the worker side, built from
- * the same settings. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
+ * The one place that knows how to reach Temporal from the client side (MCP tools, the application layer,
+ * schedules, the CLI): where it is (`temporalTarget`), a connected `Client`, and links into the Web UI.
+ * The worker side builds its connection from the same target in `worker-connection.ts`, kept apart so a
+ * client process never loads the worker's native module. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../core/config.js';
 
 export interface TemporalTarget {
@@ -43,14 +44,6 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
     apiKey: target.apiKey,
   });
   return new Client({ connection, namespace: target.namespace });
-}
-
-export function connectWorkerConnection(target: TemporalTarget): Promise<NativeConnection> {
-  return NativeConnection.connect({
-    address: target.address,
-    tls: target.tls ? {} : undefined,
-    apiKey: target.apiKey,
-  });
 }
 
 /** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */

@@ -1,7 +1,7 @@
 // Tiny CLI over the dev-stack modules, for CI cache pre-warming and self-checks:
-//   npx tsx scripts/dev-stack/provision.ts temporal-cli    prints the resolved CLI path
-//   npx tsx scripts/dev-stack/provision.ts temporal-check  starts and stops a dev server
-//   npx tsx scripts/dev-stack/provision.ts postgres-check  provisions, queries, stops PostgreSQL
+//   npx tsx dev-stack/provision.ts temporal-cli    prints the resolved CLI path
+//   npx tsx dev-stack/provision.ts temporal-check  starts and stops a dev server
+//   npx tsx dev-stack/provision.ts postgres-check  provisions, queries, stops PostgreSQL
 import postgres from 'postgres';
 import { createDatabase, provisionPostgres } from './postgres.js';
 import { resolveTemporalCli } from './temporal-cli.js';

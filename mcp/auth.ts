@@ -6,9 +6,9 @@
  * Anything else is rejected; the HTTP layer answers 401.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import type { Principal } from '../app/principal.js';
 import type { Sql } from '../supabase/db.js';
 import { API_KEY_PREFIX, findApiKey, membershipsOf } from '../supabase/tenants.js';
-import type { Principal } from './principal.js';
 
 export interface AuthOptions {
   sql: Sql;

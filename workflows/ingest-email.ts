@@ -6,8 +6,8 @@
  * history stays small and mail bodies stay out of Temporal. Both activities read the staged bytes, so
  * the parse result that crosses the history is only a small summary.
  *
- * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
- * message finds this run instead of starting another.
+ * The workflow id is `email/<tenant>/<dedupKey>` (emailWorkflowId in the contract), so a second request
+ * for the same message finds this run instead of starting another.
  *
  * Attachments become files through uploadFileWorkflow children; a failed upload marks the attachment,
  * never the email (see uploadAttachment). The raw message itself goes to the `raw-messages` bucket
@@ -22,7 +22,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
-  defineQuery,
   executeChild,
   ParentClosePolicy,
   proxyActivities,
@@ -38,6 +37,17 @@ import { ErrorType } from '../core/errors.js';
 import { failureText } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import { analyzeEmailWorkflow } from './analyze-email.js';
+import {
+  ATTACHMENTS_BUCKET,
+  type AttachmentOutcome,
+  INGEST_LAST_STEP,
+  INGEST_STAGES,
+  type IngestEmailInput,
+  type IngestEmailResult,
+  type IngestStage,
+  ingestEmailActivityOptions,
+  ingestProgressQuery,
+} from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
 import {
   cutChars,
@@ -48,52 +58,8 @@ import {
   TenantId,
   ThreadId,
 } from './search-attributes.js';
-import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
-
-// ---- Messages -------------------------------------------------------------------------------------
-
-export interface IngestEmailInput {
-  tenantId: string;
-  rawSha256: string;
-  /** The key the caller derived; the parse activity re-derives it and they must agree. */
-  dedupKey: string;
-  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are only recorded. */
-  filesTaskQueue?: string;
-}
-
-export interface AttachmentOutcome {
-  partIndex: number;
-  filename: string;
-  status: 'stored' | 'failed';
-  fileId?: string;
-  error?: string;
-}
-
-export interface IngestEmailResult {
-  emailId: string;
-  /** false when the email already existed (a re-delivery or a retried request). */
-  created: boolean;
-  threadId: string;
-  dedupKey: string;
-  messageId: string | null;
-  subject: string | null;
-  /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
-  attachments: AttachmentOutcome[];
-  /** The raw message in the `raw-messages` bucket: stored (now or before), failed, or skipped (no files
-   * queue). A failure leaves the email stored and its raw bytes staged; ingesting again completes it. */
-  rawMessage: { status: 'stored' | 'failed' | 'skipped'; error?: string };
-  /** The analysis child this run started (null: analysis off, or the email was already stored). */
-  analysisWorkflowId: string | null;
-}
-
-export type IngestStage = 'parsing' | 'storing' | 'attachments' | 'archiving' | 'stored';
-export interface IngestProgress {
-  stage: IngestStage;
-  step: number;
-  total: number;
-}
-
-export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
+import { uploadWorkflowId } from './upload-file.contract.js';
+import { uploadFileWorkflow } from './upload-file.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
@@ -103,19 +69,11 @@ const {
   stageEmailAttachments,
   settleEmailAttachment,
   planEmailAnalysis,
-} = proxyActivities<EmailActivities & AnalysisActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+} = proxyActivities<EmailActivities & AnalysisActivities>(ingestEmailActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
-const STAGES: IngestStage[] = ['parsing', 'storing', 'attachments', 'archiving', 'stored'];
-/** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
-export const ATTACHMENTS_BUCKET = 'attachments';
 const ATTACHMENT_UPLOADS_AT_ONCE = 4;
-/** Progress runs from step 0 (parsing) to this step (stored). */
-export const INGEST_LAST_STEP = STAGES.length - 1;
 
 export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<IngestEmailResult> {
   try {
@@ -129,7 +87,11 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
 
 async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   let stage: IngestStage = 'parsing';
-  setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
+  setHandler(ingestProgressQuery, () => ({
+    stage,
+    step: INGEST_STAGES.indexOf(stage),
+    total: INGEST_LAST_STEP,
+  }));
   const advance = (next: IngestStage) => {
     stage = next;
     upsertSearchAttributes([searchAttribute(IngestStatus, next)]);

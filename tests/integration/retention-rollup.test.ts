@@ -24,11 +24,8 @@ import { ensureOrganization, generateApiKey, registerApiKey } from '../../supaba
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import { applyRetentionSchedule } from '../../workers/retention-schedule.js';
 import type { Stack } from '../../workers/stack.js';
-import {
-  type RetentionInput,
-  type RetentionReport,
-  retentionRollupWorkflow,
-} from '../../workflows/retention-rollup.js';
+import type { RetentionInput, RetentionReport } from '../../workflows/retention-rollup.contract.js';
+import { retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';

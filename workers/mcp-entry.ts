@@ -2,10 +2,11 @@
  * Wiring a running stack to the MCP transports: one tool context (the app layer's deps) per principal,
  * and the HTTP server with authentication. Shared by the CLI and by tests, so both start exactly the same thing.
  */
+
+import { createAuthenticator } from '../app/auth.js';
 import type { TemporalAccess } from '../app/deps.js';
 import type { Principal } from '../app/principal.js';
 import type { Logger } from '../core/logger.js';
-import { createAuthenticator } from '../mcp/auth.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
 import type { Stack } from './stack.js';

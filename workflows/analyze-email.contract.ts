@@ -42,7 +42,7 @@ export type AnalysisStage = 'checking' | 'analysing' | 'done';
 export const ANALYSIS_STAGES: AnalysisStage[] = ['checking', 'analysing', 'done'];
 export const analysisStageQuery = defineQuery<AnalysisStage>('stage');
 
-/** What an analysis run will be (see activities/analysis-plan.ts, which makes it). */
+/** What an analysis run will be (supabase/analysis-plan.ts makes it). */
 export interface AnalysisPlan {
   workflowId: string;
   input: AnalyzeEmailInput;

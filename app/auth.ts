@@ -1,14 +1,15 @@
 /**
- * Bearer authentication for the HTTP entry. A token is either
+ * Bearer authentication: a token becomes a Principal (the MCP HTTP entry uses it; so will the inbound
+ * HTTP endpoints). A token is either
  *  - a Supabase access token (a JWT), verified with SUPABASE_JWT_SECRET (HS256) or the project's JWKS,
  *    whose `sub` is a user; the user's organization memberships are its tenants; or
  *  - an API key (`di_…`) from the hashed api_keys table, scoped to one tenant.
  * Anything else is rejected; the HTTP layer answers 401.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
-import type { Principal } from '../app/principal.js';
 import type { Sql } from '../supabase/db.js';
 import { API_KEY_PREFIX, findApiKey, membershipsOf } from '../supabase/tenants.js';
+import type { Principal } from './principal.js';
 
 export interface AuthOptions {
   sql: Sql;

@@ -20,8 +20,15 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // Contracts: what clients of a workflow (mcp, app, temporal, other workflows) may import from workflows/.
-// The search attributes are a contract shared by every workflow and every client that starts or finds one.
-const CONTRACTS = ['\\.contract\\.ts$', '^workflows/search-attributes\\.ts$'];
+// The search attributes are a contract shared by every workflow and every client that starts or finds one;
+// contract.ts (what a contract is) and retry-presets.ts (what contracts' activity options are built from)
+// come with them.
+const CONTRACTS = [
+  '\\.contract\\.ts$',
+  '^workflows/search-attributes\\.ts$',
+  '^workflows/contract\\.ts$',
+  '^workflows/retry-presets\\.ts$',
+];
 
 // A workflow definition is what the worker registers: every module workflows/index.ts re-exports. A workflow
 // never imports another one at runtime (it starts a child by the child's contract); workflow-side helpers
@@ -130,9 +137,12 @@ module.exports = {
     {
       name: 'supabase-is-data-only',
       severity: 'error',
-      comment: 'supabase/ is the data layer (SQL, storage); it imports core/ and itself only.',
+      comment:
+        'supabase/ is the data layer (SQL, storage); it imports core/ and itself only, and workflow contracts ' +
+        '(pure: types and id functions) where a read names a run: analysis-plan.ts, shared by app/ and the ' +
+        'ingestion activity, turns which prompt version serves an email into the analysis run it will be.',
       from: { path: '^supabase/' },
-      to: { path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack)/' },
+      to: { path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack)/', pathNot: CONTRACTS },
     },
     {
       name: 'dev-stack-is-standalone',

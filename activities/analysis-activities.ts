@@ -17,7 +17,12 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { type AiConfig, costEstimate, HEURISTIC_MODEL, type LlmSettings } from '../core/ai-providers.js';
-import { type Analysis, type EmailForAnalysis, plainTextBody } from '../core/analysis.js';
+import {
+  type Analysis,
+  type AnalysisLabels,
+  type EmailForAnalysis,
+  plainTextBody,
+} from '../core/analysis.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { analyseHeuristically } from '../core/heuristic-analysis.js';
 import { truncateToTokens } from '../core/token-budget.js';
@@ -28,9 +33,10 @@ import {
   recordAiCall,
   storeEmailAnalysis,
 } from '../supabase/analyses.js';
+import { planAnalysis } from '../supabase/analysis-plan.js';
 import type { Sql } from '../supabase/db.js';
 import { ANALYSIS_TOOL, promptContent } from '../supabase/prompts.js';
-import { type AnalysisPlan, planAnalysis } from './analysis-plan.js';
+import type { AnalysisPlan } from '../workflows/analyze-email.contract.js';
 import {
   type ChatMessage,
   chat,
@@ -55,12 +61,6 @@ export interface AnalysisCallInput {
   /** Replace a stored result for this prompt version instead of keeping the first one. */
   force: boolean;
 }
-
-/** What crosses the workflow history: labels and figures, never text derived from the message. */
-export type AnalysisLabels = Pick<
-  Analysis,
-  'category' | 'priority' | 'urgency' | 'reply_needed' | 'language'
->;
 
 export interface AnalysisOutcome {
   analysisId: string;

@@ -9,6 +9,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ErrorType } from '../core/errors.js';
+import type { StoredFile } from '../core/records.js';
 import { type FileRow, findFile } from '../supabase/files.js';
 import type { UploadProgress } from '../supabase/storage/backend.js';
 import {
@@ -22,19 +23,6 @@ import {
 } from './file-uploader.js';
 
 export type { FileActivityDeps, PreparedUpload, PrepareUploadInput, UploadObjectInput, UploadObjectResult };
-
-/** The small summary of a stored file that crosses the workflow history. */
-export interface StoredFile {
-  fileId: string;
-  bucket: string;
-  path: string;
-  size: number;
-  sha256: string;
-  filename: string;
-  detectedMime: string | null;
-  declaredMime: string | null;
-  attempts: number;
-}
 
 function summary(row: FileRow): StoredFile {
   return {

@@ -77,6 +77,12 @@ export const AnalysisSchema = z.strictObject({
 });
 export type Analysis = z.infer<typeof AnalysisSchema>;
 
+/** What crosses a workflow history: labels and figures, never text derived from the message. */
+export type AnalysisLabels = Pick<
+  Analysis,
+  'category' | 'priority' | 'urgency' | 'reply_needed' | 'language'
+>;
+
 /** Priority bands used to compare analyses (and in the fixture labels): 1–2 low, 3 medium, 4–5 high. */
 export function priorityBand(priority: number): 'low' | 'medium' | 'high' {
   return priority <= 2 ? 'low' : priority === 3 ? 'medium' : 'high';

@@ -9,11 +9,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { AuthError, type Authenticate } from '../app/auth.js';
+import type { Principal } from '../app/principal.js';
 import { isLoopbackHost } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import { AuthError, type Authenticate } from './auth.js';
 import type { ToolContext } from './context.js';
-import type { Principal } from './principal.js';
 import { createMcpServer } from './server.js';
 
 export interface HttpServerOptions {

@@ -1,6 +1,7 @@
 /**
  * Email attachments (migration 20261123001100): one row per part, claimed once, settled per upload.
  */
+import type { StoredAttachment } from '../core/records.js';
 import type { Queryable, Sql } from './db.js';
 
 export interface NewAttachment {
@@ -11,13 +12,6 @@ export interface NewAttachment {
   sha256: string;
   inline: boolean;
   contentId: string | null;
-}
-
-export interface AttachmentRow extends NewAttachment {
-  status: 'pending' | 'stored' | 'failed';
-  fileId: string | null;
-  detectedMime: string | null;
-  error: string | null;
 }
 
 export async function claimAttachments(
@@ -45,8 +39,8 @@ export async function listAttachments(
   sql: Queryable,
   tenantId: string,
   emailId: string,
-): Promise<AttachmentRow[]> {
-  return sql<AttachmentRow[]>`
+): Promise<StoredAttachment[]> {
+  return sql<StoredAttachment[]>`
     select part_index as "partIndex", filename, declared_mime as "declaredMime", size_bytes::int as "sizeBytes",
            sha256, inline, content_id as "contentId", status, file_id as "fileId",
            detected_mime as "detectedMime", error

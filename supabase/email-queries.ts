@@ -2,6 +2,7 @@
  * Reads of stored email for MCP tools. Callers pass a transaction running as the caller (caller.ts),
  * so RLS applies on top of the explicit tenant filter.
  */
+import type { StoredEmail } from '../core/records.js';
 import type { Queryable } from './db.js';
 
 export interface EmailSearchHit {
@@ -40,31 +41,6 @@ export async function searchEmails(
       rank: Number(hit.rank),
     })),
   };
-}
-
-export interface StoredEmail {
-  emailId: string;
-  messageId: string | null;
-  threadId: string | null;
-  subject: string | null;
-  from: unknown;
-  replyTo: unknown;
-  to: unknown;
-  cc: unknown;
-  bcc: unknown;
-  sentAt: string;
-  sentAtFallback: boolean;
-  receivedAt: string;
-  inReplyTo: string | null;
-  references: string[];
-  textBody: string | null;
-  htmlBody: string | null;
-  headers: unknown;
-  sizeBytes: number;
-  rawSha256: string;
-  /** The raw message in storage; null until it is archived. */
-  rawFile: { fileId: string; bucket: string; path: string; sizeBytes: number } | null;
-  status: string;
 }
 
 export async function getEmail(

@@ -6,7 +6,7 @@
 import { RAW_MESSAGES_BUCKET } from '../activities/raw-archive-activities.js';
 import type { Logger } from '../core/logger.js';
 import type { StorageBackend } from '../supabase/storage/backend.js';
-import { ATTACHMENTS_BUCKET } from '../workflows/ingest-email.js';
+import { ATTACHMENTS_BUCKET } from '../workflows/ingest-email.contract.js';
 
 export const WORKER_BUCKETS = [ATTACHMENTS_BUCKET, RAW_MESSAGES_BUCKET];
 

@@ -10,6 +10,7 @@
  *   schedules             create or update the retention schedule and print it (what `npm run schedules` runs)
  */
 import { parseArgs } from 'node:util';
+import { applyRetentionSchedule, scheduleInfo } from '../app/retention-schedule.js';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
@@ -25,7 +26,6 @@ import {
   writeStackState,
 } from './local-identity.js';
 import { startMcpHttp, toolContext } from './mcp-entry.js';
-import { applyRetentionSchedule, scheduleInfo } from './retention-schedule.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
 
 const USAGE =

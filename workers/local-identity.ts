@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Principal } from '../mcp/principal.js';
+import type { Principal } from '../app/principal.js';
 import type { Sql } from '../supabase/db.js';
 import { generateApiKey, registerApiKey, type Tenant } from '../supabase/tenants.js';
 

@@ -1,20 +1,29 @@
 /**
- * Wiring a running stack to the MCP transports: one tool context per principal, and the HTTP server
- * with authentication. Shared by the CLI and by tests, so both start exactly the same thing.
+ * Wiring a running stack to the MCP transports: one tool context (the app layer's deps) per principal,
+ * and the HTTP server with authentication. Shared by the CLI and by tests, so both start exactly the same thing.
  */
+
+import { createAuthenticator } from '../app/auth.js';
+import type { TemporalAccess } from '../app/deps.js';
+import type { Principal } from '../app/principal.js';
 import type { Logger } from '../core/logger.js';
-import { createAuthenticator } from '../mcp/auth.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
-import type { Principal } from '../mcp/principal.js';
 import type { Stack } from './stack.js';
+
+/** The stack's Temporal client, its UI target and its task queues, as the app layer takes them. */
+export function temporalAccess(stack: Stack): TemporalAccess {
+  return {
+    client: stack.client,
+    target: stack.temporal,
+    queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
+  };
+}
 
 export function toolContext(stack: Stack, principal: Principal, log: Logger): ToolContext {
   return {
-    client: stack.client,
     sql: stack.sql,
-    temporal: stack.temporal,
-    taskQueue: stack.config.temporal.taskQueue,
+    temporal: temporalAccess(stack),
     limits: stack.config.limits,
     files: stack.config.files,
     ai: stack.config.ai,

@@ -12,6 +12,7 @@ import {
   type Worker,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import { applyRetentionSchedule } from '../app/retention-schedule.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { resolveTemporalCli } from '../dev-stack/temporal-cli.js';
@@ -26,7 +27,6 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { connectWorkerConnection } from '../temporal/worker-connection.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureWorkerBuckets } from './buckets.js';
-import { applyRetentionSchedule } from './retention-schedule.js';
 import { createWorkers } from './worker.js';
 
 export interface Stack {

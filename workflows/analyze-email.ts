@@ -10,69 +10,20 @@
  * No mail text passes through this workflow, in either direction: activities read the email by id and
  * store the analysis themselves; the history carries ids, labels and figures.
  */
-import { defineQuery, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import type {
-  AnalysisActivities,
-  AnalysisCallInput,
-  AnalysisLabels,
-} from '../activities/analysis-activities.js';
-
-// ---- Messages -------------------------------------------------------------------------------------
-
-export interface AnalyzeEmailInput {
-  tenantId: string;
-  emailId: string;
-  provider: string;
-  model: string;
-  promptVersionId: string;
-  promptVersion: number;
-  arm: 'baseline' | 'candidate';
-  /** Analyse again even when a result for this prompt version is stored (and replace it). */
-  force: boolean;
-  /** For LLM providers: the rate-limited queue and the timeout of one call. */
-  llm?: { taskQueue: string; timeoutMs: number };
-}
-
-export interface AnalyzeEmailResult {
-  emailId: string;
-  analysisId: string;
-  provider: string;
-  model: string;
-  promptVersion: number;
-  /** true when the stored result was returned and no analyser ran. */
-  reused: boolean;
-  labels: AnalysisLabels;
-  tokens: number;
-  durationMs: number;
-  cost: number;
-}
-
-export type AnalysisStage = 'checking' | 'analysing' | 'done';
-export const analysisStageQuery = defineQuery<AnalysisStage>('stage');
+import { proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { AnalysisActivities, AnalysisCallInput } from '../activities/analysis-activities.js';
+import {
+  type AnalysisStage,
+  type AnalyzeEmailInput,
+  type AnalyzeEmailResult,
+  analysisDbActivityOptions,
+  analysisStageQuery,
+  llmActivityOptions,
+} from './analyze-email.contract.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const db = proxyActivities<AnalysisActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
-function llmActivities(llm: NonNullable<AnalyzeEmailInput['llm']>, provider: string, model: string) {
-  return proxyActivities<AnalysisActivities>({
-    taskQueue: llm.taskQueue,
-    startToCloseTimeout: llm.timeoutMs,
-    // Bounded: a provider that stays down fails this analysis after a few minutes; it never holds up
-    // ingestion (which does not wait for it) or other providers (other queues).
-    scheduleToCloseTimeout: '15 minutes',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 8,
-    },
-    summary: `Call ${provider}/${model}`,
-  });
-}
+const db = proxyActivities<AnalysisActivities>(analysisDbActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -120,7 +71,9 @@ export async function analyzeEmailWorkflow(input: AnalyzeEmailInput): Promise<An
     force: input.force,
   };
   const outcome = input.llm
-    ? await llmActivities(input.llm, input.provider, input.model).analyzeWithLlm(call)
+    ? await proxyActivities<AnalysisActivities>(
+        llmActivityOptions(input.llm, input.provider, input.model),
+      ).analyzeWithLlm(call)
     : await db.analyzeWithHeuristic(call);
 
   stage = 'done';

@@ -7,8 +7,8 @@
  * staged bytes once, parses them once, checks the key, stores the email and stages its attachments; what
  * crosses the history is ids and a small summary.
  *
- * The workflow id is `email/<tenant>/<dedupKey>` (see mcp/ingest), so a second request for the same
- * message finds this run instead of starting another.
+ * The workflow id is `email/<tenant>/<dedupKey>` (emailWorkflowId in the contract), so a second request
+ * for the same message finds this run instead of starting another.
  *
  * Attachments become files through uploadFileWorkflow children; a failed upload marks the attachment,
  * never the email (see uploadAttachment). The raw message itself goes to the `raw-messages` bucket
@@ -22,21 +22,28 @@
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  defineQuery,
-  executeChild,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
-import type { EmailActivities, PendingAttachment } from '../activities/email-activities.js';
+import type { EmailActivities } from '../activities/email-activities.js';
 import { failureText } from '../core/failure.js';
-import { inParallel } from '../core/in-parallel.js';
-import { analyzeEmailWorkflow } from './analyze-email.js';
+import { type AnalyzeEmailWorkflow, analyzeEmailContract } from './analyze-email.contract.js';
+import { uploadEmailAttachments } from './email-attachments.js';
+import {
+  type AttachmentOutcome,
+  INGEST_LAST_STEP,
+  INGEST_STAGES,
+  type IngestEmailInput,
+  type IngestEmailResult,
+  type IngestStage,
+  ingestEmailActivityOptions,
+  ingestProgressQuery,
+} from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
 import {
   cutChars,
@@ -47,70 +54,14 @@ import {
   TenantId,
   ThreadId,
 } from './search-attributes.js';
-import { uploadFileWorkflow, uploadWorkflowId } from './upload-file.js';
-
-// ---- Messages -------------------------------------------------------------------------------------
-
-export interface IngestEmailInput {
-  tenantId: string;
-  rawSha256: string;
-  /** The key the caller derived; the store activity re-derives it and they must agree. */
-  dedupKey: string;
-  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are only recorded. */
-  filesTaskQueue?: string;
-}
-
-export interface AttachmentOutcome {
-  partIndex: number;
-  filename: string;
-  status: 'stored' | 'failed';
-  fileId?: string;
-  error?: string;
-}
-
-export interface IngestEmailResult {
-  emailId: string;
-  /** false when the email already existed (a re-delivery or a retried request). */
-  created: boolean;
-  threadId: string;
-  dedupKey: string;
-  messageId: string | null;
-  subject: string | null;
-  /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
-  attachments: AttachmentOutcome[];
-  /** The raw message in the `raw-messages` bucket: stored (now or before), failed, or skipped (no files
-   * queue). A failure leaves the email stored and its raw bytes staged; ingesting again completes it. */
-  rawMessage: { status: 'stored' | 'failed' | 'skipped'; error?: string };
-  /** The analysis child this run started (null: analysis off, or the email was already stored). */
-  analysisWorkflowId: string | null;
-}
-
-/** `storing` covers the parse, the key check and the store: one activity, one parse. */
-export type IngestStage = 'storing' | 'attachments' | 'archiving' | 'stored';
-export interface IngestProgress {
-  stage: IngestStage;
-  step: number;
-  total: number;
-}
-
-export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { ingestStagedEmail, stageEmailAttachments, settleEmailAttachment, planEmailAnalysis } =
-  proxyActivities<EmailActivities & AnalysisActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  });
+const { ingestStagedEmail, planEmailAnalysis } = proxyActivities<EmailActivities & AnalysisActivities>(
+  ingestEmailActivityOptions,
+);
 
 // ---- Workflow -------------------------------------------------------------------------------------
-
-const STAGES: IngestStage[] = ['storing', 'attachments', 'archiving', 'stored'];
-/** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
-export const ATTACHMENTS_BUCKET = 'attachments';
-const ATTACHMENT_UPLOADS_AT_ONCE = 4;
-/** Progress runs from step 0 (storing) to this step (stored). */
-export const INGEST_LAST_STEP = STAGES.length - 1;
 
 export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<IngestEmailResult> {
   try {
@@ -124,7 +75,11 @@ export async function ingestEmailWorkflow(input: IngestEmailInput): Promise<Inge
 
 async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   let stage: IngestStage = 'storing';
-  setHandler(ingestProgressQuery, () => ({ stage, step: STAGES.indexOf(stage), total: INGEST_LAST_STEP }));
+  setHandler(ingestProgressQuery, () => ({
+    stage,
+    step: INGEST_STAGES.indexOf(stage),
+    total: INGEST_LAST_STEP,
+  }));
   const advance = (next: IngestStage) => {
     stage = next;
     upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
@@ -191,89 +146,6 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
 }
 
 /**
- * Upload a stored email's attachments that are not stored yet (mailbox imports; a single ingestion gets
- * its pending attachments from ingestStagedEmail). Workflow code.
- */
-export async function storeEmailAttachments(email: {
-  tenantId: string;
-  rawSha256: string;
-  emailId: string;
-  filesTaskQueue: string;
-}): Promise<AttachmentOutcome[]> {
-  const pending = await stageEmailAttachments(email);
-  return uploadEmailAttachments(email.tenantId, email.emailId, pending, email.filesTaskQueue);
-}
-
-/** Upload attachments whose bytes are staged, at most ATTACHMENT_UPLOADS_AT_ONCE at a time. */
-function uploadEmailAttachments(
-  tenantId: string,
-  emailId: string,
-  pending: PendingAttachment[],
-  filesTaskQueue: string,
-): Promise<AttachmentOutcome[]> {
-  return inParallel(pending, ATTACHMENT_UPLOADS_AT_ONCE, (a) =>
-    uploadAttachment(tenantId, emailId, a, filesTaskQueue),
-  );
-}
-
-/**
- * One attachment through the upload workflow, as a child. A failure marks the attachment, never the
- * email. The child's id is the upload's natural key; when the same bytes are being uploaded for another
- * email, wait for that run and start ours after it, which then finds the file already stored.
- */
-async function uploadAttachment(
-  tenantId: string,
-  emailId: string,
-  attachment: PendingAttachment,
-  filesTaskQueue: string,
-): Promise<AttachmentOutcome> {
-  const key = { tenantId, emailId, partIndex: attachment.partIndex };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const file = await executeChild(uploadFileWorkflow, {
-        workflowId: uploadWorkflowId(tenantId, ATTACHMENTS_BUCKET, attachment.sha256),
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        args: [
-          {
-            tenantId,
-            bucket: ATTACHMENTS_BUCKET,
-            filename: attachment.filename,
-            declaredMime: attachment.declaredMime,
-            source: { kind: 'staged', sha256: attachment.sha256 },
-            sha256: attachment.sha256,
-            filesTaskQueue,
-          },
-        ],
-        typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-        staticSummary: summaryText(
-          `Upload attachment "${cutChars(attachment.filename, 80)}" of email ${emailId}`,
-        ),
-      });
-      await settleEmailAttachment({
-        ...key,
-        status: 'stored',
-        fileId: file.fileId,
-        detectedMime: file.detectedMime,
-      });
-      return {
-        partIndex: attachment.partIndex,
-        filename: attachment.filename,
-        status: 'stored',
-        fileId: file.fileId,
-      };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError && attempt < 60) {
-        await sleep('2 seconds');
-        continue;
-      }
-      const error = failureText(err);
-      await settleEmailAttachment({ ...key, status: 'failed', error });
-      return { partIndex: attachment.partIndex, filename: attachment.filename, status: 'failed', error };
-    }
-  }
-}
-
-/**
  * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
  * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
  */
@@ -289,7 +161,7 @@ async function startAnalysis(
   }
   if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
   try {
-    await startChild(analyzeEmailWorkflow, {
+    await startChild<AnalyzeEmailWorkflow>(analyzeEmailContract.workflowType, {
       workflowId: plan.workflowId,
       args: [plan.input],
       parentClosePolicy: ParentClosePolicy.ABANDON,

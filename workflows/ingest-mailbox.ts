@@ -9,55 +9,28 @@
  */
 import {
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MailboxActivities, MailboxReport, MailboxSource } from '../activities/mailbox-activities.js';
+import type { MailboxActivities, MailboxReport } from '../activities/mailbox-activities.js';
 import { inParallel } from '../core/in-parallel.js';
-import { storeEmailAttachments } from './ingest-email.js';
+import { storeEmailAttachments } from './email-attachments.js';
+import {
+  type IngestMailboxInput,
+  ingestMailboxActivityOptions,
+  type MailboxProgress,
+  mailboxProgressQuery,
+} from './ingest-mailbox.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { IngestStatus, searchAttribute } from './search-attributes.js';
-
-// ---- Messages -------------------------------------------------------------------------------------
-
-export interface IngestMailboxInput {
-  tenantId: string;
-  mailboxSha256: string;
-  source: MailboxSource;
-  /** Slices ingested at once. */
-  concurrency: number;
-  /** Messages read per scan activity. */
-  chunkMessages: number;
-  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are not uploaded. */
-  filesTaskQueue?: string;
-  /** Carried across continue-as-new. */
-  position?: { offset: number; seq: number; total: number };
-}
-
-export interface MailboxProgress {
-  total: number;
-  done: number;
-  stored: number;
-  failed: number;
-  duplicates: number;
-  pending: number;
-}
-
-export const mailboxProgressQuery = defineQuery<MailboxProgress>('progress');
 
 // ---- Activities -----------------------------------------------------------------------------------
 
 const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxAttachmentsPending, mailboxReport } =
-  proxyActivities<MailboxActivities>({
-    startToCloseTimeout: '10 minutes',
-    // A dead worker's slice is picked up again within this, not after startToClose.
-    heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
+  proxyActivities<MailboxActivities>(ingestMailboxActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 

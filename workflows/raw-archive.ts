@@ -6,6 +6,7 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { RawArchiveActivities, RawArchiveScope } from '../activities/raw-archive-activities.js';
 import { failureText } from '../core/failure.js';
+import { rawArchiveActivityOptions } from './raw-archive.contract.js';
 
 export interface RawArchiveOutcome {
   archived: number;
@@ -19,18 +20,9 @@ export async function archiveRawMessages(
   filesTaskQueue: string,
   scope: RawArchiveScope,
 ): Promise<RawArchiveOutcome> {
-  const { archiveRawMessages: archive } = proxyActivities<RawArchiveActivities>({
-    taskQueue: filesTaskQueue,
-    startToCloseTimeout: '30 minutes',
-    // The activity heartbeats every 2 seconds while it works.
-    heartbeatTimeout: '30 seconds',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 8,
-    },
-  });
+  const { archiveRawMessages: archive } = proxyActivities<RawArchiveActivities>(
+    rawArchiveActivityOptions(filesTaskQueue),
+  );
   try {
     const report = await archive({ tenantId, scope });
     return { archived: report.archived, failed: report.failed.length, error: report.failed[0]?.error };

@@ -18,68 +18,17 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { continueAsNew, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { RetentionActivities } from '../activities/retention-activities.js';
+import { iso, PURGE_TARGETS, purgeCutoffs, TENANT_PURGE_TARGETS } from '../core/retention.js';
 import {
-  iso,
-  PURGE_TARGETS,
-  type PurgeTarget,
-  purgeCutoffs,
-  type RetentionPolicy,
-  TENANT_PURGE_TARGETS,
-} from '../core/retention.js';
-
-// ---- Messages -------------------------------------------------------------------------------------
-
-export interface RetentionInput {
-  policy: RetentionPolicy;
-  /**
-   * Only this tenant's data: its emails, files and housekeeping rows. Rollups still run (they are shared
-   * and delete nothing); the shared metric tables are purged by system runs only.
-   */
-  tenantId?: string;
-  dryRun?: boolean;
-  /**
-   * The run's "now" (ISO). Default: the schedule's time for the action when a schedule started the run,
-   * else the workflow's clock.
-   */
-  asOf?: string;
-  /** Rollup activity calls before continuing as new (default 100): keeps each run's history small. */
-  rollupCallsPerRun?: number;
-  /** Carried across continue-as-new. */
-  carry?: { report: RetentionReport; startedAt: number; cursor: { hour?: string; day?: string } };
-}
-
-export interface RollupSummary {
-  /** The range this run rolled up, [from, to); empty when from = to. */
-  from: string;
-  to: string;
-  windows: number;
-  /** Rows the windows hold (tenant × tool × model × provider × param_hash per bucket). */
-  groups: number;
-  /** Rows inserted, updated or removed; 0 on a re-run over the same raw rows. */
-  changed: number;
-}
-
-export interface RetentionReport {
-  asOf: string;
-  dryRun: boolean;
-  /** `all` for a system run (the schedule), else the tenant's id. */
-  scope: string;
-  rollups: { hourly: RollupSummary; daily: RollupSummary };
-  /** Rows purged (or, dry, that would be) and the statements it took, per table. */
-  purged: Partial<Record<PurgeTarget, { rows: number; batches: number }>>;
-  emails: { tenants: number; emails: number; attachments: number; filesQueued: number; batches: number };
-  files: { deleted: number; skipped: number; postponed: number; failed: number };
-  durationMs: number;
-}
+  type RetentionInput,
+  type RetentionReport,
+  type RollupSummary,
+  retentionActivityOptions,
+} from './retention-rollup.contract.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const act = proxyActivities<RetentionActivities>({
-  // Each call stops looping after a few minutes of work and hands back to the workflow.
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const act = proxyActivities<RetentionActivities>(retentionActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 

@@ -1,14 +1,10 @@
 /**
- * `email_retention_policy`: read or set how long the organization keeps its emails. Without `days` it
- * reads; with `days` (or `null`, keep forever) it sets, for owners and admins, and writes an audit row in
- * the same transaction. The next retention run (the hourly schedule, or retention_run_now) applies it.
+ * `email_retention_policy`: read or set how long the organization keeps its emails
+ * (app/retention.ts: emailRetentionPolicy). The next retention run applies it.
  */
 import { z } from 'zod';
-import { recordAudit } from '../../supabase/audit.js';
-import { emailRetention, setEmailRetention } from '../../supabase/retention.js';
+import { emailRetentionPolicy } from '../../app/retention.js';
 import type { ToolContext } from '../context.js';
-import { requireRole, resolveTenant } from '../principal.js';
-import { DELETING_ROLES } from '../retention-access.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
@@ -44,35 +40,6 @@ export function registerEmailRetentionPolicy(server: ToolRegistry, ctx: ToolCont
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-      if (args.days === undefined) {
-        const days = await emailRetention(ctx.sql, tenantId);
-        return toolResult({ tenantId, emailRetentionDays: days, changed: false });
-      }
-      requireRole(ctx.principal, tenantId, DELETING_ROLES, 'changing the email retention policy');
-      const days = args.days;
-      const previous = await ctx.sql.begin(async (tx) => {
-        const before = await emailRetention(tx, tenantId, { forUpdate: true });
-        if (before === days) return before;
-        await setEmailRetention(tx, tenantId, days);
-        await recordAudit(tx, {
-          tenantId,
-          actor: ctx.principal.actor,
-          action: 'retention.email_policy',
-          subjectType: 'organization',
-          subjectId: tenantId,
-          detail: { from: before, to: days },
-        });
-        return before;
-      });
-      const changed = previous !== days;
-      return toolResult({
-        tenantId,
-        emailRetentionDays: days,
-        changed,
-        ...(changed ? { previousDays: previous } : {}),
-      });
-    },
+    async (args) => toolResult({ ...(await emailRetentionPolicy(ctx, args)) }),
   );
 }

@@ -1,24 +1,11 @@
 /**
- * `get_prompt_rollout`: a tool/provider's rollout: live from the running workflow (stage, percent,
- * per-arm metrics so far, gate evidence), or the latest (or a given) one from the database once it has
- * ended. Any member may read it; the row is read as the caller.
+ * `get_prompt_rollout`: a tool/provider's rollout, live from the running workflow or from the database
+ * once it has ended (app/prompts.ts: getPromptRollout). Any member may read it.
  */
 import { z } from 'zod';
-import { ErrorType, UserFacingError } from '../../core/errors.js';
-import { asCaller } from '../../supabase/caller.js';
-import { findRollout } from '../../supabase/prompt-rollouts.js';
-import { statusQuery } from '../../workflows/prompt-rollout.js';
+import { getPromptRollout } from '../../app/prompts.js';
 import type { ToolContext } from '../context.js';
-import { resolveTenant } from '../principal.js';
-import {
-  liveOutput,
-  pairOf,
-  providerArg,
-  rolloutOutput,
-  rowOutput,
-  runningRollout,
-  toolNameArg,
-} from '../prompt-rollouts.js';
+import { providerArg, rolloutOutput, toolNameArg } from '../prompt-rollouts.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
@@ -41,28 +28,6 @@ export function registerGetPromptRollout(server: ToolRegistry, ctx: ToolContext)
       outputSchema: rolloutOutput,
       annotations: READ_ONLY,
     },
-    async (args) => {
-      await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-      const pair = pairOf(ctx, args);
-      const running = await runningRollout(ctx.client, pair);
-      if (running) {
-        const live = await running.handle.query(statusQuery);
-        if (!args.rolloutId || args.rolloutId === live.rolloutId) {
-          return toolResult({ ...liveOutput(ctx, live, running.description.runId) });
-        }
-      }
-      const row = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
-        findRollout(tx, pair, args.rolloutId),
-      );
-      if (!row) {
-        throw new UserFacingError(
-          ErrorType.NotFound,
-          args.rolloutId
-            ? `no rollout ${args.rolloutId} of ${pair.toolName}/${pair.provider}`
-            : `${pair.toolName}/${pair.provider} has never been rolled out`,
-        );
-      }
-      return toolResult({ ...rowOutput(ctx, row) });
-    },
+    async (args) => toolResult({ ...(await getPromptRollout(ctx, args)) }),
   );
 }

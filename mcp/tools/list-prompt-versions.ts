@@ -1,14 +1,10 @@
 /**
- * `list_prompt_versions`: a tool's prompt versions per provider, newest first: which is active, its
- * SHA-256, author and change description, and the open rollout if one runs. Any member may read it; the
- * rows are read as the caller.
+ * `list_prompt_versions`: a tool's prompt versions per provider, newest first, with the active one and
+ * any open rollout (app/prompts.ts: listPromptVersions). Any member may read it.
  */
 import { z } from 'zod';
-import { asCaller } from '../../supabase/caller.js';
-import { findOpenRollout } from '../../supabase/prompt-rollouts.js';
-import { listPromptVersions } from '../../supabase/prompts.js';
+import { listPromptVersions } from '../../app/prompts.js';
 import type { ToolContext } from '../context.js';
-import { resolveTenant } from '../principal.js';
 import { providerArg, toolNameArg } from '../prompt-rollouts.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
@@ -55,43 +51,6 @@ export function registerListPromptVersions(server: ToolRegistry, ctx: ToolContex
       },
       annotations: READ_ONLY,
     },
-    async (args) => {
-      await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-      const versions = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => {
-        const rows = await listPromptVersions(tx, {
-          toolName: args.tool,
-          provider: args.provider,
-          limit: args.limit,
-          includeContent: args.includeContent,
-        });
-        const providers = [...new Set(rows.map((r) => r.provider))];
-        const open = await Promise.all(
-          providers.map((provider) => findOpenRollout(tx, { toolName: args.tool, provider })),
-        );
-        return rows.map((r) => {
-          const rollout = open.find((o) => o && (o.baseline.id === r.id || o.candidate.id === r.id));
-          return {
-            id: r.id,
-            provider: r.provider,
-            version: r.version,
-            active: r.isActive,
-            contentSha256: r.contentSha256,
-            createdBy: r.createdBy,
-            changeDescription: r.changeDescription,
-            createdAt: r.createdAt.toISOString(),
-            content: r.content,
-            rollout: rollout
-              ? {
-                  rolloutId: rollout.id,
-                  role: rollout.candidate.id === r.id ? ('candidate' as const) : ('baseline' as const),
-                  status: rollout.status,
-                  percent: rollout.trafficPercent,
-                }
-              : undefined,
-          };
-        });
-      });
-      return toolResult({ versions });
-    },
+    async (args) => toolResult({ ...(await listPromptVersions(ctx, args)) }),
   );
 }

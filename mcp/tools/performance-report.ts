@@ -1,27 +1,13 @@
 /**
  * `performance_report`: latency percentiles and error rates of AI calls from the retention rollups, as
- * hourly or daily series, one per (tool, model, provider, param_hash). It reads as the caller, under RLS:
- * the caller's tenant's metrics, plus the shared ones (calls made without a tenant) when asked.
- *
- * Percentiles do not re-aggregate, so a series point is always one rollup row: the p95 of that hour or
- * that day computed from its raw calls, never an average of smaller windows.
+ * hourly or daily series (app/performance.ts: performanceReport), read as the caller under RLS.
  */
 import { z } from 'zod';
-import { ErrorType, UserFacingError } from '../../core/errors.js';
-import { DAY_MS, HOUR_MS } from '../../core/retention.js';
-import { asCaller } from '../../supabase/caller.js';
-import { type RollupRow, rolledUpUntil, rollupRows } from '../../supabase/performance.js';
-import type { Grain } from '../../supabase/retention.js';
+import { MAX_POINTS, performanceReport } from '../../app/performance.js';
 import type { ToolContext } from '../context.js';
-import { resolveTenant } from '../principal.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
-
-const MAX_POINTS = 5000;
-/** `auto` picks hourly rows up to this span (and while they are kept), daily ones beyond. */
-const HOURLY_UP_TO_MS = 3 * DAY_MS;
-const MAX_SPAN_MS = 5 * 366 * DAY_MS;
 
 const Point = z.object({
   bucket: z.string(),
@@ -80,81 +66,6 @@ export function registerPerformanceReport(server: ToolRegistry, ctx: ToolContext
       },
       annotations: READ_ONLY,
     },
-    async (args) => {
-      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-      const to = args.to ? new Date(args.to) : new Date();
-      const from = args.from ? new Date(args.from) : new Date(to.getTime() - DAY_MS);
-      if (from >= to) throw new UserFacingError(ErrorType.InvalidArgument, 'from must be before to');
-      if (to.getTime() - from.getTime() > MAX_SPAN_MS) {
-        throw new UserFacingError(ErrorType.InvalidArgument, 'the range is longer than 5 years');
-      }
-      const grain = pickGrain(args.granularity, from, to, ctx.retention.policy.hourlyDays);
-      const { rows, until } = await asCaller(ctx.sql, ctx.principal.claims, async (tx) => ({
-        rows: await rollupRows(tx, grain, {
-          tenantId,
-          includeShared: args.includeShared,
-          from,
-          to,
-          tool: args.tool,
-          model: args.model,
-          provider: args.provider,
-          limit: MAX_POINTS + 1,
-        }),
-        until: await rolledUpUntil(tx, grain),
-      }));
-      return toolResult({
-        granularity: grain === 'hour' ? 'hourly' : 'daily',
-        from: from.toISOString(),
-        to: to.toISOString(),
-        rolledUpUntil: until?.toISOString() ?? null,
-        series: toSeries(rows.slice(0, MAX_POINTS)),
-        truncated: rows.length > MAX_POINTS,
-      });
-    },
+    async (args) => toolResult({ ...(await performanceReport(ctx, args)) }),
   );
-}
-
-/** Hourly rows for short spans still within hourly retention; daily rows otherwise. */
-function pickGrain(requested: 'auto' | 'hourly' | 'daily', from: Date, to: Date, hourlyDays: number): Grain {
-  if (requested !== 'auto') return requested === 'hourly' ? 'hour' : 'day';
-  const short = to.getTime() - from.getTime() <= HOURLY_UP_TO_MS;
-  const kept = from.getTime() >= Date.now() - hourlyDays * DAY_MS - HOUR_MS;
-  return short && kept ? 'hour' : 'day';
-}
-
-function toSeries(rows: RollupRow[]): z.infer<typeof Series>[] {
-  const series: z.infer<typeof Series>[] = [];
-  for (const r of rows) {
-    let last = series.at(-1);
-    if (
-      !last ||
-      last.tool !== r.tool ||
-      last.model !== r.model ||
-      last.provider !== r.provider ||
-      last.paramHash !== r.paramHash ||
-      last.shared !== r.shared
-    ) {
-      last = {
-        tool: r.tool,
-        model: r.model,
-        provider: r.provider,
-        paramHash: r.paramHash,
-        shared: r.shared,
-        points: [],
-      };
-      series.push(last);
-    }
-    last.points.push({
-      bucket: r.bucket.toISOString(),
-      calls: r.calls,
-      errors: r.errors,
-      errorRate: r.calls ? r.errors / r.calls : 0,
-      avgMs: r.avgMs,
-      p50Ms: r.p50Ms,
-      p95Ms: r.p95Ms,
-      p99Ms: r.p99Ms,
-      tokens: r.tokens,
-    });
-  }
-  return series;
 }

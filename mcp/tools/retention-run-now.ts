@@ -1,30 +1,16 @@
 /**
- * `retention_run_now`: run retention now instead of waiting for the schedule: roll up metrics, purge by
- * policy, apply email retention and delete queued files. `dryRun` reports what would be purged and
- * changes nothing. Scope `tenant` (default) touches only the caller's organization's data; scope `all` is
- * what the schedule does, for the deployment's operators.
- *
- * The run's id is `retention/<tenant|all>/<run-now|dry-run>`: a second call while one runs joins it,
- * a call after it finished starts a fresh run.
+ * `retention_run_now`: run retention now instead of waiting for the schedule (app/retention.ts:
+ * runRetention). `dryRun` reports what would be purged and changes nothing. Scope `tenant` (default)
+ * touches only the caller's organization's data; scope `all` is what the schedule does, for operators.
  */
 import { z } from 'zod';
-import { recordAudit } from '../../supabase/audit.js';
-import { workflowUiUrl } from '../../temporal/client.js';
-import {
-  type RetentionInput,
-  type RetentionReport,
-  retentionRollupWorkflow,
-} from '../../workflows/retention-rollup.js';
-import { searchAttribute, summaryText, TenantId } from '../../workflows/search-attributes.js';
+import { runRetention } from '../../app/retention.js';
+import { WorkflowStatusSchema } from '../../core/records.js';
 import type { ToolContext } from '../context.js';
-import { requireRole, resolveTenant } from '../principal.js';
-import { DELETING_ROLES, requireOperator } from '../retention-access.js';
-import { startOrJoin } from '../start-workflow.js';
+import { waitingFor } from '../progress.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { tenantArg, waitArg } from '../tool-schemas.js';
-import { waitForWorkflow } from '../wait.js';
-import { WorkflowStatus } from './workflow-status.js';
 
 const counts = z.object({ rows: z.number().int(), batches: z.number().int() });
 const rollup = z.object({
@@ -81,59 +67,13 @@ export function registerRetentionRunNow(server: ToolRegistry, ctx: ToolContext):
       outputSchema: {
         workflowId: z.string(),
         runId: z.string(),
-        status: WorkflowStatus,
+        status: WorkflowStatusSchema,
         report: RetentionReportSchema.optional(),
         temporalUiUrl: z.string(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async (args, extra) => {
-      const tenantId = await resolveTenant(ctx.sql, ctx.principal, args.tenant);
-      const what = args.dryRun ? 'a retention dry run' : 'deleting data by retention policy';
-      if (args.scope === 'all') await requireOperator(ctx, `${what} for all tenants`);
-      else if (!args.dryRun) requireRole(ctx.principal, tenantId, DELETING_ROLES, what);
-
-      const scope = args.scope === 'all' ? 'all' : tenantId;
-      const workflowId = `retention/${scope}/${args.dryRun ? 'dry-run' : 'run-now'}`;
-      const input: RetentionInput = {
-        policy,
-        dryRun: args.dryRun,
-        ...(args.scope === 'tenant' ? { tenantId } : {}),
-      };
-      const { handle, runId, existing } = await startOrJoin(
-        ctx.client,
-        retentionRollupWorkflow,
-        {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [input],
-          // The caller's tenant, also for scope "all": so get_workflow finds the run for them.
-          typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-          staticSummary: summaryText(
-            `Retention ${args.dryRun ? 'dry run' : 'run'} for ${args.scope === 'all' ? 'all tenants' : `tenant ${tenantId}`}, started by ${ctx.principal.actor}`,
-          ),
-        },
-        'replace',
-      );
-      if (!args.dryRun && !existing) {
-        await recordAudit(ctx.sql, {
-          tenantId,
-          actor: ctx.principal.actor,
-          action: 'retention.run',
-          subjectType: 'workflow',
-          subjectId: workflowId,
-          detail: { scope: args.scope, runId },
-        });
-      }
-      const base = { workflowId, runId, temporalUiUrl: workflowUiUrl(ctx.temporal, workflowId, runId) };
-      if (!args.wait) return toolResult({ ...base, status: 'running' });
-      const outcome = await waitForWorkflow<RetentionReport, never>(handle, {
-        waitMs: ctx.waitMs,
-        signal: extra.signal,
-      });
-      if (outcome.status === 'failed') throw outcome.error;
-      if (outcome.status === 'running') return toolResult({ ...base, status: 'running' });
-      return toolResult({ ...base, status: 'completed', report: outcome.result });
-    },
+    async ({ wait, ...args }, extra) =>
+      toolResult({ ...(await runRetention(ctx, { ...args, ...waitingFor(extra, wait) })) }),
   );
 }

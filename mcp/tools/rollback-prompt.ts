@@ -1,20 +1,11 @@
 /**
- * `rollback_prompt`: make any other version of a tool/provider's prompt the active one, through the same
- * audited SQL function a rollout uses to activate its candidate (history rows, audit row, one
- * transaction). Refused while a rollout runs: abort it first, so two paths never fight over traffic.
+ * `rollback_prompt`: make any other version of a tool/provider's prompt the active one, audited
+ * (app/prompts.ts: rollbackPrompt). Refused while a rollout runs: abort it first.
  */
 import { z } from 'zod';
-import { ErrorType, UserFacingError } from '../../core/errors.js';
-import { activatePromptVersion, findPromptVersion } from '../../supabase/prompts.js';
+import { rollbackPrompt } from '../../app/prompts.js';
 import type { ToolContext } from '../context.js';
-import {
-  pairOf,
-  promptAdmin,
-  providerArg,
-  rolloutRunningError,
-  runningRollout,
-  toolNameArg,
-} from '../prompt-rollouts.js';
+import { providerArg, toolNameArg } from '../prompt-rollouts.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
@@ -48,27 +39,6 @@ export function registerRollbackPrompt(server: ToolRegistry, ctx: ToolContext): 
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const by = await promptAdmin(ctx, args.tenant);
-      const pair = pairOf(ctx, args);
-      const running = await runningRollout(ctx.client, pair);
-      if (running) throw await rolloutRunningError(running, pair);
-      const target = await findPromptVersion(ctx.sql, pair, args.version);
-      if (!target) {
-        throw new UserFacingError(
-          ErrorType.NotFound,
-          `${pair.toolName}/${pair.provider} has no version ${args.version}`,
-        );
-      }
-      const result = await activatePromptVersion(ctx.sql, target.id, { ...by, reason: args.reason });
-      ctx.log.info('prompt version activated', { actor: by.actor, ...pair, version: target.version });
-      return toolResult({
-        ...pair,
-        activeVersion: result.activeVersion,
-        previousVersion: result.previousVersion,
-        changed: result.changed,
-        closedRolloutId: result.rolloutId,
-      });
-    },
+    async (args) => toolResult({ ...(await rollbackPrompt(ctx, args)) }),
   );
 }

@@ -1,17 +1,13 @@
 /**
  * `search_emails`: ranked full-text search over subject, sender and body, within one tenant, as the
- * caller (RLS applies), paginated, with highlighted snippets.
+ * caller (app/emails.ts: searchEmails), paginated, with highlighted snippets.
  */
 import { z } from 'zod';
-import { asCaller } from '../../supabase/caller.js';
-import { searchEmails } from '../../supabase/email-queries.js';
+import { MAX_SEARCH_OFFSET, searchEmails } from '../../app/emails.js';
 import type { ToolContext } from '../context.js';
-import { resolveTenant } from '../principal.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { READ_ONLY, tenantArg } from '../tool-schemas.js';
-
-const MAX_OFFSET = 10_000;
 
 export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): void {
   server.registerTool(
@@ -25,7 +21,7 @@ export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): vo
         query: z.string().trim().min(1, 'query is empty').max(500).describe('What to look for'),
         tenant: tenantArg,
         limit: z.number().int().min(1).max(50).default(10),
-        offset: z.number().int().min(0).max(MAX_OFFSET).default(0),
+        offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).default(0),
       },
       outputSchema: {
         total: z.number().int(),
@@ -44,17 +40,6 @@ export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): vo
       },
       annotations: READ_ONLY,
     },
-    async ({ query, tenant, limit, offset }) => {
-      const tenantId = await resolveTenant(ctx.sql, ctx.principal, tenant);
-      const { total, hits } = await asCaller(ctx.sql, ctx.principal.claims, (tx) =>
-        searchEmails(tx, tenantId, query, { limit, offset }),
-      );
-      const next = offset + hits.length;
-      return toolResult({
-        total,
-        results: hits,
-        ...(next < total && next <= MAX_OFFSET ? { nextOffset: next } : {}),
-      });
-    },
+    async (args) => toolResult({ ...(await searchEmails(ctx, args)) }),
   );
 }

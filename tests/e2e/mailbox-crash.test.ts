@@ -10,7 +10,7 @@ import { createLogger } from '../../core/logger.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { mailboxProgressQuery } from '../../workflows/ingest-mailbox.js';
+import { mailboxProgressQuery } from '../../workflows/ingest-mailbox.contract.js';
 import { spawnWorker, startTestStack, testEnv } from '../support/harness.js';
 import { generateMailbox } from '../support/mbox.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';

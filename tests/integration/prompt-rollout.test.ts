@@ -16,10 +16,10 @@ import {
 } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { planAnalysis } from '../../activities/analysis-plan.js';
+import type { LaunchRequest } from '../../app/prompts.js';
 import { servesCandidate } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
-import type { LaunchRequest } from '../../mcp/tools/start-prompt-rollout.js';
+import { planAnalysis } from '../../supabase/analysis-plan.js';
 import { openPromptRollout } from '../../supabase/prompt-rollouts.js';
 import { activatePromptVersion, createPromptVersion, resolvePromptVersion } from '../../supabase/prompts.js';
 import type { Stack } from '../../workers/stack.js';
@@ -30,7 +30,7 @@ import {
   resumeSignal,
   setStageUpdate,
   statusQuery,
-} from '../../workflows/prompt-rollout.js';
+} from '../../workflows/prompt-rollout.contract.js';
 import { PromptTool, RolloutStage } from '../../workflows/search-attributes.js';
 import { decodedHistoryText } from '../support/analysis.js';
 import { runCount, spawnWorker, startTestStack, testEnv, uniqueName } from '../support/harness.js';

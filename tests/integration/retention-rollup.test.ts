@@ -14,6 +14,7 @@ import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { applyRetentionSchedule } from '../../app/retention-schedule.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { percentileCont } from '../../core/percentile.js';
@@ -22,13 +23,9 @@ import type { RunningHttpServer } from '../../mcp/http.js';
 import { asCaller } from '../../supabase/caller.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
-import { applyRetentionSchedule } from '../../workers/retention-schedule.js';
 import type { Stack } from '../../workers/stack.js';
-import {
-  type RetentionInput,
-  type RetentionReport,
-  retentionRollupWorkflow,
-} from '../../workflows/retention-rollup.js';
+import type { RetentionInput, RetentionReport } from '../../workflows/retention-rollup.contract.js';
+import { retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';

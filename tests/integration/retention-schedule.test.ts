@@ -8,13 +8,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetentionScheduleInfo } from '../../app/retention-schedule.js';
 import { createLogger } from '../../core/logger.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
-import type { RetentionScheduleInfo } from '../../workers/retention-schedule.js';
 import type { Stack } from '../../workers/stack.js';
-import type { RetentionReport, retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
+import type { RetentionReport, RetentionRollupWorkflow } from '../../workflows/retention-rollup.contract.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { CLI, callError, callOk, connectHttp } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';
@@ -108,9 +108,7 @@ describe('retention schedule', () => {
     expect((await describeSchedule()).everySeconds).toBe(2);
     const firing = await until('two scheduled runs', describeSchedule, (s) => s.actionsTaken >= 2);
     const first = firing.recentRuns[0]!;
-    const report = await stack!.client.workflow
-      .getHandle<typeof retentionRollupWorkflow>(first.workflowId)
-      .result();
+    const report = await stack!.client.workflow.getHandle<RetentionRollupWorkflow>(first.workflowId).result();
     expect(report.scope).toBe('all');
     expect(report.asOf).toBe(new Date(first.scheduledAt).toISOString().replace(/\.\d{3}Z$/, '.000Z'));
 

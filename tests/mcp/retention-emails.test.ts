@@ -16,7 +16,7 @@ import type { RunningHttpServer } from '../../mcp/http.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import type { RetentionReport } from '../../workflows/retention-rollup.js';
+import type { RetentionReport } from '../../workflows/retention-rollup.contract.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';

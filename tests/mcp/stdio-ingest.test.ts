@@ -4,7 +4,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { INGEST_LAST_STEP } from '../../workflows/ingest-email.js';
+import { INGEST_LAST_STEP } from '../../workflows/ingest-email.contract.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId } from '../../workflows/search-attributes.js';
 import { decodedHistoryText } from '../support/analysis.js';
 import { fixture, fixtureBytes, runCount, startTestStack, testEnv } from '../support/harness.js';

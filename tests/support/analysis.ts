@@ -1,14 +1,15 @@
 /** Helpers for analysis tests: store fixture emails (real parser, real upsert) and run analyses. */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { planAnalysis } from '../../activities/analysis-plan.js';
+import { startAnalysisRun } from '../../app/analysis.js';
 import { parseEmail } from '../../core/email.js';
 import { describeFailure } from '../../core/failure.js';
-import { startAnalysisRun } from '../../mcp/tools/analyze-email.js';
+import { planAnalysis } from '../../supabase/analysis-plan.js';
 import type { Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
+import { temporalAccess } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import type { AnalyzeEmailResult } from '../../workflows/analyze-email.js';
+import type { AnalyzeEmailResult } from '../../workflows/analyze-email.contract.js';
 import { fixture } from './harness.js';
 
 /** Store a fixture as a new email (a fresh Message-ID each time) and return its id. */
@@ -55,7 +56,7 @@ export async function startAnalysis(
     provider: opts.provider,
     force: opts.force ?? false,
   });
-  return (await startAnalysisRun(stack.client, stack.config.temporal.taskQueue, plan)).handle;
+  return (await startAnalysisRun(temporalAccess(stack), plan)).handle;
 }
 
 /** The metric rows one workflow's provider calls wrote, in call order. */

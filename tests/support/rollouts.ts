@@ -1,17 +1,23 @@
 /**
- * Helpers for prompt-rollout tests: start a rollout exactly as start_prompt_rollout does, send analysis
+ * Helpers for prompt-rollout tests: start a rollout exactly as start_prompt_rollout does (the app
+ * layer's startPromptRollout, for an admin the test names), send analysis
  * traffic while it runs (recording which arm and percent served each email), and read the rows and
  * audit entries it wrote.
  */
 
 import type { WorkflowHandle } from '@temporalio/client';
-import { planAnalysis } from '../../activities/analysis-plan.js';
+import { startAnalysisRun } from '../../app/analysis.js';
+import { type LaunchRequest, startPromptRollout } from '../../app/prompts.js';
 import { createLogger } from '../../core/logger.js';
-import { startAnalysisRun } from '../../mcp/tools/analyze-email.js';
-import { type LaunchRequest, launchPromptRollout } from '../../mcp/tools/start-prompt-rollout.js';
+import { planAnalysis } from '../../supabase/analysis-plan.js';
 import type { Sql } from '../../supabase/db.js';
+import { temporalAccess } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { type PromptRolloutStatus, type Steering, statusQuery } from '../../workflows/prompt-rollout.js';
+import {
+  type PromptRolloutStatus,
+  type Steering,
+  statusQuery,
+} from '../../workflows/prompt-rollout.contract.js';
 import { seedEmail } from './analysis.js';
 
 export function admin(stack: Stack, actor = 'test-admin'): Steering {
@@ -19,11 +25,11 @@ export function admin(stack: Stack, actor = 'test-admin'): Steering {
 }
 
 export function launch(stack: Stack, request: LaunchRequest, taskQueue = stack.config.temporal.taskQueue) {
-  return launchPromptRollout(
+  const temporal = temporalAccess(stack);
+  return startPromptRollout(
     {
-      client: stack.client,
+      temporal: { ...temporal, queues: { ...temporal.queues, main: taskQueue } },
       sql: stack.sql,
-      taskQueue,
       ai: stack.config.ai,
       rollouts: stack.config.rollouts,
       log: createLogger('warn'),
@@ -75,7 +81,7 @@ function startTraffic(stack: Stack, provider: string) {
         provider,
         force: false,
       });
-      await startAnalysisRun(stack.client, stack.config.temporal.taskQueue, plan);
+      await startAnalysisRun(temporalAccess(stack), plan);
       served.push({
         emailId,
         arm: plan.input.arm,

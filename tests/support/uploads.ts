@@ -3,9 +3,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { readUploadProgress } from '../../mcp/tools/upload-progress.js';
+import { readUploadProgress } from '../../app/workflows.js';
 import { TenantId } from '../../workflows/search-attributes.js';
-import { type UploadFileInput, uploadFileWorkflow, uploadWorkflowId } from '../../workflows/upload-file.js';
+import {
+  type UploadFileInput,
+  type UploadFileWorkflow,
+  uploadFileContract,
+  uploadWorkflowId,
+} from '../../workflows/upload-file.contract.js';
 
 export interface ImportFile {
   path: string;
@@ -32,8 +37,8 @@ export function startUpload(
   bucket: string,
   file: ImportFile,
   extra: Partial<UploadFileInput> = {},
-): Promise<WorkflowHandle<typeof uploadFileWorkflow>> {
-  return client.workflow.start(uploadFileWorkflow, {
+): Promise<WorkflowHandle<UploadFileWorkflow>> {
+  return client.workflow.start<UploadFileWorkflow>(uploadFileContract.workflowType, {
     taskQueue: env.TEMPORAL_TASK_QUEUE!,
     workflowId: uploadWorkflowId(tenantId, bucket, file.sha256),
     workflowIdConflictPolicy: 'USE_EXISTING',

@@ -7,7 +7,7 @@ import {
   sha256Hex,
 } from '../../core/email.js';
 import { UserFacingError } from '../../core/errors.js';
-import { emailWorkflowId } from '../../mcp/tools/ingest-email.js';
+import { emailWorkflowId } from '../../workflows/ingest-email.contract.js';
 
 const limits = { maxEmailBytes: 1_000_000 };
 const encode = (s: string) => new TextEncoder().encode(s);

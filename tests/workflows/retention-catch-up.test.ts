@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, floorTo, HOUR_MS, iso } from '../../core/retention.js';
 import type { Stack } from '../../workers/stack.js';
-import { type RetentionInput, retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
+import type { RetentionInput } from '../../workflows/retention-rollup.contract.js';
+import { retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
 import { runCount, startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { privateDatabase } from '../support/private-db.js';
 

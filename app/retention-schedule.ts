@@ -15,7 +15,7 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import { type RetentionInput, retentionRollupWorkflow } from '../workflows/retention-rollup.js';
+import { type RetentionInput, retentionRollupContract } from '../workflows/retention-rollup.contract.js';
 import { summaryText } from '../workflows/search-attributes.js';
 
 export const RETENTION_CATCHUP_WINDOW = '1 day';
@@ -28,7 +28,7 @@ export function retentionScheduleOptions(config: Config): ScheduleOptions {
     spec: { intervals: [{ every: schedule.everyMs, offset: schedule.offsetMs }] },
     action: {
       type: 'startWorkflow',
-      workflowType: retentionRollupWorkflow,
+      workflowType: retentionRollupContract.workflowType,
       // Temporal appends the action's time: `retention-rollup-2026-11-23T10:05:00Z`.
       workflowId: schedule.id,
       taskQueue: config.temporal.taskQueue,

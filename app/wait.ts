@@ -1,15 +1,16 @@
 /**
- * Wait for a workflow on behalf of a tool call, but never for longer than the client will: MCP clients
- * time out at 60 s by default, so after `waitMs` the tool returns the handle with status `running` and
- * the caller follows up with `get_workflow`. While waiting it polls progress, if given: a workflow query,
+ * Wait for a workflow on behalf of a caller, but never for longer than the client will: MCP clients
+ * time out at 60 s by default, so after `waitMs` the call returns with status `running` and the caller
+ * follows up with `get_workflow`. While waiting it polls progress, if given: a workflow query,
  * or any reader of the handle (uploads read their activity's heartbeat from describe()).
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
+import type { Progress, ProgressListener } from './deps.js';
 
 export type WaitOutcome<R> =
   | { status: 'completed'; result: R }
-  /** The run failed: `error` is what the client threw; the tool door renders it (core/failure.ts). */
+  /** The run failed: `error` is what the client threw; the caller rethrows it (core/failure.ts renders it). */
   | { status: 'failed'; error: unknown }
   | { status: 'running' };
 
@@ -71,4 +72,18 @@ async function pollProgress<P>(
     }
     await new Promise((r) => setTimeout(r, progress.everyMs ?? 250));
   }
+}
+
+/**
+ * Progress polling for waitForWorkflow when the caller listens (else none): read with `source` (a query
+ * or any reader of the handle), reported through `toProgress`.
+ */
+export function progressOf<P>(
+  onProgress: ProgressListener | undefined,
+  source: { query: QueryDefinition<P> } | { read: (handle: WorkflowHandle) => Promise<P | undefined> },
+  toProgress: (p: P) => Progress,
+  everyMs?: number,
+): WaitOptions<P>['progress'] {
+  if (!onProgress) return undefined;
+  return { ...source, everyMs, onProgress: (p) => onProgress(toProgress(p)) };
 }

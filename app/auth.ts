@@ -1,5 +1,6 @@
 /**
- * Bearer authentication for the HTTP entry. A token is either
+ * Bearer authentication: a token becomes a Principal (the MCP HTTP entry uses it; so will the inbound
+ * HTTP endpoints). A token is either
  *  - a Supabase access token (a JWT), verified with SUPABASE_JWT_SECRET (HS256) or the project's JWKS,
  *    that must expire (`exp`), whose `sub` is a user; the user's organization memberships are its
  *    tenants; or

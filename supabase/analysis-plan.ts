@@ -2,15 +2,17 @@
  * What an analysis run will be: provider, model, the prompt version that serves this email (resolved
  * from the database), the workflow id that makes it idempotent, and the summary shown in the Temporal UI.
  *
- * Shared by the `analyze_email` tool (before it starts the workflow) and by ingestion (an activity,
- * before it starts the child), so both name the same run for the same email and prompt version.
+ * Shared by the application layer (app/analysis.ts, before it starts the workflow) and by ingestion (an
+ * activity, before it starts the child), so both name the same run for the same email and prompt
+ * version. It lives with the data access because it is a read (which prompt version serves this email)
+ * turned into a run's name; the workflow's contract holds the plan's shape and the id function.
  */
 import { type AiConfig, aiTaskQueue, HEURISTIC_MODEL, type ProviderName } from '../core/ai-providers.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
-import { emailSubject } from '../supabase/analyses.js';
-import type { Queryable } from '../supabase/db.js';
-import { ANALYSIS_TOOL, NoActivePromptError, resolvePromptVersion } from '../supabase/prompts.js';
-import type { AnalyzeEmailInput } from '../workflows/analyze-email.js';
+import { type AnalysisPlan, analysisWorkflowId } from '../workflows/analyze-email.contract.js';
+import { emailSubject } from './analyses.js';
+import type { Queryable } from './db.js';
+import { ANALYSIS_TOOL, NoActivePromptError, resolvePromptVersion } from './prompts.js';
 
 export interface AnalysisRequest {
   tenantId: string;
@@ -18,23 +20,6 @@ export interface AnalysisRequest {
   provider?: string;
   model?: string;
   force: boolean;
-}
-
-export interface AnalysisPlan {
-  workflowId: string;
-  input: AnalyzeEmailInput;
-  summary: string;
-  /** The prompt rollout that chose the version, and its traffic percent at that moment. */
-  rollout?: { id: string; percent: number };
-}
-
-export function analysisWorkflowId(
-  tenantId: string,
-  emailId: string,
-  provider: string,
-  version: number,
-): string {
-  return `analysis/${tenantId}/${emailId}/${provider}-v${version}`;
 }
 
 export async function planAnalysis(

@@ -1,0 +1,57 @@
+/**
+ * What every application function runs over. Built once per caller by whoever serves it (the MCP
+ * transports, later the inbound HTTP endpoints and the IMAP connector; tests build their own), so the
+ * functions themselves never read configuration or open connections.
+ */
+import type { Client } from '@temporalio/client';
+import type { AiConfig } from '../core/ai-providers.js';
+import type { Config } from '../core/config.js';
+import type { ParseLimits } from '../core/email.js';
+import type { Logger } from '../core/logger.js';
+import type { Sql } from '../supabase/db.js';
+import type { TemporalTarget } from '../temporal/client.js';
+import type { TaskQueues } from '../workflows/contract.js';
+import type { Principal } from './principal.js';
+
+export interface TemporalAccess {
+  client: Client;
+  /** Where Temporal is, and its Web UI for links to runs. */
+  target: TemporalTarget;
+  /** The task queue names by role, for contracts' `taskQueue`. */
+  queues: TaskQueues;
+}
+
+export interface AppDeps {
+  sql: Sql;
+  temporal: TemporalAccess;
+  limits: ParseLimits;
+  /** Upload settings: the files task queue, the import directory and the size limits. */
+  files: Config['files'];
+  /** Which analysis providers this server can start runs for (the key itself is not needed here). */
+  ai: AiConfig;
+  /** How long a waiting call waits before answering with status `running`. */
+  waitMs: number;
+  /** mbox imports: import directory, upload cap and batch defaults. */
+  mailbox: Config['mailbox'];
+  /** Prompt rollouts: which organizations' admins may change prompts, and default bake/poll times. */
+  rollouts: Config['rollouts'];
+  /** Retention policy, schedule id and operator organization. */
+  retention: Config['retention'];
+  principal: Principal;
+  log: Logger;
+}
+
+/** Progress a long call reports while it waits; the MCP layer turns it into notifications/progress. */
+export interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+export type ProgressListener = (p: Progress) => Promise<void> | void;
+
+/** How a caller waits: whether at all, until when (an abort signal) and with what progress reports. */
+export interface WaitRequest {
+  wait?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}

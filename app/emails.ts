@@ -1,0 +1,67 @@
+/**
+ * Reading stored mail, always as the caller (supabase/caller.ts), so RLS is the second wall behind the
+ * explicit tenant filter: an id of another tenant reads as not found.
+ */
+import { ErrorType, UserFacingError } from '../core/errors.js';
+import type { StoredAttachment, StoredEmail } from '../core/records.js';
+import { listAttachments } from '../supabase/attachments.js';
+import { asCaller } from '../supabase/caller.js';
+import {
+  type EmailSearchHit,
+  getEmail as readEmail,
+  searchEmails as search,
+} from '../supabase/email-queries.js';
+import type { AppDeps } from './deps.js';
+import { resolveTenant } from './principal.js';
+
+/** Deepest page a search serves. */
+export const MAX_SEARCH_OFFSET = 10_000;
+
+export interface SearchEmailsRequest {
+  query: string;
+  tenant?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface SearchEmailsOutcome {
+  total: number;
+  results: EmailSearchHit[];
+  /** Pass as offset for the next page. */
+  nextOffset?: number;
+}
+
+/** Ranked full-text search over subject, sender and body, within one tenant, paginated. */
+export async function searchEmails(
+  deps: AppDeps,
+  request: SearchEmailsRequest,
+): Promise<SearchEmailsOutcome> {
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  const limit = request.limit ?? 10;
+  const offset = request.offset ?? 0;
+  const { total, hits } = await asCaller(deps.sql, deps.principal.claims, (tx) =>
+    search(tx, tenantId, request.query, { limit, offset }),
+  );
+  const next = offset + hits.length;
+  return {
+    total,
+    results: hits,
+    ...(next < total && next <= MAX_SEARCH_OFFSET ? { nextOffset: next } : {}),
+  };
+}
+
+export type EmailWithAttachments = StoredEmail & { attachments: StoredAttachment[] };
+
+/** One stored email with its parsed fields and its attachments. */
+export async function getEmail(
+  deps: AppDeps,
+  request: { emailId: string; tenant?: string },
+): Promise<EmailWithAttachments> {
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  const found = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
+    const email = await readEmail(tx, tenantId, request.emailId);
+    return email && { ...email, attachments: await listAttachments(tx, tenantId, request.emailId) };
+  });
+  if (!found) throw new UserFacingError(ErrorType.NotFound, `no email ${request.emailId} for this caller`);
+  return found;
+}

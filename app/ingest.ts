@@ -1,0 +1,256 @@
+/**
+ * Mail in: one raw message (`ingestEmail`) or a whole mbox file (`importMailbox`). Both validate, stage
+ * the content in Postgres under its SHA-256 and start (or join) the run keyed by it; a message the parser
+ * refuses, or a run that cannot start, leaves an `ingest_failures` row saying why.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
+import { ErrorType, UserFacingError } from '../core/errors.js';
+import { resolveImportPath } from '../core/import-path.js';
+import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
+import { recordIngestFailure } from '../supabase/emails.js';
+import { stageContent } from '../supabase/staged-content.js';
+import {
+  emailWorkflowId,
+  INGEST_LAST_STEP,
+  type IngestEmailInput,
+  type IngestEmailResult,
+  type IngestProgress,
+  ingestEmailContract,
+  ingestProgressQuery,
+} from '../workflows/ingest-email.contract.js';
+import {
+  type IngestMailboxInput,
+  ingestMailboxContract,
+  type MailboxProgress,
+  type MailboxReport,
+  type MailboxSource,
+  mailboxProgressQuery,
+  mailboxWorkflowId,
+} from '../workflows/ingest-mailbox.contract.js';
+import {
+  cutChars,
+  detailsText,
+  EmailFrom,
+  MessageId,
+  searchAttribute,
+  summaryText,
+  TenantId,
+} from '../workflows/search-attributes.js';
+import type { AppDeps, WaitRequest } from './deps.js';
+import { resolveTenant } from './principal.js';
+import { progressOf, waitForWorkflow } from './wait.js';
+import { recordStartFailure, runUrl, startOrJoin } from './workflows.js';
+
+// ---- One message ----------------------------------------------------------------------------------
+
+export interface IngestEmailRequest extends WaitRequest {
+  raw: string;
+  encoding?: 'text' | 'base64';
+  tenant?: string;
+}
+
+export interface IngestEmailOutcome {
+  workflowId: string;
+  runId: string;
+  status: Extract<WorkflowStatus, 'running' | 'completed'>;
+  messageId: string | null;
+  subject: string | null;
+  temporalUiUrl: string;
+  emailId?: string;
+  created?: boolean;
+  attachments?: AttachmentOutcome[];
+  rawMessage?: RawMessageOutcome;
+  analysisWorkflowId?: string | null;
+}
+
+export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): Promise<IngestEmailOutcome> {
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
+  const parsed = await parseEmail(raw, deps.limits).catch(async (err: unknown) => {
+    // Nothing disappears silently: a rejected message leaves a row saying why.
+    if (err instanceof UserFacingError) {
+      await recordIngestFailure(deps.sql, tenantId, sha256Hex(raw), err.type, err.message);
+    }
+    throw err;
+  });
+  await stageContent(deps.sql, tenantId, parsed.rawSha256, raw);
+  const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
+  const input: IngestEmailInput = {
+    tenantId,
+    rawSha256: parsed.rawSha256,
+    dedupKey: parsed.dedupKey,
+    filesTaskQueue: deps.files.taskQueue,
+  };
+  const from = parsed.from[0]?.address ?? '';
+  const options = {
+    workflowId,
+    args: [input] as [IngestEmailInput],
+    // Bounded by construction: a hostile header can neither stop the start nor the run.
+    typedSearchAttributes: [
+      searchAttribute(TenantId, tenantId),
+      searchAttribute(EmailFrom, from),
+      ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
+    ],
+    staticSummary: summaryText(
+      `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,
+    ),
+    staticDetails: detailsText(
+      `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
+        `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+    ),
+  };
+  // The message is staged: if no run can start, the failure is recorded against it (see
+  // recordStartFailure), and the same call again completes it.
+  const { handle, runId } = await recordStartFailure(deps, tenantId, parsed.rawSha256, async () => {
+    const started = await startOrJoin(deps.temporal, ingestEmailContract, options);
+    if (started.existing && (await leftWorkUnfinished(started.handle))) {
+      // The email is stored but an attachment or the raw message failed to reach storage: this
+      // request is the retry that completes them.
+      return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
+    }
+    return started;
+  });
+  const base = {
+    workflowId: handle.workflowId,
+    runId,
+    messageId: parsed.messageId,
+    subject: parsed.subject,
+    temporalUiUrl: runUrl(deps.temporal, handle.workflowId, runId),
+  };
+  deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
+  if (request.wait === false) return { ...base, status: 'running' };
+
+  const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
+    waitMs: deps.waitMs,
+    signal: request.signal,
+    progress: progressOf(request.onProgress, { query: ingestProgressQuery }, (p) => ({
+      progress: p.step,
+      total: p.total,
+      message: p.stage,
+    })),
+  });
+  if (outcome.status === 'failed') throw outcome.error;
+  if (outcome.status === 'running') return { ...base, status: 'running' };
+  // A fast run can finish between two progress polls: always report the last step.
+  await request.onProgress?.({ progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' });
+  return {
+    ...base,
+    status: 'completed',
+    emailId: outcome.result.emailId,
+    created: outcome.result.created,
+    attachments: outcome.result.attachments,
+    rawMessage: outcome.result.rawMessage,
+    analysisWorkflowId: outcome.result.analysisWorkflowId,
+  };
+}
+
+/** Did the latest completed run leave an attachment or the raw message unstored? */
+async function leftWorkUnfinished(handle: WorkflowHandle): Promise<boolean> {
+  const { status } = await handle.describe();
+  if (status.name !== 'COMPLETED') return false;
+  const result = (await handle.result()) as IngestEmailResult;
+  return (
+    (result.attachments ?? []).some((a) => a.status === 'failed') || result.rawMessage?.status === 'failed'
+  );
+}
+
+// ---- An mbox file ---------------------------------------------------------------------------------
+
+export interface ImportMailboxRequest extends WaitRequest {
+  /** mbox file, relative to the import directory; or */
+  path?: string;
+  /** the mbox file itself, base64. */
+  content?: string;
+  tenant?: string;
+  concurrency?: number;
+}
+
+export interface ImportMailboxOutcome {
+  workflowId: string;
+  runId: string;
+  status: Extract<WorkflowStatus, 'running' | 'completed'>;
+  report?: MailboxReport;
+  temporalUiUrl: string;
+}
+
+export async function importMailbox(
+  deps: AppDeps,
+  request: ImportMailboxRequest,
+): Promise<ImportMailboxOutcome> {
+  if (Boolean(request.path) === Boolean(request.content)) {
+    throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of `path` or `content`');
+  }
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  const { source, sha256, label, bytes } = request.path
+    ? await mailboxFromPath(deps, request.path)
+    : await mailboxFromUpload(deps, tenantId, request.content!);
+  const workflowId = mailboxWorkflowId(tenantId, sha256);
+  const input: IngestMailboxInput = {
+    tenantId,
+    mailboxSha256: sha256,
+    source,
+    concurrency: request.concurrency ?? deps.mailbox.concurrency,
+    chunkMessages: deps.mailbox.chunkMessages,
+    filesTaskQueue: deps.files.taskQueue,
+  };
+  // An uploaded mailbox is staged: if no run can start, that is recorded against its SHA-256.
+  const { handle, runId } = await recordStartFailure(deps, tenantId, sha256, () =>
+    startOrJoin(deps.temporal, ingestMailboxContract, {
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+      staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
+    }),
+  );
+  const base = { workflowId, runId, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  if (request.wait === false) return { ...base, status: 'running' };
+
+  const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {
+    waitMs: deps.waitMs,
+    signal: request.signal,
+    progress: progressOf(
+      request.onProgress,
+      { query: mailboxProgressQuery },
+      (p) => ({ progress: p.done, total: p.total, message: `${p.done}/${p.total} messages` }),
+      1000,
+    ),
+  });
+  if (outcome.status === 'failed') throw outcome.error;
+  if (outcome.status === 'running') return { ...base, status: 'running' };
+  return { ...base, status: 'completed', report: outcome.result };
+}
+
+async function mailboxFromPath(deps: AppDeps, requested: string) {
+  const file = await resolveImportPath(deps.mailbox.importDir, requested);
+  const info = await stat(file);
+  if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${requested}" is not a file`);
+  // The mailbox's identity is its content; hashing streams, so the file can be larger than memory.
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const relative = path.relative(await resolveImportPath(deps.mailbox.importDir, '.'), file);
+  const source: MailboxSource = { kind: 'path', path: relative };
+  return { source, sha256: hash.digest('hex'), label: relative, bytes: info.size };
+}
+
+async function mailboxFromUpload(deps: AppDeps, tenantId: string, content: string) {
+  const compact = content.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
+    throw new UserFacingError(ErrorType.InvalidEmail, 'content is not valid base64');
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length > deps.mailbox.maxUploadBytes) {
+    throw new UserFacingError(
+      ErrorType.MailboxTooLarge,
+      `the mailbox is ${bytes.length} bytes, over the ${deps.mailbox.maxUploadBytes}-byte upload limit (MAX_MAILBOX_UPLOAD_BYTES); put it in the import directory and pass path instead`,
+    );
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  await stageContent(deps.sql, tenantId, sha256, bytes);
+  const source: MailboxSource = { kind: 'upload', sha256 };
+  return { source, sha256, label: `upload ${sha256.slice(0, 12)}`, bytes: bytes.length };
+}

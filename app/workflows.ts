@@ -1,0 +1,112 @@
+/**
+ * Starting, joining, reading and following workflow runs, by contract: nothing here imports workflow
+ * code. Workflows whose id is a natural key are started with startOrJoin: concurrent calls join the
+ * running run (USE_EXISTING), a later call finds the completed run, and only a failed run may be
+ * replaced by a new one (ALLOW_DUPLICATE_FAILED_ONLY).
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import { defaultPayloadConverter, type Workflow } from '@temporalio/common';
+import { describeFailure } from '../core/failure.js';
+import { type WorkflowStatus, WorkflowStatusSchema } from '../core/records.js';
+import { recordIngestFailure } from '../supabase/emails.js';
+import { workflowUiUrl } from '../temporal/client.js';
+import type { WorkflowContract } from '../workflows/contract.js';
+import { UPLOAD_ACTIVITY } from '../workflows/upload-file.contract.js';
+import type { AppDeps, TemporalAccess } from './deps.js';
+
+export type StartOptions<W extends Workflow> = Omit<WorkflowStartOptions<W>, 'taskQueue'>;
+
+/** Start a run of the contract's workflow on the contract's queue. */
+export function startWorkflow<W extends Workflow>(
+  temporal: TemporalAccess,
+  contract: WorkflowContract<W>,
+  options: StartOptions<W>,
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+  return temporal.client.workflow.start<W>(contract.workflowType, {
+    ...options,
+    taskQueue: temporal.queues[contract.taskQueue],
+  } as WorkflowStartOptions<W>);
+}
+
+export async function startOrJoin<W extends Workflow>(
+  temporal: TemporalAccess,
+  contract: WorkflowContract<W>,
+  options: StartOptions<W>,
+  /** `replace`: a completed run may be replaced too (a forced re-run), not only a failed one. */
+  mode: 'join' | 'replace' = 'join',
+): Promise<{ handle: WorkflowHandle<W>; runId: string; existing: boolean }> {
+  try {
+    const handle = await startWorkflow(temporal, contract, {
+      ...options,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: mode === 'replace' ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    return { handle, runId: handle.firstExecutionRunId, existing: false };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The run for this key already completed: its result is the answer.
+    const handle = temporal.client.workflow.getHandle<W>(options.workflowId);
+    return { handle, runId: (await handle.describe()).runId, existing: true };
+  }
+}
+
+/**
+ * Start the run for mail the caller has accepted (and staged). When it cannot start (Temporal
+ * unreachable, say), the failure is recorded in `ingest_failures` under the content's SHA-256, with the
+ * type and text the caller reads, and rethrown: nothing accepted disappears without a trace.
+ */
+export async function recordStartFailure<T>(
+  deps: Pick<AppDeps, 'sql' | 'log'>,
+  tenantId: string,
+  sha256: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const { type, message } = describeFailure(err);
+    await recordIngestFailure(deps.sql, tenantId, sha256, type, message).catch((recordErr: unknown) =>
+      // The caller still gets the start's failure; the log keeps what could not be recorded.
+      deps.log.error('could not record a failed start', { sha256, type, error: recordErr }),
+    );
+    throw err;
+  }
+}
+
+/** The Web UI link of a run (or of the workflow's latest run when runId is unknown). */
+export function runUrl(temporal: TemporalAccess, workflowId: string, runId?: string): string {
+  return workflowUiUrl(temporal.target, workflowId, runId);
+}
+
+/** Temporal's execution status, lower-cased, as callers read it. */
+export function toWorkflowStatus(name: string): WorkflowStatus {
+  const lower = name.toLowerCase();
+  const parsed = WorkflowStatusSchema.safeParse(lower === 'cancelled' ? 'canceled' : lower);
+  return parsed.success ? parsed.data : 'unknown';
+}
+
+export interface UploadProgressView {
+  bytesSent: number;
+}
+
+/**
+ * Upload progress as the upload activity heartbeats it: `{ bytesSent, uploadUrl }` in the pending
+ * activity's heartbeat details, read with describe(). The workflow itself never sees heartbeats, so this
+ * is the one place progress can come from without putting it in the history.
+ */
+export async function readUploadProgress(handle: WorkflowHandle): Promise<UploadProgressView | undefined> {
+  const description = await handle.describe();
+  for (const pending of description.raw.pendingActivities ?? []) {
+    if (pending.activityType?.name !== UPLOAD_ACTIVITY) continue;
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    if (!payload) return { bytesSent: 0 };
+    const details = defaultPayloadConverter.fromPayload<{ bytesSent?: number }>(payload);
+    return { bytesSent: Number(details?.bytesSent ?? 0) };
+  }
+  return undefined;
+}

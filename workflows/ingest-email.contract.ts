@@ -1,0 +1,70 @@
+/**
+ * Contract of email ingestion (workflows/ingest-email.ts): input, result, progress query, workflow id,
+ * task queue and activity options.
+ *
+ * The workflow id is the message's natural key, `email/<tenant>/<dedupKey>`, so a second request for the
+ * same message finds the first run instead of starting another.
+ */
+import { type ActivityOptions, defineQuery } from '@temporalio/workflow';
+import type { AttachmentOutcome, RawMessageOutcome } from '../core/records.js';
+import { type WorkflowContract, workflowContract } from './contract.js';
+import { QUICK_RETRY } from './retry-presets.js';
+
+export type { AttachmentOutcome, RawMessageOutcome };
+
+export interface IngestEmailInput {
+  tenantId: string;
+  rawSha256: string;
+  /** The key the caller derived; the parse activity re-derives it and they must agree. */
+  dedupKey: string;
+  /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are only recorded. */
+  filesTaskQueue?: string;
+}
+
+export interface IngestEmailResult {
+  emailId: string;
+  /** false when the email already existed (a re-delivery or a retried request). */
+  created: boolean;
+  threadId: string;
+  dedupKey: string;
+  messageId: string | null;
+  subject: string | null;
+  /** Attachments uploaded (or failed) by this run; earlier runs' stored ones are not repeated. */
+  attachments: AttachmentOutcome[];
+  /** The raw message in the `raw-messages` bucket: stored (now or before), failed, or skipped (no files
+   * queue). A failure leaves the email stored and its raw bytes staged; ingesting again completes it. */
+  rawMessage: RawMessageOutcome;
+  /** The analysis child this run started (null: analysis off, or the email was already stored). */
+  analysisWorkflowId: string | null;
+}
+
+/** `storing` covers the parse, the key check and the store: one activity, one parse. */
+export type IngestStage = 'storing' | 'attachments' | 'archiving' | 'stored';
+export interface IngestProgress {
+  stage: IngestStage;
+  step: number;
+  total: number;
+}
+
+export const INGEST_STAGES: IngestStage[] = ['storing', 'attachments', 'archiving', 'stored'];
+/** Progress runs from step 0 (storing) to this step (stored). */
+export const INGEST_LAST_STEP = INGEST_STAGES.length - 1;
+
+export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
+
+/** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
+export const ATTACHMENTS_BUCKET = 'attachments';
+
+export function emailWorkflowId(tenantId: string, dedupKey: string): string {
+  return `email/${tenantId}/${dedupKey}`;
+}
+
+export type IngestEmailWorkflow = (input: IngestEmailInput) => Promise<IngestEmailResult>;
+export const ingestEmailContract: WorkflowContract<IngestEmailWorkflow> =
+  workflowContract<IngestEmailWorkflow>('ingestEmailWorkflow');
+
+/** Parsing, storing and settling: short database steps on the main queue. */
+export const ingestEmailActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: QUICK_RETRY,
+};

@@ -205,6 +205,8 @@ function installSdkLogger(level: Config['logLevel'], log: Logger): void {
   if (sdkLoggerInstalled) return;
   sdkLoggerInstalled = true;
   const write = (entry: LogEntry) => {
+    // The files and AI queues' workers carry activities only, by design: not worth a warning each.
+    if (entry.message.startsWith('No workflows registered')) return;
     const at =
       entry.level === 'ERROR'
         ? 'error'

@@ -68,7 +68,7 @@ describe('the application layer', () => {
     expect(out.messageId).toBe(id);
     expect(out.workflowId).toMatch(/^email\/[^/]+\/[0-9a-f]{64}$/);
     expect(out.workflowId).toBe(emailWorkflowId(stack.defaultTenant.id, out.workflowId.split('/')[2]!));
-    expect(progress.at(-1)).toEqual({ progress: 4, total: 4, message: 'stored' });
+    expect(progress.at(-1)).toEqual({ progress: 3, total: 3, message: 'stored' });
 
     const email = await getEmail(owner, { emailId: out.emailId! });
     expect(email.subject).toBe('Application layer');

@@ -49,8 +49,8 @@ describe('a Postgres restart mid-import', () => {
     const env = testEnv({
       DATABASE_URL: url,
       MCP_HTTP_PORT: '0',
-      MAILBOX_CHUNK_MESSAGES: '50',
-      MAILBOX_CONCURRENCY: '1',
+      MAILBOX_CHUNK_MESSAGES: '200',
+      MAILBOX_CONCURRENCY: '4',
     });
     stack = await startTestStack(env, false); // this process starts and watches; the worker runs apart
     mkdirSync(stack.config.mailbox.importDir, { recursive: true });
@@ -81,7 +81,18 @@ describe('a Postgres restart mid-import', () => {
       progress = await handle.query(mailboxProgressQuery).catch(() => progress);
     }
 
+    // Crash while the worker is inside a transaction (a slice's upserts): then postgres.js 3.4.9 writes
+    // the ROLLBACK of sql.begin() on the connection whose socket closed() has just nulled.
+    const watcher = createDb({ url, max: 1 });
+    for (let seen = 0; seen === 0; ) {
+      const [row] = await watcher<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+          and state in ('active', 'idle in transaction')`;
+      seen = row!.n;
+    }
     await pg.crash?.();
+    await watcher.end({ timeout: 1 }).catch(() => {});
     // The fault must land mid-import, or this test proves nothing.
     expect(progress.done).toBeLessThan(progress.total);
     await Promise.race([new Promise((r) => setTimeout(r, DOWN_MS)), workerExit]);

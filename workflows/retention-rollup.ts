@@ -65,8 +65,11 @@ export interface RetentionReport {
   /** `all` for a system run (the schedule), else the tenant's id. */
   scope: string;
   rollups: { hourly: RollupSummary; daily: RollupSummary };
-  /** Rows purged (or, dry, that would be) and the statements it took, per table. */
-  purged: Partial<Record<PurgeTarget, { rows: number; batches: number }>>;
+  /**
+   * Rows purged (or, dry, that would be) and the statements it took, per table; for staged_content also
+   * the rows past the cut it kept because they are still the only copy, per reason.
+   */
+  purged: Partial<Record<PurgeTarget, { rows: number; batches: number; kept?: Record<string, number> }>>;
   emails: { tenants: number; emails: number; attachments: number; filesQueued: number; batches: number };
   files: { deleted: number; skipped: number; postponed: number; failed: number };
   durationMs: number;
@@ -155,6 +158,7 @@ export async function retentionRollupWorkflow(input: RetentionInput): Promise<Re
       });
       total.rows += r.rows;
       total.batches += r.batches;
+      if (r.kept) total.kept = r.kept;
       done = r.done;
     }
   }
@@ -216,7 +220,10 @@ export function renderReport(report: RetentionReport, phase: string): string {
   const rollup = (name: string, r: RollupSummary) =>
     `${name}: ${r.windows} windows (${r.from.slice(0, 16)} → ${r.to.slice(0, 16)}), ${r.groups} rows, ${r.changed} changed`;
   const purged = Object.entries(report.purged)
-    .map(([table, p]) => `${table} ${p.rows} (${p.batches} batches)`)
+    .map(([table, p]) => {
+      const kept = Object.entries(p.kept ?? {}).map(([why, n]) => `${n} ${why}`);
+      return `${table} ${p.rows} (${p.batches} batches${kept.length ? `; kept ${kept.join(', ')}` : ''})`;
+    })
     .join(' · ');
   const e = report.emails;
   const f = report.files;

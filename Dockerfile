@@ -6,6 +6,8 @@ ENV NODE_ENV=production \
     DURABLE_INBOX_DATA_DIR=/app/.data
 
 COPY package.json package-lock.json ./
+# The postgres driver patch (patches/README.md): npm ci's postinstall applies it, also with --omit=dev.
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY bin ./bin
@@ -14,6 +16,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY temporal ./temporal
+COPY app ./app
 COPY mcp ./mcp
 COPY supabase ./supabase
 COPY dev-stack ./dev-stack

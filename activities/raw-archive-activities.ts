@@ -12,7 +12,7 @@
  * retry starts over from the emails still unlinked.
  */
 import { Context } from '@temporalio/activity';
-import { failureText } from '../core/failure.js';
+import { failureText, givesUp } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import {
   linkRawFile,
@@ -40,7 +40,13 @@ export interface RawArchiveReport {
  */
 export function createRawArchiver(deps: FileActivityDeps) {
   const uploader = createUploader(deps);
-  return async function archiveOne(tenantId: string, email: RawPending, signal: AbortSignal): Promise<void> {
+  /** `attempt`: the activity's; on its last one for this failure, the file row is marked failed. */
+  return async function archiveOne(
+    tenantId: string,
+    email: RawPending,
+    signal: AbortSignal,
+    attempt = 1,
+  ): Promise<void> {
     const file = {
       tenantId,
       bucket: RAW_MESSAGES_BUCKET,
@@ -55,7 +61,10 @@ export function createRawArchiver(deps: FileActivityDeps) {
       try {
         await uploader.send({ ...prepared, ...file }, { signal });
       } catch (err) {
-        if (isFinal(err)) await uploader.fail(tenantId, prepared.fileId, failureText(err));
+        // Given up (refused, or a local disk fault on its last attempt): the row says why, not 'pending'.
+        if (isFinal(err) || givesUp(err, attempt)) {
+          await uploader.fail(tenantId, prepared.fileId, failureText(err));
+        }
         throw err;
       }
       await uploader.complete(tenantId, prepared.fileId);
@@ -84,11 +93,12 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
         // filesystem backend, a round trip to Storage), so overlapping them is most of the speed.
         await inParallel(pending, FILES_AT_ONCE, async (email) => {
           try {
-            await archiveOne(tenantId, email, ctx.cancellationSignal);
+            await archiveOne(tenantId, email, ctx.cancellationSignal, ctx.info.attempt);
             report.archived++;
           } catch (err) {
-            if (!isFinal(err)) throw err;
-            report.failed.push({ emailId: email.emailId, error: `${err.type}: ${err.message}` });
+            if (!isFinal(err) && !givesUp(err, ctx.info.attempt)) throw err;
+            const error = isFinal(err) ? `${err.type}: ${err.message}` : failureText(err);
+            report.failed.push({ emailId: email.emailId, error });
           }
         });
         return report;

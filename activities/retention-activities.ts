@@ -28,6 +28,8 @@ import {
   purgeTenantEmails,
   rollupState,
   rollupWindow,
+  type StagedKeptReason,
+  stagedContentKept,
   tenantsWithEmailRetention,
 } from '../supabase/retention.js';
 import type { StorageBackend } from '../supabase/storage/backend.js';
@@ -65,6 +67,8 @@ export interface PurgeResult {
   batches: number;
   /** false when the time budget ran out first: call again. */
   done: boolean;
+  /** staged_content, once done: rows past the cut kept because something still needs them, per reason. */
+  kept?: Partial<Record<StagedKeptReason, number>>;
 }
 
 export interface EmailRetentionResult {
@@ -197,9 +201,13 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
       budgetMs?: number;
     }): Promise<PurgeResult> {
       const before = new Date(input.before);
+      const finished = async (r: PurgeResult): Promise<PurgeResult> =>
+        input.target === 'staged_content'
+          ? { ...r, done: true, kept: await stagedContentKept(sql, before, input.tenantId) }
+          : { ...r, done: true };
       if (input.dryRun) {
         const rows = await purgeBatch(sql, input.target, before, input.batchSize, true, input.tenantId);
-        return { rows, batches: 1, done: true };
+        return finished({ rows, batches: 1, done: true });
       }
       const started = Date.now();
       const result = resumeFrom<PurgeResult>() ?? { rows: 0, batches: 0, done: false };
@@ -208,7 +216,7 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
         result.rows += n;
         result.batches++;
         Context.current().heartbeat(result);
-        if (n < input.batchSize) return { ...result, done: true };
+        if (n < input.batchSize) return finished(result);
         if (Date.now() - started > (input.budgetMs ?? DEFAULT_BUDGET_MS)) return result;
       }
       return result;

@@ -100,7 +100,7 @@ export function failureText(err: unknown): string {
  * it asked for); anything unexpected stays retryable under its own class name, message and stack
  * redacted. Cancellation and Temporal's own failures pass through.
  */
-export function toApplicationFailure(err: unknown): unknown {
+export function toApplicationFailure(err: unknown, at: { attempt?: number } = {}): unknown {
   if (err instanceof TemporalFailure && !(err instanceof ApplicationFailure)) return err;
   if (err instanceof ApplicationFailure && !isErrorType(err.type)) return redactedCopy(err);
   const described = describeFailure(err);
@@ -109,12 +109,29 @@ export function toApplicationFailure(err: unknown): unknown {
     return redactedCopy(err);
   }
   const retry = retryOf(err, described.type);
+  if (retry.retryable && outOfAttempts(err, at.attempt)) retry.retryable = false;
   return ApplicationFailure.create({
     type: described.type,
     message: described.message,
     nonRetryable: !retry.retryable,
     nextRetryDelay: retry.retryAfterMs,
   });
+}
+
+/**
+ * Whether this failure ends the work at this attempt: it is not retryable, or its class allows fewer
+ * attempts than the retry policy (a StorageFailure's `maxAttempts`, e.g. a full local disk) and this is
+ * the last. Activities use it to record the failure (a `files` row marked failed) before giving up.
+ */
+export function givesUp(err: unknown, attempt: number): boolean {
+  const described = describeFailure(err);
+  if (described.type === ErrorType.InternalError) return false;
+  return !retryOf(err, described.type).retryable || outOfAttempts(err, attempt);
+}
+
+function outOfAttempts(err: unknown, attempt: number | undefined): boolean {
+  const max = isStorageFailure(err) ? err.maxAttempts : undefined;
+  return typeof max === 'number' && typeof attempt === 'number' && attempt >= max;
 }
 
 function redactedCopy(err: Error): ApplicationFailure {
@@ -222,6 +239,7 @@ interface StorageFailureShape {
   kind: 'retry' | 'fatal' | 'exists';
   type: string;
   message: string;
+  maxAttempts?: number;
 }
 
 function isStorageFailure(err: unknown): err is StorageFailureShape {

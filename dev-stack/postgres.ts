@@ -12,14 +12,25 @@ export interface ProvisionedPostgres {
   /** Superuser URL (trust auth, no password). */
   url: string;
   stop(): Promise<void>;
+  /** A cluster of its own only (not TEST_DATABASE_URL): crash it (`pg_ctl stop -m immediate`) … */
+  crash?(): Promise<void>;
+  /** … and start it again on the same port and data. */
+  restart?(): Promise<void>;
 }
 
 const NOT_FOUND =
   'PostgreSQL server not found: install it (apt-get install postgresql) or set TEST_DATABASE_URL.';
 
-export async function provisionPostgres(opts: { log?: Log } = {}): Promise<ProvisionedPostgres> {
+/**
+ * `own`: always a throw-away cluster, even with TEST_DATABASE_URL set (chaos tests stop and start it).
+ * `durable`: keep fsync and synchronous commit on. Without them a crash (`crash()`) loses transactions
+ * the server had already acknowledged, which is no fault of the code under test.
+ */
+export async function provisionPostgres(
+  opts: { log?: Log; own?: boolean; durable?: boolean } = {},
+): Promise<ProvisionedPostgres> {
   const log = opts.log ?? stderrLogger('postgres');
-  const fromEnv = process.env.TEST_DATABASE_URL;
+  const fromEnv = opts.own ? undefined : process.env.TEST_DATABASE_URL;
   if (fromEnv) {
     log('using TEST_DATABASE_URL');
     return { url: fromEnv, stop: async () => {} };
@@ -71,21 +82,37 @@ export async function provisionPostgres(opts: { log?: Log } = {}): Promise<Provi
       '-c listen_addresses=127.0.0.1',
       `-p ${port}`,
       `-k ${root}`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
+      ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=200',
     ].join(' ');
-    const start = await run(
-      ...pgCommand('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions, 'start']),
-    );
-    if (start.code !== 0) {
-      const serverLog = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`pg_ctl start failed: ${lastLines(`${start.stderr}\n${serverLog}`, 8)}`);
-    }
+    const startServer = async () => {
+      const start = await run(
+        ...pgCommand('pg_ctl', [
+          '-D',
+          dataDir,
+          '-l',
+          logFile,
+          '-w',
+          '-t',
+          '60',
+          '-o',
+          serverOptions,
+          'start',
+        ]),
+      );
+      if (start.code !== 0) {
+        const serverLog = await readFile(logFile, 'utf8').catch(() => '');
+        throw new Error(`pg_ctl start failed: ${lastLines(`${start.stderr}\n${serverLog}`, 8)}`);
+      }
+    };
+    await startServer();
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     log(`ready at ${url}`);
-    return { url, stop };
+    const crash = async () => {
+      const result = await run(...pgCommand('pg_ctl', ['-D', dataDir, 'stop', '-m', 'immediate']));
+      if (result.code !== 0) throw new Error(`pg_ctl stop failed: ${lastLines(result.stderr, 3)}`);
+    };
+    return { url, stop, crash, restart: startServer };
   } catch (err) {
     await stop();
     throw err;

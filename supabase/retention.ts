@@ -106,6 +106,19 @@ export async function purgeBatch(
   return rows[0]!.n;
 }
 
+/** Why staged bytes past the cut are kept (migration 20261123005000), as reason → rows. */
+export type StagedKeptReason = 'rawNotArchived' | 'attachmentNotStored' | 'uploadNotFinished';
+
+export async function stagedContentKept(
+  sql: Sql,
+  before: Date,
+  tenantId?: string,
+): Promise<Partial<Record<StagedKeptReason, number>>> {
+  const rows = await sql<{ reason: StagedKeptReason; rows: number }[]>`
+    select reason, rows from public.staged_content_kept(${before}, ${tenantId ?? null})`;
+  return Object.fromEntries(rows.map((r) => [r.reason, r.rows]));
+}
+
 /** Tenants with an email retention policy (all of them, or the one given). */
 export async function tenantsWithEmailRetention(
   sql: Sql,

@@ -27,6 +27,14 @@ import {
 } from './local-identity.js';
 import { startMcpHttp, toolContext } from './mcp-entry.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
+import {
+  CHILD_ENV,
+  EXIT_CONFIG,
+  exitOnUnexpected,
+  type Supervisor,
+  stopWithSupervisor,
+  superviseWorker,
+} from './supervise.js';
 
 const USAGE =
   'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';
@@ -51,7 +59,8 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(config, log);
     case 'worker':
-      return runUntilSignal(await startStack(config, { log, runWorker: true }), log);
+      if (process.env[CHILD_ENV]) return workerProcess(config, log);
+      return supervise(superviseWorker({ log }), log);
     case 'mcp':
       if (values.stdio) return mcpStdio(config, log, Boolean(values.worker));
       if (values.http) return mcpHttp(config, log);
@@ -73,8 +82,19 @@ async function main(argv: string[]): Promise<void> {
   throw new ConfigError(USAGE);
 }
 
+/**
+ * With a real Postgres the worker runs in a supervised child process (restarted if it dies; see
+ * workers/supervise.ts). With the embedded PGlite it stays in this process: PGlite serves one connection,
+ * which this process's pool holds, and it lives and dies with this process, so there is no database
+ * restart for a separate worker to survive. An unexpected exception then ends the whole stack, logged.
+ */
 async function start(config: Config, log: Logger): Promise<void> {
-  const stack = await startStack(config, { log, runWorker: true });
+  const inProcessWorker = config.database.kind === 'embedded';
+  if (inProcessWorker) exitOnUnexpected(log, 'stack');
+  const stack = await startStack(config, { log, runWorker: inProcessWorker });
+  const supervisor = inProcessWorker
+    ? undefined
+    : superviseWorker({ log, env: { ...process.env, TEMPORAL_ADDRESS: stack.temporal.address } });
   const apiKey = await ensureLocalApiKey(stack.sql, config.dataDir, stack.defaultTenant);
   const http = await startMcpHttp(stack, log);
   await writeStackState(config.dataDir, {
@@ -85,9 +105,33 @@ async function start(config: Config, log: Logger): Promise<void> {
   });
   printBanner(stack, http.url, apiKey);
   await runUntilSignal(stack, log, async () => {
+    await supervisor?.stop();
     await removeStackState(config.dataDir);
     await http.close();
   });
+}
+
+/** The worker itself, in a supervised child: an unexpected exception ends it (the supervisor restarts it). */
+async function workerProcess(config: Config, log: Logger): Promise<void> {
+  exitOnUnexpected(log);
+  stopWithSupervisor();
+  return runUntilSignal(await startStack(config, { log, runWorker: true }), log);
+}
+
+/** Until SIGINT/SIGTERM (the child is stopped first) or a child's configuration error. */
+async function supervise(supervisor: Supervisor, log: Logger): Promise<void> {
+  const signalled = new Promise<'signal'>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('stopping', { signal });
+      resolve('signal');
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  const outcome = await Promise.race([signalled, supervisor.done]);
+  if (outcome === 'signal') return supervisor.stop();
+  if (outcome === EXIT_CONFIG)
+    throw new ConfigError('the worker stopped on a configuration error (see above)');
 }
 
 async function mcpHttp(config: Config, log: Logger): Promise<void> {

@@ -12,6 +12,7 @@
  * worker carries workflows; the others register activities only.
  */
 import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
 import {
   type NativeConnection,
   Worker,
@@ -34,7 +35,8 @@ const interceptors: WorkerInterceptors = {
           try {
             return await next(input);
           } catch (err) {
-            throw toApplicationFailure(err);
+            // The attempt lets a class of failure end sooner than the retry policy (core/failure.ts).
+            throw toApplicationFailure(err, { attempt: Context.current().info.attempt });
           }
         },
       },

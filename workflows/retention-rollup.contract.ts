@@ -45,8 +45,11 @@ export interface RetentionReport {
   /** `all` for a system run (the schedule), else the tenant's id. */
   scope: string;
   rollups: { hourly: RollupSummary; daily: RollupSummary };
-  /** Rows purged (or, dry, that would be) and the statements it took, per table. */
-  purged: Partial<Record<PurgeTarget, { rows: number; batches: number }>>;
+  /**
+   * Rows purged (or, dry, that would be) and the statements it took, per table; for staged_content also
+   * the rows past the cut it kept because they are still the only copy, per reason.
+   */
+  purged: Partial<Record<PurgeTarget, { rows: number; batches: number; kept?: Record<string, number> }>>;
   emails: { tenants: number; emails: number; attachments: number; filesQueued: number; batches: number };
   files: { deleted: number; skipped: number; postponed: number; failed: number };
   durationMs: number;

@@ -104,6 +104,7 @@ export async function retentionRollupWorkflow(input: RetentionInput): Promise<Re
       });
       total.rows += r.rows;
       total.batches += r.batches;
+      if (r.kept) total.kept = r.kept;
       done = r.done;
     }
   }
@@ -165,7 +166,10 @@ export function renderReport(report: RetentionReport, phase: string): string {
   const rollup = (name: string, r: RollupSummary) =>
     `${name}: ${r.windows} windows (${r.from.slice(0, 16)} → ${r.to.slice(0, 16)}), ${r.groups} rows, ${r.changed} changed`;
   const purged = Object.entries(report.purged)
-    .map(([table, p]) => `${table} ${p.rows} (${p.batches} batches)`)
+    .map(([table, p]) => {
+      const kept = Object.entries(p.kept ?? {}).map(([why, n]) => `${n} ${why}`);
+      return `${table} ${p.rows} (${p.batches} batches${kept.length ? `; kept ${kept.join(', ')}` : ''})`;
+    })
     .join(' · ');
   const e = report.emails;
   const f = report.files;

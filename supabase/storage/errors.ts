@@ -18,6 +18,11 @@ export class StorageFailure extends Error {
     message: string,
     readonly retryAfterMs?: number,
     readonly httpStatus?: number,
+    /**
+     * For a retryable failure: the attempts it deserves in all, when fewer than the caller's retry policy
+     * gives (a full local disk); the worker's interceptor makes the last one non-retryable.
+     */
+    readonly maxAttempts?: number,
   ) {
     super(message);
   }

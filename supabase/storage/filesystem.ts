@@ -27,6 +27,43 @@ export interface FilesystemBackendOptions {
 
 const TEMP_DIR = '.tmp';
 
+/**
+ * Local faults of the disk, by errno: not the caller's doing, and they may clear (space freed, the
+ * operator fixes a permission), so they are retryable, but only a few times (FS_FAULT_ATTEMPTS): a
+ * full disk is not fixed in the minutes a long schedule would wait, and the bytes stay staged in the
+ * meantime, so a later retry of the ingest or upload finishes it.
+ */
+const FS_FAULTS: Record<string, { type: string; cause: string }> = {
+  EACCES: { type: 'PermissionDenied', cause: 'permission denied' },
+  EPERM: { type: 'PermissionDenied', cause: 'operation not permitted' },
+  ENOSPC: { type: 'DiskFull', cause: 'no space left on the device' },
+  EDQUOT: { type: 'DiskFull', cause: 'disk quota exceeded' },
+  EROFS: { type: 'ReadOnlyFilesystem', cause: 'the filesystem is read-only' },
+  ENOTDIR: { type: 'StorageMisconfigured', cause: 'a file is where a directory must be' },
+  EISDIR: { type: 'StorageMisconfigured', cause: 'a directory is where a file must be' },
+};
+/** Attempts a local disk fault gets in all (see core/failure.ts: StorageFailure.maxAttempts). */
+export const FS_FAULT_ATTEMPTS = 3;
+
+/**
+ * A filesystem error as the caller may read it: the bucket, the operation and the cause, never the
+ * server's paths (Node's messages carry the absolute path). Unknown errors pass through unchanged.
+ */
+export function classifyFsError(err: unknown, bucket: string, operation: string): unknown {
+  if (err instanceof StorageFailure) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const fault = code ? FS_FAULTS[code] : undefined;
+  if (!fault) return err;
+  return new StorageFailure(
+    'retry',
+    fault.type,
+    `bucket "${bucket}": ${operation} failed: ${fault.cause} (${code})`,
+    undefined,
+    undefined,
+    FS_FAULT_ATTEMPTS,
+  );
+}
+
 export function createFilesystemBackend(opts: FilesystemBackendOptions): StorageBackend & {
   sweepTempFiles(olderThanMs: number): Promise<number>;
 } {
@@ -43,7 +80,7 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     return full;
   };
 
-  const headObject = async (bucket: string, key: string): Promise<ObjectInfo | null> => {
+  const statObject = async (bucket: string, key: string): Promise<ObjectInfo | null> => {
     try {
       const info = await stat(objectPath(bucket, key));
       return info.isFile() ? { size: info.size } : null;
@@ -52,6 +89,17 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
       throw err;
     }
   };
+  /** Run a step, its filesystem faults classified. */
+  const step = async <T>(bucket: string, operation: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      throw classifyFsError(err, bucket, operation);
+    }
+  };
+
+  const headObject = (bucket: string, key: string) =>
+    step(bucket, 'reading the object', () => statObject(bucket, key));
 
   return {
     kind: 'filesystem',
@@ -63,40 +111,7 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
       source: UploadSource,
       options: UploadOptions,
     ): Promise<UploadOutcome> {
-      const target = objectPath(bucket, key);
-      const existing = await headObject(bucket, key);
-      if (existing?.size === source.size) return { alreadyExisted: true, bytesSent: 0, resumedFrom: 0 };
-
-      const tempDir = path.join(root, TEMP_DIR);
-      await mkdir(tempDir, { recursive: true });
-      const temp = path.join(tempDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-      // Local copies are cheap, so a retry rewrites the temp file rather than trusting a half-written one.
-      const counter = new CountingStream((bytes) => options.onProgress?.({ bytesSent: bytes }), true);
-      try {
-        await pipeline(source.open(0), counter, createWriteStream(temp, { flags: 'wx' }), {
-          signal: options.signal,
-        });
-        const handle = await open(temp, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        const digest = counter.digest();
-        if (counter.bytes !== source.size || (options.sha256 && digest !== options.sha256)) {
-          throw new StorageFailure(
-            'fatal',
-            ErrorType.SourceChanged,
-            `the source changed while it was read (${counter.bytes} bytes, sha256 ${digest})`,
-          );
-        }
-        await opts.beforeCommit?.(temp);
-        await mkdir(path.dirname(target), { recursive: true });
-        await rename(temp, target);
-        return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
-      } finally {
-        await rm(temp, { force: true });
-      }
+      return step(bucket, 'writing the object', () => upload(bucket, key, source, options));
     },
 
     async getObject(bucket: string, key: string): Promise<Readable> {
@@ -108,12 +123,16 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     },
 
     async deleteObjects(bucket: string, keys: string[]): Promise<void> {
-      for (const key of keys) await rm(objectPath(bucket, key), { force: true });
+      for (const key of keys) {
+        await step(bucket, 'deleting the object', () => rm(objectPath(bucket, key), { force: true }));
+      }
     },
 
     async ensureBucket(bucket: string): Promise<'created' | 'exists'> {
       assertBucketName(bucket);
-      const made = await mkdir(path.join(root, bucket), { recursive: true });
+      const made = await step(bucket, 'creating the bucket', () =>
+        mkdir(path.join(root, bucket), { recursive: true }),
+      );
       return made === undefined ? 'exists' : 'created';
     },
 
@@ -133,4 +152,46 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
       return removed;
     },
   };
+
+  async function upload(
+    bucket: string,
+    key: string,
+    source: UploadSource,
+    options: UploadOptions,
+  ): Promise<UploadOutcome> {
+    const target = objectPath(bucket, key);
+    const existing = await statObject(bucket, key);
+    if (existing?.size === source.size) return { alreadyExisted: true, bytesSent: 0, resumedFrom: 0 };
+
+    const tempDir = path.join(root, TEMP_DIR);
+    await mkdir(tempDir, { recursive: true });
+    const temp = path.join(tempDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    // Local copies are cheap, so a retry rewrites the temp file rather than trusting a half-written one.
+    const counter = new CountingStream((bytes) => options.onProgress?.({ bytesSent: bytes }), true);
+    try {
+      await pipeline(source.open(0), counter, createWriteStream(temp, { flags: 'wx' }), {
+        signal: options.signal,
+      });
+      const handle = await open(temp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const digest = counter.digest();
+      if (counter.bytes !== source.size || (options.sha256 && digest !== options.sha256)) {
+        throw new StorageFailure(
+          'fatal',
+          ErrorType.SourceChanged,
+          `the source changed while it was read (${counter.bytes} bytes, sha256 ${digest})`,
+        );
+      }
+      await opts.beforeCommit?.(temp);
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(temp, target);
+      return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
 }

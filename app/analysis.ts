@@ -22,6 +22,7 @@ import {
 } from '../workflows/analyze-email.contract.js';
 import { detailsText, searchAttribute, summaryText, TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps, TemporalAccess, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { runUrl, startOrJoin } from './workflows.js';
@@ -53,6 +54,8 @@ export async function analyzeEmail(
   request: AnalyzeEmailRequest,
 ): Promise<AnalyzeEmailOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  // A forced run calls the provider again (paid): administrators only.
+  authorize(deps.principal, tenantId, request.force ? 'analyze_email.force' : 'analyze_email');
   // As the caller, so RLS is the second wall: another tenant's email id reads as not found.
   const plan = await asCaller(deps.sql, deps.principal.claims, (tx) =>
     planAnalysis(tx, deps.ai, {

@@ -29,6 +29,7 @@ import {
   uploadWorkflowId,
 } from '../workflows/upload-file.contract.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { waitForWorkflow } from './wait.js';
 import { readUploadProgress, runUrl, startWorkflow, type UploadProgressView } from './workflows.js';
@@ -64,6 +65,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
   assertBucketName(request.bucket);
   assertFileName(request.filename);
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'upload_file');
   const { source, sha256, size } =
     request.content !== undefined
       ? await stageInline(deps, tenantId, request.content)

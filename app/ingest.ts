@@ -42,6 +42,7 @@ import {
   TenantId,
 } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { recordStartFailure, runUrl, startOrJoin } from './workflows.js';
@@ -70,6 +71,7 @@ export interface IngestEmailOutcome {
 
 export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): Promise<IngestEmailOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'ingest_email');
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
   const parsed = await parseEmail(raw, deps.limits).catch(async (err: unknown) => {
     // Nothing disappears silently: a rejected message leaves a row saying why.
@@ -186,6 +188,7 @@ export async function importMailbox(
     throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of `path` or `content`');
   }
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'ingest_mailbox');
   const { source, sha256, label, bytes } = request.path
     ? await mailboxFromPath(deps, request.path)
     : await mailboxFromUpload(deps, tenantId, request.content!);

@@ -54,6 +54,7 @@ import {
   TenantId,
 } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { runUrl, startWorkflow } from './workflows.js';
@@ -81,16 +82,11 @@ export function pairOf(
 
 export async function promptAdmin(
   deps: Pick<AppDeps, 'sql' | 'principal' | 'rollouts'>,
-  tenant?: string,
+  tenant: string | undefined,
+  action: Extract<Action, 'start_prompt_rollout' | 'control_prompt_rollout' | 'rollback_prompt'>,
 ): Promise<Steering> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, tenant);
-  const role = deps.principal.tenants.find((t) => t.tenantId === tenantId)?.role;
-  if (role !== 'owner' && role !== 'admin') {
-    throw new UserFacingError(
-      ErrorType.Forbidden,
-      `changing prompts needs the owner or admin role in the organization; this identity is a ${role ?? 'non-member'}`,
-    );
-  }
+  authorize(deps.principal, tenantId, action);
   const allowed = deps.rollouts.adminOrgs;
   if (allowed.length > 0) {
     const org = await findTenant(deps.sql, tenantId);
@@ -242,7 +238,7 @@ export async function launchRollout(
   deps: AppDeps,
   request: LaunchRequest & PromptRequest & WaitRequest,
 ): Promise<LaunchedRollout> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'start_prompt_rollout');
   const { handle, candidateCreated } = await startPromptRollout(deps, by, request);
   const status = request.wait
     ? await waitForEnd(deps, handle, request)
@@ -427,7 +423,7 @@ export interface ControlRequest extends PromptRequest {
  * allow, with the reason (`InvalidTransition`).
  */
 export async function controlRollout(deps: AppDeps, request: ControlRequest): Promise<RolloutView> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'control_prompt_rollout');
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (!running) throw noRunningRollout(pair, await findRollout(deps.sql, pair));
@@ -504,7 +500,7 @@ export async function rollbackPrompt(
   deps: AppDeps,
   request: PromptRequest & { version: number; reason: string },
 ): Promise<RollbackOutcome> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'rollback_prompt');
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (running) throw await rolloutRunningError(running, pair);
@@ -533,7 +529,11 @@ export async function getPromptRollout(
   deps: AppDeps,
   request: PromptRequest & { rolloutId?: string },
 ): Promise<RolloutView> {
-  await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(
+    deps.principal,
+    await resolveTenant(deps.sql, deps.principal, request.tenant),
+    'get_prompt_rollout',
+  );
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (running) {
@@ -581,7 +581,11 @@ export async function listPromptVersions(
     tenant?: string;
   },
 ): Promise<{ versions: PromptVersionView[] }> {
-  await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(
+    deps.principal,
+    await resolveTenant(deps.sql, deps.principal, request.tenant),
+    'list_prompt_versions',
+  );
   const versions = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
     const rows = await listVersions(tx, {
       toolName: request.tool,

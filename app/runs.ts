@@ -8,6 +8,7 @@ import { describeFailure } from '../core/failure.js';
 import type { WorkflowStatus } from '../core/records.js';
 import { TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps } from './deps.js';
+import { authorize } from './permissions.js';
 import { runUrl, toWorkflowStatus } from './workflows.js';
 
 export interface WorkflowRun {
@@ -36,6 +37,7 @@ export async function getWorkflow(
   });
   const tenant = description.typedSearchAttributes.get(TenantId);
   if (!tenant || !deps.principal.tenants.some((t) => t.tenantId === tenant)) throw notFound;
+  authorize(deps.principal, tenant, 'get_workflow');
 
   const status = toWorkflowStatus(description.status.name);
   const out: WorkflowRun = {

@@ -15,6 +15,7 @@ import type { UploadFileResult, WorkflowStatus } from '../core/records.js';
 import { recordUserFile } from '../supabase/files.js';
 import { stageContent } from '../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../supabase/storage/secure-path.js';
+import { tenantSlug } from '../supabase/tenants.js';
 import {
   cutChars,
   detailsText,
@@ -69,7 +70,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
   const { source, sha256, size } =
     request.content !== undefined
       ? await stageInline(deps, tenantId, request.content)
-      : await importFile(deps, request.path!);
+      : await importFile(deps, tenantId, request.path!);
 
   // Before the upload starts: from now on the file is the user's, whatever emails share its bytes.
   await recordUserFile(deps.sql, {
@@ -155,8 +156,9 @@ async function stageInline(deps: AppDeps, tenantId: string, content: string): Pr
 }
 
 /** Hash an import file by streaming it: the id of the run depends on it, and the file may be huge. */
-async function importFile(deps: AppDeps, relative: string): Promise<PreparedSource> {
-  const file = await resolveImportPath(deps.files.importDir, relative);
+async function importFile(deps: AppDeps, tenantId: string, relative: string): Promise<PreparedSource> {
+  const slug = await tenantSlug(deps.sql, tenantId);
+  const file = await resolveImportPath(deps.files.importDir, slug, relative);
   const info = await stat(file);
   if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${relative}" is not a regular file`);
   if (info.size > deps.files.maxUploadBytes) {

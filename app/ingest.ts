@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
-import { resolveImportPath } from '../core/import-path.js';
+import { importRelative, resolveImportPath } from '../core/import-path.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import { stageContent } from '../supabase/staged-content.js';
+import { tenantSlug } from '../supabase/tenants.js';
 import {
   emailWorkflowId,
   INGEST_LAST_STEP,
@@ -190,7 +190,7 @@ export async function importMailbox(
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'ingest_mailbox');
   const { source, sha256, label, bytes } = request.path
-    ? await mailboxFromPath(deps, request.path)
+    ? await mailboxFromPath(deps, tenantId, request.path)
     : await mailboxFromUpload(deps, tenantId, request.content!);
   const workflowId = mailboxWorkflowId(tenantId, sha256);
   const input: IngestMailboxInput = {
@@ -228,14 +228,16 @@ export async function importMailbox(
   return { ...base, status: 'completed', report: outcome.result };
 }
 
-async function mailboxFromPath(deps: AppDeps, requested: string) {
-  const file = await resolveImportPath(deps.mailbox.importDir, requested);
+/** A mailbox in the caller's import folder; the workflow carries the path relative to that folder. */
+async function mailboxFromPath(deps: AppDeps, tenantId: string, requested: string) {
+  const slug = await tenantSlug(deps.sql, tenantId);
+  const file = await resolveImportPath(deps.mailbox.importDir, slug, requested);
   const info = await stat(file);
   if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${requested}" is not a file`);
   // The mailbox's identity is its content; hashing streams, so the file can be larger than memory.
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  const relative = path.relative(await resolveImportPath(deps.mailbox.importDir, '.'), file);
+  const relative = await importRelative(deps.mailbox.importDir, slug, file);
   const source: MailboxSource = { kind: 'path', path: relative };
   return { source, sha256: hash.digest('hex'), label: relative, bytes: info.size };
 }

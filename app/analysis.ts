@@ -25,7 +25,7 @@ import type { AppDeps, TemporalAccess, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { runUrl, startOrJoin } from './workflows.js';
+import { startOrJoin, uiLink } from './workflows.js';
 
 export interface AnalyzeEmailRequest extends WaitRequest {
   emailId: string;
@@ -46,7 +46,8 @@ export interface AnalyzeEmailOutcome {
   analysis?: Analysis;
   tokens?: number;
   cost?: number;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 export async function analyzeEmail(
@@ -73,7 +74,7 @@ export async function analyzeEmail(
     provider: plan.input.provider,
     model: plan.input.model,
     promptVersion: plan.input.promptVersion,
-    temporalUiUrl: runUrl(deps.temporal, handle.workflowId, runId),
+    ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
   deps.log.info('analyze_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };

@@ -33,7 +33,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { waitForWorkflow } from './wait.js';
-import { readUploadProgress, runUrl, startWorkflow, type UploadProgressView } from './workflows.js';
+import { readUploadProgress, startWorkflow, type UploadProgressView, uiLink } from './workflows.js';
 
 export interface UploadFileRequest extends WaitRequest {
   bucket: string;
@@ -54,7 +54,8 @@ export type UploadFileOutcome = {
   bucket: string;
   size: number;
   sha256: string;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 } & Partial<Pick<UploadFileResult, 'fileId' | 'path' | 'deduplicated' | 'detectedMime' | 'mimeMismatch'>>;
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
@@ -108,7 +109,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     bucket: request.bucket,
     size,
     sha256,
-    temporalUiUrl: runUrl(deps.temporal, workflowId, runId),
+    ...uiLink(deps, tenantId, workflowId, runId),
   };
   deps.log.info('upload_file started', { workflowId, size });
   if (request.wait === false) return { ...base, status: 'running' };

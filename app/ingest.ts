@@ -45,7 +45,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { recordStartFailure, runUrl, startOrJoin } from './workflows.js';
+import { recordStartFailure, startOrJoin, uiLink } from './workflows.js';
 
 // ---- One message ----------------------------------------------------------------------------------
 
@@ -61,7 +61,8 @@ export interface IngestEmailOutcome {
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   messageId: string | null;
   subject: string | null;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
   emailId?: string;
   created?: boolean;
   attachments?: AttachmentOutcome[];
@@ -122,7 +123,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     runId,
     messageId: parsed.messageId,
     subject: parsed.subject,
-    temporalUiUrl: runUrl(deps.temporal, handle.workflowId, runId),
+    ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
   deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };
@@ -177,7 +178,8 @@ export interface ImportMailboxOutcome {
   runId: string;
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   report?: MailboxReport;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 export async function importMailbox(
@@ -210,7 +212,7 @@ export async function importMailbox(
       staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
     }),
   );
-  const base = { workflowId, runId, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  const base = { workflowId, runId, ...uiLink(deps, tenantId, workflowId, runId) };
   if (request.wait === false) return { ...base, status: 'running' };
 
   const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {

@@ -82,6 +82,17 @@ export function authorize(principal: Principal, tenantId: string, action: Action
   return role;
 }
 
+/**
+ * Who gets Temporal Web UI links (`temporalUiUrl`) in results: the UI of a shared Temporal shows every
+ * tenant's runs, so owners and admins only; the others get the workflow id and status.
+ */
+export const TEMPORAL_UI_ROLES: readonly MemberRole[] = ADMIN;
+
+export function seesTemporalUi(principal: Principal, tenantId: string): boolean {
+  const role = roleIn(principal, tenantId);
+  return role !== undefined && TEMPORAL_UI_ROLES.includes(role);
+}
+
 /** The matrix as a Markdown table, as the README prints it. */
 export function permissionTable(): string {
   const head = `| tool / action | ${ROLES.join(' | ')} |`;

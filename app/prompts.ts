@@ -57,7 +57,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { runUrl, startWorkflow } from './workflows.js';
+import { startWorkflow, uiLink } from './workflows.js';
 
 export interface PromptPair {
   toolName: string;
@@ -106,20 +106,20 @@ export type RolloutView = PromptRolloutStatus & {
   workflowId: string;
   /** true: read from the running workflow; false: from the database row. */
   live: boolean;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 };
 
-export function liveView(
-  deps: Pick<AppDeps, 'temporal'>,
-  status: PromptRolloutStatus,
-  runId?: string,
-): RolloutView {
+/** Who reads a view, for its Temporal UI link: the caller, in the tenant it acts for. */
+type Reader = Pick<AppDeps, 'temporal' | 'principal'> & { tenantId: string };
+
+export function liveView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
   const workflowId = promptRolloutWorkflowId(status.toolName, status.provider);
-  return { ...status, workflowId, live: true, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  return { ...status, workflowId, live: true, ...uiLink(reader, reader.tenantId, workflowId, runId) };
 }
 
 /** The same shape from the row: what a finished (or orphaned) rollout looks like. */
-export function rowView(deps: Pick<AppDeps, 'temporal'>, row: PromptRolloutRow): RolloutView {
+export function rowView(reader: Reader, row: PromptRolloutRow): RolloutView {
   const open = row.status === 'running' || row.status === 'paused';
   const stageStartedAt = row.stageStartedAt?.toISOString() ?? null;
   return {
@@ -143,18 +143,14 @@ export function rowView(deps: Pick<AppDeps, 'temporal'>, row: PromptRolloutRow):
     reason: row.reason,
     workflowId: row.workflowId,
     live: false,
-    temporalUiUrl: runUrl(deps.temporal, row.workflowId),
+    ...uiLink(reader, reader.tenantId, row.workflowId),
   };
 }
 
 /** Live while it can still change: running or paused. */
-function settledView(
-  deps: Pick<AppDeps, 'temporal'>,
-  status: PromptRolloutStatus,
-  runId?: string,
-): RolloutView {
+function settledView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
   return {
-    ...liveView(deps, status, runId),
+    ...liveView(reader, status, runId),
     live: status.status === 'running' || status.status === 'paused',
   };
 }
@@ -243,7 +239,8 @@ export async function launchRollout(
   const status = request.wait
     ? await waitForEnd(deps, handle, request)
     : await waitForFirstStage(handle, Math.min(deps.waitMs, 15_000));
-  return { ...settledView(deps, status, handle.firstExecutionRunId), candidateCreated };
+  const reader = { ...deps, tenantId: by.tenantId };
+  return { ...settledView(reader, status, handle.firstExecutionRunId), candidateCreated };
 }
 
 type StartedRollout = WorkflowHandleWithFirstExecutionRunId<PromptRolloutWorkflow>;
@@ -465,7 +462,7 @@ export async function controlRollout(deps: AppDeps, request: ControlRequest): Pr
     action: request.action,
     workflowId: handle.workflowId,
   });
-  return settledView(deps, status, runId);
+  return settledView({ ...deps, tenantId: by.tenantId }, status, runId);
 }
 
 /** Poll until a signal shows in the workflow's state (it is applied between two workflow tasks). */
@@ -529,17 +526,15 @@ export async function getPromptRollout(
   deps: AppDeps,
   request: PromptRequest & { rolloutId?: string },
 ): Promise<RolloutView> {
-  authorize(
-    deps.principal,
-    await resolveTenant(deps.sql, deps.principal, request.tenant),
-    'get_prompt_rollout',
-  );
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'get_prompt_rollout');
+  const reader = { ...deps, tenantId };
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (running) {
     const live = await running.handle.query(statusQuery);
     if (!request.rolloutId || request.rolloutId === live.rolloutId) {
-      return liveView(deps, live, running.description.runId);
+      return liveView(reader, live, running.description.runId);
     }
   }
   const row = await asCaller(deps.sql, deps.principal.claims, (tx) =>
@@ -553,7 +548,7 @@ export async function getPromptRollout(
         : `${pair.toolName}/${pair.provider} has never been rolled out`,
     );
   }
-  return rowView(deps, row);
+  return rowView(reader, row);
 }
 
 export interface PromptVersionView {

@@ -23,11 +23,11 @@ import {
 } from '../workflows/retention-rollup.contract.js';
 import { searchAttribute, summaryText, TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
-import { type Action, authorize } from './permissions.js';
+import { type Action, authorize, seesTemporalUi } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { type RetentionScheduleInfo, scheduleInfo } from './retention-schedule.js';
 import { waitForWorkflow } from './wait.js';
-import { runUrl, startOrJoin } from './workflows.js';
+import { startOrJoin, uiLink } from './workflows.js';
 
 /**
  * The operator organization's id, when the caller belongs to it and its role there may do `action`
@@ -63,7 +63,8 @@ export interface RunRetentionOutcome {
   runId: string;
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   report?: RetentionReport;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 /**
@@ -118,7 +119,7 @@ export async function runRetention(
       detail: { scope: scopeArg, runId },
     });
   }
-  const base = { workflowId, runId, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  const base = { workflowId, runId, ...uiLink(deps, tenantId, workflowId, runId) };
   if (request.wait === false) return { ...base, status: 'running' };
   const outcome = await waitForWorkflow<RetentionReport, never>(handle, {
     waitMs: deps.waitMs,
@@ -162,7 +163,8 @@ export interface RetentionScheduleOutcome {
   action: string;
   schedule: RetentionScheduleInfo;
   backfill?: { from: string; to: string };
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 /**
@@ -180,11 +182,14 @@ export async function retentionSchedule(
   // Every role may look; steering is for the operator organization's owners and admins (requireOperator),
   // checked before the arguments so a caller who may not steer learns nothing from them.
   let operator: string | undefined;
+  let callerTenant: string;
   if (request.action === 'describe') {
-    authorize(deps.principal, await resolveTenant(deps.sql, deps.principal), 'retention_schedule.describe');
+    callerTenant = await resolveTenant(deps.sql, deps.principal);
+    authorize(deps.principal, callerTenant, 'retention_schedule.describe');
   } else {
     const what = `${request.action} on the retention schedule`;
     operator = await requireOperator(deps, what, 'retention_schedule.change');
+    callerTenant = operator;
   }
   const { id } = deps.retention.schedule;
   const handle = deps.temporal.client.schedule.getHandle(id);
@@ -239,7 +244,11 @@ export async function retentionSchedule(
     action: request.action,
     schedule: scheduleInfo(await describe()),
     ...(backfill ? { backfill: { from: backfill.from.toISOString(), to: backfill.to.toISOString() } } : {}),
-    temporalUiUrl: `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules/${encodeURIComponent(id)}`,
+    ...(seesTemporalUi(deps.principal, callerTenant)
+      ? {
+          temporalUiUrl: `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules/${encodeURIComponent(id)}`,
+        }
+      : {}),
   };
 }
 

@@ -149,6 +149,41 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
     }
   });
 
+  it('Temporal UI links go to owners and admins only; members and viewers get the id and status', async () => {
+    const seen: Record<string, unknown> = {};
+    for (const role of ROLES) {
+      const run = await callOk<Record<string, unknown>>(clients[role], 'get_workflow', { workflowId });
+      expect(run).toMatchObject({ workflowId, status: 'completed' });
+      seen[`get_workflow as ${role}`] = run.temporalUiUrl;
+    }
+    for (const role of ['owner', 'admin', 'member'] as const) {
+      const out = await callOk<Record<string, unknown>>(clients[role], 'analyze_email', {
+        emailId,
+        wait: false,
+      });
+      expect(out).toMatchObject({ workflowId: expect.any(String), status: expect.any(String) });
+      seen[`analyze_email as ${role}`] = out.temporalUiUrl;
+      const ingest = await callOk<Record<string, unknown>>(clients[role], 'ingest_email', {
+        raw: fixture('quarterly-report.eml'),
+      });
+      expect(ingest).toMatchObject({ workflowId, status: 'completed' });
+      seen[`ingest_email as ${role}`] = ingest.temporalUiUrl;
+    }
+    const link = expect.stringMatching(/^http:\/\/localhost:8233\/namespaces\/.+\/workflows\//);
+    expect(seen).toEqual({
+      'get_workflow as owner': link,
+      'get_workflow as admin': link,
+      'get_workflow as member': undefined,
+      'get_workflow as viewer': undefined,
+      'analyze_email as owner': link,
+      'analyze_email as admin': link,
+      'analyze_email as member': undefined,
+      'ingest_email as owner': link,
+      'ingest_email as admin': link,
+      'ingest_email as member': undefined,
+    });
+  });
+
   for (const role of ROLES) {
     it(`as ${role}: allowed where the matrix says, else Forbidden saying which role is needed`, async () => {
       const outcomes: Record<string, string> = {};

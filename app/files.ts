@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { visibleFileName } from '../core/file-name.js';
 import type { UploadFileResult, WorkflowStatus } from '../core/records.js';
 import { recordUserFile } from '../supabase/files.js';
 import { stageContent } from '../supabase/staged-content.js';
@@ -66,6 +67,13 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
   }
   assertBucketName(request.bucket);
   assertFileName(request.filename);
+  // Stored and shown without bidi and other invisible characters: "invoice\u202Efdp.exe" must not read
+  // as a PDF. What is left must still be a name.
+  const filename = visibleFileName(request.filename);
+  if (filename.trim() === '') {
+    throw new UserFacingError(ErrorType.InvalidKey, 'the file name has no visible characters');
+  }
+  assertFileName(filename);
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'upload_file');
   const { source, sha256, size } =
@@ -78,13 +86,13 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     tenantId,
     bucket: request.bucket,
     sha256,
-    filename: request.filename,
+    filename,
     uploadedBy: deps.principal.actor,
   });
   const input: UploadFileInput = {
     tenantId,
     bucket: request.bucket,
-    filename: request.filename,
+    filename,
     declaredMime: request.contentType,
     source,
     sha256,
@@ -97,9 +105,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-    staticSummary: summaryText(
-      `Upload "${cutChars(request.filename, 80)}" to ${request.bucket} (${size} bytes)`,
-    ),
+    staticSummary: summaryText(`Upload "${cutChars(filename, 80)}" to ${request.bucket} (${size} bytes)`),
     staticDetails: detailsText(`Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`),
   });
   const runId = handle.firstExecutionRunId;

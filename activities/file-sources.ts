@@ -14,6 +14,7 @@ import type { Sql } from '../supabase/db.js';
 import { loadContent } from '../supabase/staged-content.js';
 import type { UploadSource } from '../supabase/storage/backend.js';
 import { resolveImportPath } from '../supabase/storage/secure-path.js';
+import { tenantSlug } from '../supabase/tenants.js';
 
 export type FileSource = { kind: 'import'; path: string } | { kind: 'staged'; sha256: string };
 
@@ -28,7 +29,8 @@ export async function openFileSource(
   source: FileSource,
 ): Promise<UploadSource> {
   if (source.kind === 'import') {
-    const file = await resolveImportPath(deps.importDir, source.path);
+    // Relative to the tenant's own import folder, resolved here again: never another tenant's.
+    const file = await resolveImportPath(deps.importDir, await tenantSlug(deps.sql, tenantId), source.path);
     const info = await stat(file);
     if (!info.isFile())
       throw new UserFacingError(ErrorType.InvalidPath, `"${source.path}" is not a regular file`);

@@ -26,6 +26,7 @@ import {
 } from '../supabase/mailboxes.js';
 import { countRawPendingInMailbox } from '../supabase/raw-messages.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
+import { tenantSlug } from '../supabase/tenants.js';
 import { claimOf } from './email-activities.js';
 
 export interface MailboxActivityDeps {
@@ -63,7 +64,8 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
 
   async function open(ref: MailboxRef, offset: number): Promise<Readable> {
     if (ref.source.kind === 'path') {
-      const file = await resolveImportPath(importDir, ref.source.path);
+      // The path is relative to the tenant's own import folder, resolved here again: never another's.
+      const file = await resolveImportPath(importDir, await tenantSlug(sql, ref.tenantId), ref.source.path);
       return createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
     }
     const content = await loadContent(sql, ref.tenantId, ref.source.sha256);

@@ -22,9 +22,10 @@ import {
 } from '../workflows/analyze-email.contract.js';
 import { detailsText, searchAttribute, summaryText, TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps, TemporalAccess, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { runUrl, startOrJoin } from './workflows.js';
+import { startOrJoin, uiLink } from './workflows.js';
 
 export interface AnalyzeEmailRequest extends WaitRequest {
   emailId: string;
@@ -45,7 +46,8 @@ export interface AnalyzeEmailOutcome {
   analysis?: Analysis;
   tokens?: number;
   cost?: number;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 export async function analyzeEmail(
@@ -53,6 +55,8 @@ export async function analyzeEmail(
   request: AnalyzeEmailRequest,
 ): Promise<AnalyzeEmailOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  // A forced run calls the provider again (paid): administrators only.
+  authorize(deps.principal, tenantId, request.force ? 'analyze_email.force' : 'analyze_email');
   // As the caller, so RLS is the second wall: another tenant's email id reads as not found.
   const plan = await asCaller(deps.sql, deps.principal.claims, (tx) =>
     planAnalysis(tx, deps.ai, {
@@ -70,7 +74,7 @@ export async function analyzeEmail(
     provider: plan.input.provider,
     model: plan.input.model,
     promptVersion: plan.input.promptVersion,
-    temporalUiUrl: runUrl(deps.temporal, handle.workflowId, runId),
+    ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
   deps.log.info('analyze_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };

@@ -12,6 +12,7 @@ import {
   searchEmails as search,
 } from '../supabase/email-queries.js';
 import type { AppDeps } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 
 /** Deepest page a search serves. */
@@ -37,6 +38,7 @@ export async function searchEmails(
   request: SearchEmailsRequest,
 ): Promise<SearchEmailsOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'search_emails');
   const limit = request.limit ?? 10;
   const offset = request.offset ?? 0;
   const { total, hits } = await asCaller(deps.sql, deps.principal.claims, (tx) =>
@@ -58,6 +60,7 @@ export async function getEmail(
   request: { emailId: string; tenant?: string },
 ): Promise<EmailWithAttachments> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'get_email');
   const found = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
     const email = await readEmail(tx, tenantId, request.emailId);
     return email && { ...email, attachments: await listAttachments(tx, tenantId, request.emailId) };

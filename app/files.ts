@@ -11,10 +11,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { visibleFileName } from '../core/file-name.js';
 import type { UploadFileResult, WorkflowStatus } from '../core/records.js';
 import { recordUserFile } from '../supabase/files.js';
 import { stageContent } from '../supabase/staged-content.js';
 import { assertBucketName, assertFileName, resolveImportPath } from '../supabase/storage/secure-path.js';
+import { tenantSlug } from '../supabase/tenants.js';
 import {
   cutChars,
   detailsText,
@@ -29,9 +31,10 @@ import {
   uploadWorkflowId,
 } from '../workflows/upload-file.contract.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { waitForWorkflow } from './wait.js';
-import { readUploadProgress, runUrl, startWorkflow, type UploadProgressView } from './workflows.js';
+import { readUploadProgress, startWorkflow, type UploadProgressView, uiLink } from './workflows.js';
 
 export interface UploadFileRequest extends WaitRequest {
   bucket: string;
@@ -52,7 +55,8 @@ export type UploadFileOutcome = {
   bucket: string;
   size: number;
   sha256: string;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 } & Partial<Pick<UploadFileResult, 'fileId' | 'path' | 'deduplicated' | 'detectedMime' | 'mimeMismatch'>>;
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
@@ -63,24 +67,32 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
   }
   assertBucketName(request.bucket);
   assertFileName(request.filename);
+  // Stored and shown without bidi and other invisible characters: "invoice\u202Efdp.exe" must not read
+  // as a PDF. What is left must still be a name.
+  const filename = visibleFileName(request.filename);
+  if (filename.trim() === '') {
+    throw new UserFacingError(ErrorType.InvalidKey, 'the file name has no visible characters');
+  }
+  assertFileName(filename);
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'upload_file');
   const { source, sha256, size } =
     request.content !== undefined
       ? await stageInline(deps, tenantId, request.content)
-      : await importFile(deps, request.path!);
+      : await importFile(deps, tenantId, request.path!);
 
   // Before the upload starts: from now on the file is the user's, whatever emails share its bytes.
   await recordUserFile(deps.sql, {
     tenantId,
     bucket: request.bucket,
     sha256,
-    filename: request.filename,
+    filename,
     uploadedBy: deps.principal.actor,
   });
   const input: UploadFileInput = {
     tenantId,
     bucket: request.bucket,
-    filename: request.filename,
+    filename,
     declaredMime: request.contentType,
     source,
     sha256,
@@ -93,9 +105,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-    staticSummary: summaryText(
-      `Upload "${cutChars(request.filename, 80)}" to ${request.bucket} (${size} bytes)`,
-    ),
+    staticSummary: summaryText(`Upload "${cutChars(filename, 80)}" to ${request.bucket} (${size} bytes)`),
     staticDetails: detailsText(`Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`),
   });
   const runId = handle.firstExecutionRunId;
@@ -105,7 +115,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     bucket: request.bucket,
     size,
     sha256,
-    temporalUiUrl: runUrl(deps.temporal, workflowId, runId),
+    ...uiLink(deps, tenantId, workflowId, runId),
   };
   deps.log.info('upload_file started', { workflowId, size });
   if (request.wait === false) return { ...base, status: 'running' };
@@ -153,8 +163,9 @@ async function stageInline(deps: AppDeps, tenantId: string, content: string): Pr
 }
 
 /** Hash an import file by streaming it: the id of the run depends on it, and the file may be huge. */
-async function importFile(deps: AppDeps, relative: string): Promise<PreparedSource> {
-  const file = await resolveImportPath(deps.files.importDir, relative);
+async function importFile(deps: AppDeps, tenantId: string, relative: string): Promise<PreparedSource> {
+  const slug = await tenantSlug(deps.sql, tenantId);
+  const file = await resolveImportPath(deps.files.importDir, slug, relative);
   const info = await stat(file);
   if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${relative}" is not a regular file`);
   if (info.size > deps.files.maxUploadBytes) {

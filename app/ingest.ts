@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
-import { resolveImportPath } from '../core/import-path.js';
+import { importRelative, resolveImportPath } from '../core/import-path.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import { stageContent } from '../supabase/staged-content.js';
+import { tenantSlug } from '../supabase/tenants.js';
 import {
   emailWorkflowId,
   INGEST_LAST_STEP,
@@ -42,9 +42,10 @@ import {
   TenantId,
 } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { recordStartFailure, runUrl, startOrJoin } from './workflows.js';
+import { recordStartFailure, startOrJoin, uiLink } from './workflows.js';
 
 // ---- One message ----------------------------------------------------------------------------------
 
@@ -60,7 +61,8 @@ export interface IngestEmailOutcome {
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   messageId: string | null;
   subject: string | null;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
   emailId?: string;
   created?: boolean;
   attachments?: AttachmentOutcome[];
@@ -70,6 +72,7 @@ export interface IngestEmailOutcome {
 
 export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): Promise<IngestEmailOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'ingest_email');
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
   const parsed = await parseEmail(raw, deps.limits).catch(async (err: unknown) => {
     // Nothing disappears silently: a rejected message leaves a row saying why.
@@ -120,7 +123,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     runId,
     messageId: parsed.messageId,
     subject: parsed.subject,
-    temporalUiUrl: runUrl(deps.temporal, handle.workflowId, runId),
+    ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
   deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };
@@ -175,7 +178,8 @@ export interface ImportMailboxOutcome {
   runId: string;
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   report?: MailboxReport;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 export async function importMailbox(
@@ -186,8 +190,9 @@ export async function importMailbox(
     throw new UserFacingError(ErrorType.InvalidPath, 'give exactly one of `path` or `content`');
   }
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'ingest_mailbox');
   const { source, sha256, label, bytes } = request.path
-    ? await mailboxFromPath(deps, request.path)
+    ? await mailboxFromPath(deps, tenantId, request.path)
     : await mailboxFromUpload(deps, tenantId, request.content!);
   const workflowId = mailboxWorkflowId(tenantId, sha256);
   const input: IngestMailboxInput = {
@@ -207,7 +212,7 @@ export async function importMailbox(
       staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
     }),
   );
-  const base = { workflowId, runId, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  const base = { workflowId, runId, ...uiLink(deps, tenantId, workflowId, runId) };
   if (request.wait === false) return { ...base, status: 'running' };
 
   const outcome = await waitForWorkflow<MailboxReport, MailboxProgress>(handle, {
@@ -225,14 +230,16 @@ export async function importMailbox(
   return { ...base, status: 'completed', report: outcome.result };
 }
 
-async function mailboxFromPath(deps: AppDeps, requested: string) {
-  const file = await resolveImportPath(deps.mailbox.importDir, requested);
+/** A mailbox in the caller's import folder; the workflow carries the path relative to that folder. */
+async function mailboxFromPath(deps: AppDeps, tenantId: string, requested: string) {
+  const slug = await tenantSlug(deps.sql, tenantId);
+  const file = await resolveImportPath(deps.mailbox.importDir, slug, requested);
   const info = await stat(file);
   if (!info.isFile()) throw new UserFacingError(ErrorType.InvalidPath, `"${requested}" is not a file`);
   // The mailbox's identity is its content; hashing streams, so the file can be larger than memory.
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  const relative = path.relative(await resolveImportPath(deps.mailbox.importDir, '.'), file);
+  const relative = await importRelative(deps.mailbox.importDir, slug, file);
   const source: MailboxSource = { kind: 'path', path: relative };
   return { source, sha256: hash.digest('hex'), label: relative, bytes: info.size };
 }

@@ -12,6 +12,7 @@ import { asCaller } from '../supabase/caller.js';
 import { type RollupRow, rolledUpUntil, rollupRows } from '../supabase/performance.js';
 import type { Grain } from '../supabase/retention.js';
 import type { AppDeps } from './deps.js';
+import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 
 export const MAX_POINTS = 5000;
@@ -70,6 +71,7 @@ export async function performanceReport(
   request: PerformanceReportRequest,
 ): Promise<PerformanceReport> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'performance_report');
   const to = request.to ? new Date(request.to) : new Date();
   const from = request.from ? new Date(request.from) : new Date(to.getTime() - DAY_MS);
   if (from >= to) throw new UserFacingError(ErrorType.InvalidArgument, 'from must be before to');

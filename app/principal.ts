@@ -34,17 +34,3 @@ export async function resolveTenant(sql: Sql, principal: Principal, requested?: 
   }
   return tenant.id;
 }
-
-/**
- * Refuse unless the principal holds one of `roles` in the tenant. `what` completes "… needs …", e.g.
- * "deleting data by retention policy".
- */
-export function requireRole(principal: Principal, tenantId: string, roles: MemberRole[], what: string): void {
-  const role = principal.tenants.find((t) => t.tenantId === tenantId)?.role;
-  if (!role || !roles.includes(role)) {
-    throw new UserFacingError(
-      ErrorType.Forbidden,
-      `${what} needs the ${roles.join(' or ')} role${role ? `; this identity is ${role}` : ''}`,
-    );
-  }
-}

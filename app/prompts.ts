@@ -54,9 +54,10 @@ import {
   TenantId,
 } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
+import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { runUrl, startWorkflow } from './workflows.js';
+import { startWorkflow, uiLink } from './workflows.js';
 
 export interface PromptPair {
   toolName: string;
@@ -81,16 +82,11 @@ export function pairOf(
 
 export async function promptAdmin(
   deps: Pick<AppDeps, 'sql' | 'principal' | 'rollouts'>,
-  tenant?: string,
+  tenant: string | undefined,
+  action: Extract<Action, 'start_prompt_rollout' | 'control_prompt_rollout' | 'rollback_prompt'>,
 ): Promise<Steering> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, tenant);
-  const role = deps.principal.tenants.find((t) => t.tenantId === tenantId)?.role;
-  if (role !== 'owner' && role !== 'admin') {
-    throw new UserFacingError(
-      ErrorType.Forbidden,
-      `changing prompts needs the owner or admin role in the organization; this identity is a ${role ?? 'non-member'}`,
-    );
-  }
+  authorize(deps.principal, tenantId, action);
   const allowed = deps.rollouts.adminOrgs;
   if (allowed.length > 0) {
     const org = await findTenant(deps.sql, tenantId);
@@ -110,20 +106,20 @@ export type RolloutView = PromptRolloutStatus & {
   workflowId: string;
   /** true: read from the running workflow; false: from the database row. */
   live: boolean;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 };
 
-export function liveView(
-  deps: Pick<AppDeps, 'temporal'>,
-  status: PromptRolloutStatus,
-  runId?: string,
-): RolloutView {
+/** Who reads a view, for its Temporal UI link: the caller, in the tenant it acts for. */
+type Reader = Pick<AppDeps, 'temporal' | 'principal'> & { tenantId: string };
+
+export function liveView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
   const workflowId = promptRolloutWorkflowId(status.toolName, status.provider);
-  return { ...status, workflowId, live: true, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  return { ...status, workflowId, live: true, ...uiLink(reader, reader.tenantId, workflowId, runId) };
 }
 
 /** The same shape from the row: what a finished (or orphaned) rollout looks like. */
-export function rowView(deps: Pick<AppDeps, 'temporal'>, row: PromptRolloutRow): RolloutView {
+export function rowView(reader: Reader, row: PromptRolloutRow): RolloutView {
   const open = row.status === 'running' || row.status === 'paused';
   const stageStartedAt = row.stageStartedAt?.toISOString() ?? null;
   return {
@@ -147,18 +143,14 @@ export function rowView(deps: Pick<AppDeps, 'temporal'>, row: PromptRolloutRow):
     reason: row.reason,
     workflowId: row.workflowId,
     live: false,
-    temporalUiUrl: runUrl(deps.temporal, row.workflowId),
+    ...uiLink(reader, reader.tenantId, row.workflowId),
   };
 }
 
 /** Live while it can still change: running or paused. */
-function settledView(
-  deps: Pick<AppDeps, 'temporal'>,
-  status: PromptRolloutStatus,
-  runId?: string,
-): RolloutView {
+function settledView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
   return {
-    ...liveView(deps, status, runId),
+    ...liveView(reader, status, runId),
     live: status.status === 'running' || status.status === 'paused',
   };
 }
@@ -242,12 +234,13 @@ export async function launchRollout(
   deps: AppDeps,
   request: LaunchRequest & PromptRequest & WaitRequest,
 ): Promise<LaunchedRollout> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'start_prompt_rollout');
   const { handle, candidateCreated } = await startPromptRollout(deps, by, request);
   const status = request.wait
     ? await waitForEnd(deps, handle, request)
     : await waitForFirstStage(handle, Math.min(deps.waitMs, 15_000));
-  return { ...settledView(deps, status, handle.firstExecutionRunId), candidateCreated };
+  const reader = { ...deps, tenantId: by.tenantId };
+  return { ...settledView(reader, status, handle.firstExecutionRunId), candidateCreated };
 }
 
 type StartedRollout = WorkflowHandleWithFirstExecutionRunId<PromptRolloutWorkflow>;
@@ -427,7 +420,7 @@ export interface ControlRequest extends PromptRequest {
  * allow, with the reason (`InvalidTransition`).
  */
 export async function controlRollout(deps: AppDeps, request: ControlRequest): Promise<RolloutView> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'control_prompt_rollout');
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (!running) throw noRunningRollout(pair, await findRollout(deps.sql, pair));
@@ -469,7 +462,7 @@ export async function controlRollout(deps: AppDeps, request: ControlRequest): Pr
     action: request.action,
     workflowId: handle.workflowId,
   });
-  return settledView(deps, status, runId);
+  return settledView({ ...deps, tenantId: by.tenantId }, status, runId);
 }
 
 /** Poll until a signal shows in the workflow's state (it is applied between two workflow tasks). */
@@ -504,7 +497,7 @@ export async function rollbackPrompt(
   deps: AppDeps,
   request: PromptRequest & { version: number; reason: string },
 ): Promise<RollbackOutcome> {
-  const by = await promptAdmin(deps, request.tenant);
+  const by = await promptAdmin(deps, request.tenant, 'rollback_prompt');
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (running) throw await rolloutRunningError(running, pair);
@@ -533,13 +526,15 @@ export async function getPromptRollout(
   deps: AppDeps,
   request: PromptRequest & { rolloutId?: string },
 ): Promise<RolloutView> {
-  await resolveTenant(deps.sql, deps.principal, request.tenant);
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'get_prompt_rollout');
+  const reader = { ...deps, tenantId };
   const pair = pairOf(deps, request);
   const running = await runningRollout(deps, pair);
   if (running) {
     const live = await running.handle.query(statusQuery);
     if (!request.rolloutId || request.rolloutId === live.rolloutId) {
-      return liveView(deps, live, running.description.runId);
+      return liveView(reader, live, running.description.runId);
     }
   }
   const row = await asCaller(deps.sql, deps.principal.claims, (tx) =>
@@ -553,7 +548,7 @@ export async function getPromptRollout(
         : `${pair.toolName}/${pair.provider} has never been rolled out`,
     );
   }
-  return rowView(deps, row);
+  return rowView(reader, row);
 }
 
 export interface PromptVersionView {
@@ -581,7 +576,11 @@ export async function listPromptVersions(
     tenant?: string;
   },
 ): Promise<{ versions: PromptVersionView[] }> {
-  await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(
+    deps.principal,
+    await resolveTenant(deps.sql, deps.principal, request.tenant),
+    'list_prompt_versions',
+  );
   const versions = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
     const rows = await listVersions(tx, {
       toolName: request.tool,

@@ -4,8 +4,8 @@
  * Who may do what: the schedule and runs over every tenant belong to the operator organization
  * (RETENTION_OPERATOR_TENANT, by default the deployment's own DURABLE_INBOX_TENANT): its owners and
  * admins may pause, trigger and backfill the schedule and run retention for all tenants. Any
- * organization's owners and admins may run retention on their own data and set its email policy; any
- * member may ask for a dry run or read the policy.
+ * organization's owners and admins may run retention (also a dry run) on their own data and set its
+ * email policy; every role may read the policy and the schedule (app/permissions.ts).
  */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { z } from 'zod';
@@ -14,7 +14,7 @@ import type { WorkflowStatus } from '../core/records.js';
 import { DAY_MS } from '../core/retention.js';
 import { recordAudit } from '../supabase/audit.js';
 import { emailRetention, setEmailRetention } from '../supabase/retention.js';
-import { findTenant, type MemberRole } from '../supabase/tenants.js';
+import { findTenant } from '../supabase/tenants.js';
 import {
   type RetentionInput,
   type RetentionReport,
@@ -23,17 +23,20 @@ import {
 } from '../workflows/retention-rollup.contract.js';
 import { searchAttribute, summaryText, TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps, WaitRequest } from './deps.js';
-import { requireRole, resolveTenant } from './principal.js';
+import { type Action, authorize, seesTemporalUi } from './permissions.js';
+import { resolveTenant } from './principal.js';
 import { type RetentionScheduleInfo, scheduleInfo } from './retention-schedule.js';
 import { waitForWorkflow } from './wait.js';
-import { runUrl, startOrJoin } from './workflows.js';
+import { startOrJoin, uiLink } from './workflows.js';
 
-export const DELETING_ROLES: MemberRole[] = ['owner', 'admin'];
-
-/** The operator organization's id, when the caller may operate it (owner or admin); else Forbidden. */
+/**
+ * The operator organization's id, when the caller belongs to it and its role there may do `action`
+ * (the permission matrix: owner or admin); else Forbidden.
+ */
 export async function requireOperator(
   deps: Pick<AppDeps, 'sql' | 'principal' | 'retention'>,
   what: string,
+  action: Action,
 ): Promise<string> {
   const operator = await findTenant(deps.sql, deps.retention.operatorTenant);
   if (!operator || !deps.principal.tenants.some((t) => t.tenantId === operator.id)) {
@@ -42,7 +45,7 @@ export async function requireOperator(
       `${what} is for the operators of this deployment (owners and admins of the organization RETENTION_OPERATOR_TENANT names)`,
     );
   }
-  requireRole(deps.principal, operator.id, DELETING_ROLES, what);
+  authorize(deps.principal, operator.id, action);
   return operator.id;
 }
 
@@ -60,7 +63,8 @@ export interface RunRetentionOutcome {
   runId: string;
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   report?: RetentionReport;
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 /**
@@ -75,9 +79,15 @@ export async function runRetention(
   const dryRun = request.dryRun ?? false;
   const scopeArg = request.scope ?? 'tenant';
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, dryRun ? 'retention_run_now.dryRun' : 'retention_run_now');
   const what = dryRun ? 'a retention dry run' : 'deleting data by retention policy';
-  if (scopeArg === 'all') await requireOperator(deps, `${what} for all tenants`);
-  else if (!dryRun) requireRole(deps.principal, tenantId, DELETING_ROLES, what);
+  if (scopeArg === 'all') {
+    await requireOperator(
+      deps,
+      `${what} for all tenants`,
+      dryRun ? 'retention_run_now.dryRun' : 'retention_run_now',
+    );
+  }
 
   const workflowId = retentionWorkflowId(scopeArg === 'all' ? 'all' : tenantId, dryRun);
   const input: RetentionInput = {
@@ -109,7 +119,7 @@ export async function runRetention(
       detail: { scope: scopeArg, runId },
     });
   }
-  const base = { workflowId, runId, temporalUiUrl: runUrl(deps.temporal, workflowId, runId) };
+  const base = { workflowId, runId, ...uiLink(deps, tenantId, workflowId, runId) };
   if (request.wait === false) return { ...base, status: 'running' };
   const outcome = await waitForWorkflow<RetentionReport, never>(handle, {
     waitMs: deps.waitMs,
@@ -153,7 +163,8 @@ export interface RetentionScheduleOutcome {
   action: string;
   schedule: RetentionScheduleInfo;
   backfill?: { from: string; to: string };
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 /**
@@ -168,6 +179,18 @@ export async function retentionSchedule(
   deps: AppDeps,
   request: RetentionScheduleRequest,
 ): Promise<RetentionScheduleOutcome> {
+  // Every role may look; steering is for the operator organization's owners and admins (requireOperator),
+  // checked before the arguments so a caller who may not steer learns nothing from them.
+  let operator: string | undefined;
+  let callerTenant: string;
+  if (request.action === 'describe') {
+    callerTenant = await resolveTenant(deps.sql, deps.principal);
+    authorize(deps.principal, callerTenant, 'retention_schedule.describe');
+  } else {
+    const what = `${request.action} on the retention schedule`;
+    operator = await requireOperator(deps, what, 'retention_schedule.change');
+    callerTenant = operator;
+  }
   const { id } = deps.retention.schedule;
   const handle = deps.temporal.client.schedule.getHandle(id);
   const describe = () =>
@@ -190,8 +213,7 @@ export async function retentionSchedule(
     }
     backfill = parsed.data;
   }
-  if (request.action !== 'describe') {
-    const operator = await requireOperator(deps, `${request.action} on the retention schedule`);
+  if (operator) {
     await describe(); // NotFound before anything is recorded
     const note = (verb: string) => request.note ?? `${verb} by ${deps.principal.actor} via MCP`;
     if (request.action === 'pause') await handle.pause(note('Paused'));
@@ -222,7 +244,11 @@ export async function retentionSchedule(
     action: request.action,
     schedule: scheduleInfo(await describe()),
     ...(backfill ? { backfill: { from: backfill.from.toISOString(), to: backfill.to.toISOString() } } : {}),
-    temporalUiUrl: `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules/${encodeURIComponent(id)}`,
+    ...(seesTemporalUi(deps.principal, callerTenant)
+      ? {
+          temporalUiUrl: `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules/${encodeURIComponent(id)}`,
+        }
+      : {}),
   };
 }
 
@@ -246,11 +272,15 @@ export async function emailRetentionPolicy(
   request: { days?: number | null; tenant?: string },
 ): Promise<EmailRetentionOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(
+    deps.principal,
+    tenantId,
+    request.days === undefined ? 'email_retention_policy.read' : 'email_retention_policy.set',
+  );
   if (request.days === undefined) {
     const days = await emailRetention(deps.sql, tenantId);
     return { tenantId, emailRetentionDays: days, changed: false };
   }
-  requireRole(deps.principal, tenantId, DELETING_ROLES, 'changing the email retention policy');
   const days = request.days;
   const previous = await deps.sql.begin(async (tx) => {
     const before = await emailRetention(tx, tenantId, { forUpdate: true });

@@ -8,7 +8,8 @@ import { describeFailure } from '../core/failure.js';
 import type { WorkflowStatus } from '../core/records.js';
 import { TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps } from './deps.js';
-import { runUrl, toWorkflowStatus } from './workflows.js';
+import { authorize } from './permissions.js';
+import { toWorkflowStatus, uiLink } from './workflows.js';
 
 export interface WorkflowRun {
   workflowId: string;
@@ -20,7 +21,8 @@ export interface WorkflowRun {
   closeTime?: string;
   result?: unknown;
   failure?: { type: string; message: string };
-  temporalUiUrl: string;
+  /** Owners and admins only. */
+  temporalUiUrl?: string;
 }
 
 export async function getWorkflow(
@@ -36,6 +38,7 @@ export async function getWorkflow(
   });
   const tenant = description.typedSearchAttributes.get(TenantId);
   if (!tenant || !deps.principal.tenants.some((t) => t.tenantId === tenant)) throw notFound;
+  authorize(deps.principal, tenant, 'get_workflow');
 
   const status = toWorkflowStatus(description.status.name);
   const out: WorkflowRun = {
@@ -46,7 +49,7 @@ export async function getWorkflow(
     startTime: description.startTime.toISOString(),
     closeTime: description.closeTime?.toISOString(),
     summary: await description.staticSummary(),
-    temporalUiUrl: runUrl(deps.temporal, workflowId, description.runId),
+    ...uiLink(deps, tenant, workflowId, description.runId),
   };
   if (status !== 'running') {
     const runHandle = client.workflow.getHandle(workflowId, description.runId);

@@ -18,6 +18,7 @@ import { workflowUiUrl } from '../temporal/client.js';
 import type { WorkflowContract } from '../workflows/contract.js';
 import { UPLOAD_ACTIVITY } from '../workflows/upload-file.contract.js';
 import type { AppDeps, TemporalAccess } from './deps.js';
+import { seesTemporalUi } from './permissions.js';
 
 export type StartOptions<W extends Workflow> = Omit<WorkflowStartOptions<W>, 'taskQueue'>;
 
@@ -79,8 +80,18 @@ export async function recordStartFailure<T>(
 }
 
 /** The Web UI link of a run (or of the workflow's latest run when runId is unknown). */
-export function runUrl(temporal: TemporalAccess, workflowId: string, runId?: string): string {
-  return workflowUiUrl(temporal.target, workflowId, runId);
+/**
+ * `{ temporalUiUrl }` for a caller who may see the Temporal Web UI in the tenant (owners and admins,
+ * app/permissions.ts), else nothing: members and viewers get the workflow id and status only.
+ */
+export function uiLink(
+  deps: Pick<AppDeps, 'temporal' | 'principal'>,
+  tenantId: string,
+  workflowId: string,
+  runId?: string,
+): { temporalUiUrl?: string } {
+  if (!seesTemporalUi(deps.principal, tenantId)) return {};
+  return { temporalUiUrl: workflowUiUrl(deps.temporal.target, workflowId, runId) };
 }
 
 /** Temporal's execution status, lower-cased, as callers read it. */

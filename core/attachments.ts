@@ -3,8 +3,10 @@
  * images), with a filename that is safe to show and store. Pure: no I/O.
  * They come from the same parse as the email itself (parseEmailWithAttachments).
  */
+
 import type { Email } from 'postal-mime';
 import { type ParsedEmail, type ParseLimits, parseMime, sha256Hex } from './email.js';
+import { visibleFileName } from './file-name.js';
 
 export interface EmailAttachment {
   /** Position among the message's attachments: the natural key of an attachment within its email. */
@@ -20,12 +22,12 @@ export interface EmailAttachment {
 const MAX_NAME_BYTES = 255;
 
 /**
- * A display filename: the last path segment only (so `../../etc/passwd` becomes `passwd`), no control
- * characters, at most 255 bytes of UTF-8, and `attachment-<n>` when nothing is left.
+ * A display filename: the last path segment only (so `../../etc/passwd` becomes `passwd`), no control,
+ * bidi or other invisible format characters (core/file-name.ts), at most 255 bytes of UTF-8, and `attachment-<n>` when nothing is left.
  */
 export function safeAttachmentName(name: string | null, partIndex: number): string {
   const last = (name ?? '').split(/[\\/]/).pop() ?? '';
-  const printable = [...last].filter((c) => c.codePointAt(0)! >= 0x20 && c !== '\u007f').join('');
+  const printable = visibleFileName(last);
   let clean = printable.trim().replace(/^\.+$/, '');
   while (Buffer.byteLength(clean) > MAX_NAME_BYTES) clean = clean.slice(0, -1);
   return clean || `attachment-${partIndex + 1}`;

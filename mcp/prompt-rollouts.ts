@@ -72,5 +72,5 @@ export const rolloutOutput = {
   evidence: z.array(Evidence).describe('Every gate evaluation, oldest first'),
   reason: z.string().nullable(),
   live: z.boolean().describe('true: read from the running workflow; false: from the database row'),
-  temporalUiUrl: z.string(),
+  temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
 };

@@ -2,7 +2,9 @@
  * Organizations (tenants), memberships and API keys. API keys are random, shown once, and stored as
  * SHA-256 hashes; a key is scoped to exactly one organization.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
+import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Queryable, Sql } from './db.js';
 
 export interface Tenant {
@@ -36,6 +38,13 @@ export async function findTenant(sql: Queryable, idOrSlug: string): Promise<Tena
     ? await sql<Tenant[]>`select id, slug, name from public.organizations where id = ${idOrSlug}`
     : await sql<Tenant[]>`select id, slug, name from public.organizations where slug = ${idOrSlug}`;
   return rows[0] ?? null;
+}
+
+/** A tenant's slug by its id (import folders are named by it); TenantNotFound when there is none. */
+export async function tenantSlug(sql: Queryable, tenantId: string): Promise<string> {
+  const tenant = await findTenant(sql, tenantId);
+  if (!tenant) throw new UserFacingError(ErrorType.TenantNotFound, `no organization ${tenantId}`);
+  return tenant.slug;
 }
 
 export async function addMember(sql: Sql, orgId: string, userId: string, role: MemberRole): Promise<void> {

@@ -9,9 +9,11 @@
  *   health                exit 0 when the database and Temporal answer (container health checks)
  *   schedules             create or update the retention schedule and print it (what `npm run schedules` runs)
  */
+import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { applyRetentionSchedule, scheduleInfo } from '../app/retention-schedule.js';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
+import { tenantImportDir } from '../core/import-path.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { createDb } from '../supabase/db.js';
@@ -96,6 +98,9 @@ async function start(config: Config, log: Logger): Promise<void> {
     ? undefined
     : superviseWorker({ log, env: { ...process.env, TEMPORAL_ADDRESS: stack.temporal.address } });
   const apiKey = await ensureLocalApiKey(stack.sql, config.dataDir, stack.defaultTenant);
+  // The local tenant's import folder: `path` arguments resolve inside it, and only there.
+  const importFolder = tenantImportDir(config.mailbox.importDir, stack.defaultTenant.slug);
+  await mkdir(importFolder, { recursive: true, mode: 0o700 });
   const http = await startMcpHttp(stack, log);
   await writeStackState(config.dataDir, {
     pid: process.pid,
@@ -103,7 +108,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     temporalUiUrl: stack.temporal.uiUrl,
     temporalAddress: stack.temporal.address,
   });
-  printBanner(stack, http.url, apiKey);
+  printBanner(stack, http.url, apiKey, importFolder);
   await runUntilSignal(stack, log, async () => {
     await supervisor?.stop();
     await removeStackState(config.dataDir);
@@ -237,7 +242,7 @@ async function schedules(config: Config, log: Logger): Promise<void> {
   }
 }
 
-function printBanner(stack: Stack, mcpUrl: string, apiKey: string): void {
+function printBanner(stack: Stack, mcpUrl: string, apiKey: string, importFolder: string): void {
   const snippet = {
     mcpServers: {
       'durable-inbox': { command: 'npx', args: ['durable-inbox', 'mcp', '--stdio'], cwd: process.cwd() },
@@ -251,6 +256,8 @@ function printBanner(stack: Stack, mcpUrl: string, apiKey: string): void {
     `  Temporal address  ${stack.temporal.address}`,
     `  Database          ${stack.embeddedDatabase ? `embedded PGlite (${stack.config.dataDir}/pglite)` : 'DATABASE_URL'}`,
     `  Tenant            ${stack.defaultTenant.slug} (${stack.defaultTenant.id})`,
+    `  Import folder     ${importFolder}`,
+    '                    `path` arguments (ingest_mailbox, upload_file) are relative to it',
     `  MCP (HTTP)        ${mcpUrl}`,
     `  API key           ${apiKey}`,
     '                    send it as "Authorization: Bearer <key>"',

@@ -24,7 +24,7 @@ const outputSchema = {
   analysis: AnalysisSchema.optional(),
   tokens: z.number().int().optional(),
   cost: z.number().optional().describe('Estimated cost in USD'),
-  temporalUiUrl: z.string(),
+  temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
 };
 
 export function registerAnalyzeEmail(server: ToolRegistry, ctx: ToolContext): void {

@@ -20,7 +20,7 @@ const outputSchema = {
   closeTime: z.string().optional(),
   result: z.unknown().optional(),
   failure: z.object({ type: z.string(), message: z.string() }).optional(),
-  temporalUiUrl: z.string(),
+  temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
 };
 
 export function registerGetWorkflow(server: ToolRegistry, ctx: ToolContext): void {

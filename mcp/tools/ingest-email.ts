@@ -35,7 +35,7 @@ const outputSchema = {
     .nullable()
     .optional()
     .describe('The AI-analysis run started for a new email (follow it with get_workflow)'),
-  temporalUiUrl: z.string(),
+  temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
 };
 
 export function registerIngestEmail(server: ToolRegistry, ctx: ToolContext): void {

@@ -52,7 +52,7 @@ export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): v
         runId: z.string(),
         status: WorkflowStatusSchema,
         report: ReportSchema.optional(),
-        temporalUiUrl: z.string(),
+        temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
       },
       annotations: STARTS_IDEMPOTENT_WORKFLOW,
     },

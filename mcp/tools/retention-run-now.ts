@@ -69,7 +69,7 @@ export function registerRetentionRunNow(server: ToolRegistry, ctx: ToolContext):
         runId: z.string(),
         status: WorkflowStatusSchema,
         report: RetentionReportSchema.optional(),
-        temporalUiUrl: z.string(),
+        temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },

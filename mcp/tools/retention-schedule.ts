@@ -49,7 +49,7 @@ export function registerRetentionSchedule(server: ToolRegistry, ctx: ToolContext
         action: z.string(),
         schedule: ScheduleInfoSchema,
         backfill: z.object({ from: z.string(), to: z.string() }).optional(),
-        temporalUiUrl: z.string(),
+        temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
       },
       annotations: STEERS_WORKFLOW,
     },

@@ -25,7 +25,7 @@ const outputSchema = {
     .describe('true when these bytes were already stored: nothing was sent'),
   detectedMime: stored.detectedMime.optional(),
   mimeMismatch: stored.mimeMismatch.optional().describe('the content is not of the declared type'),
-  temporalUiUrl: z.string(),
+  temporalUiUrl: z.string().optional().describe('Temporal Web UI link: for owners and admins only'),
 };
 
 export function registerUploadFile(server: ToolRegistry, ctx: ToolContext): void {

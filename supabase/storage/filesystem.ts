@@ -5,7 +5,8 @@
  * expected size and SHA-256, and only then renamed onto the key. A crash at any point before the rename
  * leaves a stray temp file (swept by `sweepTempFiles`) and no visible object; rename is atomic within one
  * filesystem, so a reader sees either nothing or the whole object. Keys are content-addressed, so an
- * object already at the key is the same bytes and counts as success.
+ * object already at the key is the same bytes and counts as success. Objects are written 0600 and the
+ * folders made for them 0700: on a shared machine only the server's user reads stored files.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -26,6 +27,9 @@ export interface FilesystemBackendOptions {
 }
 
 const TEMP_DIR = '.tmp';
+/** Stored objects are for this process's user only: files 0600, every folder it makes 0700. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 /**
  * Local faults of the disk, by errno: not the caller's doing, and they may clear (space freed, the
@@ -131,7 +135,7 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     async ensureBucket(bucket: string): Promise<'created' | 'exists'> {
       assertBucketName(bucket);
       const made = await step(bucket, 'creating the bucket', () =>
-        mkdir(path.join(root, bucket), { recursive: true }),
+        mkdir(path.join(root, bucket), { recursive: true, mode: DIR_MODE }),
       );
       return made === undefined ? 'exists' : 'created';
     },
@@ -164,12 +168,12 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     if (existing?.size === source.size) return { alreadyExisted: true, bytesSent: 0, resumedFrom: 0 };
 
     const tempDir = path.join(root, TEMP_DIR);
-    await mkdir(tempDir, { recursive: true });
+    await mkdir(tempDir, { recursive: true, mode: DIR_MODE });
     const temp = path.join(tempDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
     // Local copies are cheap, so a retry rewrites the temp file rather than trusting a half-written one.
     const counter = new CountingStream((bytes) => options.onProgress?.({ bytesSent: bytes }), true);
     try {
-      await pipeline(source.open(0), counter, createWriteStream(temp, { flags: 'wx' }), {
+      await pipeline(source.open(0), counter, createWriteStream(temp, { flags: 'wx', mode: FILE_MODE }), {
         signal: options.signal,
       });
       const handle = await open(temp, 'r');
@@ -187,7 +191,7 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
         );
       }
       await opts.beforeCommit?.(temp);
-      await mkdir(path.dirname(target), { recursive: true });
+      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
       await rename(temp, target);
       return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
     } finally {

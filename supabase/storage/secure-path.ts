@@ -79,4 +79,4 @@ export function storageKeyFor(tenantId: string, sha256: string, fileName: string
  * guarded by core/import-path.ts, shared with the mailbox import; re-exported so every path guard an
  * upload uses is reachable from here.
  */
-export { resolveImportPath } from '../../core/import-path.js';
+export { resolveImportPath, tenantImportDir } from '../../core/import-path.js';

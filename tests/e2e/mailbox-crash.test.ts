@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tenantImportDir } from '../../core/import-path.js';
 import { createLogger } from '../../core/logger.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
@@ -26,9 +27,12 @@ describe('mbox import survives a killed worker', () => {
   it('completes on a new worker with every message stored exactly once', { timeout: 240_000 }, async () => {
     const env = testEnv({ MCP_HTTP_PORT: '0', MAILBOX_CHUNK_MESSAGES: '100', MAILBOX_CONCURRENCY: '1' });
     stack = await startTestStack(env, false); // this process only starts and watches; workers run apart
-    mkdirSync(stack.config.mailbox.importDir, { recursive: true });
+    mkdirSync(tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug), { recursive: true });
     const generated = generateMailbox(4000, 0.03, 0.05, 'crash');
-    writeFileSync(path.join(stack.config.mailbox.importDir, 'crash.mbox'), generated.mbox);
+    writeFileSync(
+      path.join(tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug), 'crash.mbox'),
+      generated.mbox,
+    );
     const http = await startMcpHttp(stack, createLogger('warn'));
     const key = generateApiKey();
     await registerApiKey(stack.sql, stack.defaultTenant.id, 'crash', key);

@@ -105,7 +105,13 @@ describe('the application layer', () => {
     await expect(importMailbox(owner, {})).rejects.toMatchObject({ type: 'InvalidPath' });
   });
 
-  it('refuses by role: a viewer may read and dry-run, not delete, set policy or change prompts', async () => {
+  it('refuses by role: a viewer may read, not ingest, dry-run, delete, set policy or change prompts', async () => {
+    await expect(runRetention(viewer, { dryRun: true })).rejects.toThrow(
+      'a retention dry run needs the owner or admin role; this identity is viewer',
+    );
+    await expect(ingestEmail(viewer, { raw: fixture('quarterly-report.eml') })).rejects.toThrow(
+      'ingesting email needs the owner, admin or member role; this identity is viewer',
+    );
     await expect(runRetention(viewer, { dryRun: false })).rejects.toThrow(
       'deleting data by retention policy needs the owner or admin role; this identity is viewer',
     );

@@ -59,6 +59,21 @@ describe('filesystem storage backend', () => {
     expect(again).toEqual({ alreadyExisted: true, bytesSent: 0, resumedFrom: 0 });
     expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
 
+    // Only the server's user reads them: the object 0600, every folder made for it 0700.
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    expect(await mode(path.join(root, 'docs', 't', sha256, 'source.bin'))).toBe(0o600);
+    for (const dir of [
+      root,
+      path.join(root, '.tmp'),
+      path.join(root, 'docs'),
+      path.join(root, 'docs', 't'),
+    ]) {
+      expect(await mode(dir)).toBe(0o700);
+    }
+    expect(await mode(path.join(root, 'docs', 't', sha256))).toBe(0o700);
+    await backend.ensureBucket('fresh');
+    expect(await mode(path.join(root, 'fresh'))).toBe(0o700);
+
     const read = await backend.getObject('docs', `t/${sha256}/source.bin`);
     expect((await text(read)).length).toBeGreaterThan(0);
     await backend.deleteObjects('docs', [`t/${sha256}/source.bin`]);

@@ -153,7 +153,7 @@ describe('retention schedule', () => {
         /^Forbidden: unpause on the retention schedule is for the operators/,
       );
       expect(await callError(member, 'retention_schedule', { action: 'trigger' })).toMatch(
-        /^Forbidden: trigger on the retention schedule needs the owner or admin role; this identity is member/,
+        /^Forbidden: changing the retention schedule needs the owner or admin role; this identity is member/,
       );
       expect(
         (await callOk<ScheduleOut>(member, 'retention_schedule', { action: 'describe' })).schedule.paused,

@@ -34,7 +34,8 @@ describe('upload to Supabase Storage (stand-in)', () => {
     standIn = await startStorageStandIn();
     standIn.buckets.add(BUCKET);
     env = testEnv({ SUPABASE_URL: standIn.url, SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey });
-    importDir = `${env.DURABLE_INBOX_DATA_DIR}/import`;
+    // The local tenant's import folder: `path` arguments resolve inside it.
+    importDir = `${env.DURABLE_INBOX_DATA_DIR}/import/${env.DURABLE_INBOX_TENANT}`;
     stack = await startTestStack(env);
     tenantId = stack.defaultTenant.id;
     sql = testDb();

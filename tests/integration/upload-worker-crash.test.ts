@@ -57,7 +57,11 @@ describe('upload survives a worker killed mid-upload', () => {
     timeout: 150_000,
   }, async () => {
     const size = 30 * MB + 123;
-    const file = await importFile(env.DURABLE_INBOX_IMPORT_DIR!, 'backup.tar', size);
+    const file = await importFile(
+      path.join(env.DURABLE_INBOX_IMPORT_DIR!, env.DURABLE_INBOX_TENANT!),
+      'backup.tar',
+      size,
+    );
     let release!: () => void;
     // Park the third chunk: the first two are acknowledged and heartbeated, then the worker dies.
     standIn.inject({

@@ -8,7 +8,7 @@
  * The API key must appear in no tool result, no event of the run's history and no log line of the MCP
  * server or the worker.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -49,8 +49,9 @@ describe('failures reach the caller as "Type: message", over stdio and HTTP', ()
     });
     // The MCP side: default limits, an import directory holding the mailbox.
     const mcpEnv = { ...shared, DURABLE_INBOX_IMPORT_DIR: mcpImportDir };
+    mkdirSync(path.join(mcpImportDir, shared.DURABLE_INBOX_TENANT!));
     writeFileSync(
-      path.join(mcpImportDir, 'export.mbox'),
+      path.join(mcpImportDir, shared.DURABLE_INBOX_TENANT!, 'export.mbox'),
       `From a@example.com Mon Nov 16 09:00:00 2026\n${fixture('quarterly-report.eml')}\n`,
     );
     // The worker: tighter header limit, and an import directory without that file.
@@ -108,7 +109,7 @@ describe('failures reach the caller as "Type: message", over stdio and HTTP', ()
   it('ingest_mailbox: the file is gone from where the worker reads (NotFound)', async () => {
     for (const [transport, mcp] of clients) {
       expect(await errorText(mcp, 'ingest_mailbox', { path: 'export.mbox' }), transport).toBe(
-        'NotFound: no file "export.mbox" in the import directory',
+        'NotFound: no file "export.mbox" in your import folder',
       );
     }
   });

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantImportDir } from '../../core/import-path.js';
 import { createLogger } from '../../core/logger.js';
 import { toMboxEntry } from '../../core/mbox.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
@@ -40,7 +41,7 @@ describe('ingest_mailbox', () => {
 
   beforeAll(async () => {
     stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0', MAILBOX_CHUNK_MESSAGES: '50' }));
-    mkdirSync(stack.config.mailbox.importDir, { recursive: true });
+    mkdirSync(tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug), { recursive: true });
     http = await startMcpHttp(stack, createLogger('warn'));
     const key = generateApiKey();
     await registerApiKey(stack.sql, stack.defaultTenant.id, 'mbox', key);
@@ -54,7 +55,10 @@ describe('ingest_mailbox', () => {
 
   it('imports 2,000 messages with bad ones and duplicates, and reports exactly', async () => {
     const generated = generateMailbox(2000, 0.03, 0.05, 'big');
-    writeFileSync(path.join(stack.config.mailbox.importDir, 'big.mbox'), generated.mbox);
+    writeFileSync(
+      path.join(tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug), 'big.mbox'),
+      generated.mbox,
+    );
     const started = await callOk<Started>(mcp, 'ingest_mailbox', { path: 'big.mbox', wait: false });
     expect(started.workflowId).toMatch(new RegExp(`^mailbox/${stack.defaultTenant.id}/[0-9a-f]{64}$`));
 

@@ -264,7 +264,7 @@ describe('prompt tools over MCP', () => {
 
   it('lets members and viewers read but not change prompts; PROMPT_ADMIN_ORGS narrows admins', async () => {
     const forbidden =
-      /^Forbidden: changing prompts needs the owner or admin role in the organization; this identity is a (member|viewer)$/;
+      /^Forbidden: changing prompts needs the owner or admin role; this identity is (member|viewer)$/;
     for (const client of [member, viewer]) {
       expect(
         await callError(client, 'start_prompt_rollout', { ...pair, content: 'x', description: 'y' }),

@@ -158,14 +158,17 @@ describe('email retention', () => {
     expect(org).toEqual({ email_retention_days: 30 });
   });
 
-  it('a dry run reports what would go and changes nothing; members may only dry-run', async () => {
+  it('a dry run reports what would go and changes nothing; members may not run it, not even dry', async () => {
     expect(await callError(memberA, 'retention_run_now', {})).toMatch(
       /^Forbidden: deleting data by retention policy needs the owner or admin role; this identity is member/,
+    );
+    expect(await callError(memberA, 'retention_run_now', { dryRun: true })).toBe(
+      'Forbidden: a retention dry run needs the owner or admin role; this identity is member',
     );
     expect(await callError(adminB, 'retention_run_now', { scope: 'all', dryRun: true })).toMatch(
       /^Forbidden: a retention dry run for all tenants is for the operators/,
     );
-    const dry = await callOk<RunOut>(memberA, 'retention_run_now', { dryRun: true });
+    const dry = await callOk<RunOut>(adminA, 'retention_run_now', { dryRun: true });
     expect(dry.workflowId).toBe(`retention/${tenantA}/dry-run`);
     expect(dry.report).toMatchObject({
       dryRun: true,

@@ -31,9 +31,11 @@ describe('upload_file over stdio', () => {
 
   const t = useStdioStack(async () => {
     const base = testEnv();
-    importDir = path.join(base.DURABLE_INBOX_DATA_DIR!, 'import');
+    const root = path.join(base.DURABLE_INBOX_DATA_DIR!, 'import');
+    // The tenant's own folder: `path` arguments resolve inside it.
+    importDir = path.join(root, base.DURABLE_INBOX_TENANT!);
     await importFile(importDir, 'placeholder', 1);
-    return { ...base, DURABLE_INBOX_IMPORT_DIR: importDir };
+    return { ...base, DURABLE_INBOX_IMPORT_DIR: root };
   });
 
   it('uploads an import file, streaming progress notifications from the heartbeats', async () => {
@@ -124,9 +126,9 @@ describe('upload_file over stdio', () => {
       [{ path: '/etc/passwd' }, /^InvalidPath: path "\/etc\/passwd" is refused: it must be relative/],
       [
         { path: 'link.txt' },
-        /^InvalidPath: path "link.txt" is refused: it resolves outside the import directory/,
+        /^InvalidPath: path "link.txt" is refused: it resolves outside your import folder/,
       ],
-      [{ path: 'nope.txt' }, /^NotFound: no file "nope.txt"/],
+      [{ path: 'nope.txt' }, /^NotFound: no file "nope.txt" in your import folder$/],
       [
         { path: 'placeholder', filename: 'a/b.txt' },
         /^InvalidKey: the file name "a\/b.txt" contains a path separator/,

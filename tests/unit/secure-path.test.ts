@@ -9,6 +9,7 @@ import {
   resolveImportPath,
   sanitiseFileName,
   storageKeyFor,
+  tenantImportDir,
 } from '../../supabase/storage/secure-path.js';
 
 const SHA = 'ab'.repeat(32);
@@ -52,35 +53,72 @@ describe('file names and keys', () => {
   });
 });
 
-describe('resolveImportPath', () => {
+describe("resolveImportPath, inside the tenant's own import folder", () => {
+  let base: string;
+  let importDir: string;
   let root: string;
-  let outside: string;
   beforeAll(async () => {
-    const base = await mkdtemp(path.join(os.tmpdir(), 'secure-path-'));
-    root = path.join(base, 'import');
-    outside = path.join(base, 'secret.txt');
+    base = await mkdtemp(path.join(os.tmpdir(), 'secure-path-'));
+    importDir = path.join(base, 'import');
+    root = path.join(importDir, 'tenant-a');
+    const other = path.join(importDir, 'tenant-b');
     await mkdir(path.join(root, 'sub'), { recursive: true });
+    await mkdir(other, { recursive: true });
     await writeFile(path.join(root, 'sub', 'ok.txt'), 'ok');
-    await writeFile(outside, 'secret');
-    await symlink(outside, path.join(root, 'escape.txt'));
+    await writeFile(path.join(other, 'b-only.txt'), 'tenant b');
+    await writeFile(path.join(base, 'secret.txt'), 'secret');
+    await symlink(path.join(base, 'secret.txt'), path.join(root, 'escape.txt'));
+    await symlink(path.join(other, 'b-only.txt'), path.join(root, 'to-b.txt'));
     await symlink(path.join(root, 'sub', 'ok.txt'), path.join(root, 'inside-link.txt'));
   });
 
   it('resolves files inside, following symlinks that stay inside', async () => {
-    expect(await resolveImportPath(root, 'sub/ok.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
-    expect(await resolveImportPath(root, 'inside-link.txt')).toBe(path.join(root, 'sub', 'ok.txt'));
+    expect(await resolveImportPath(importDir, 'tenant-a', 'sub/ok.txt')).toBe(
+      path.join(root, 'sub', 'ok.txt'),
+    );
+    expect(await resolveImportPath(importDir, 'tenant-a', 'inside-link.txt')).toBe(
+      path.join(root, 'sub', 'ok.txt'),
+    );
+    expect(await resolveImportPath(importDir, 'tenant-b', 'b-only.txt')).toBe(
+      path.join(importDir, 'tenant-b', 'b-only.txt'),
+    );
   });
 
   it.each([
-    ['../secret.txt', 'InvalidPath', /must not contain "\.\."/],
-    ['sub/../../secret.txt', 'InvalidPath', /must not contain "\.\."/],
-    ['/etc/passwd', 'InvalidPath', /must be relative/],
-    ['a\0b', 'InvalidPath', /NUL/],
-    ['escape.txt', 'InvalidPath', /resolves outside the import directory/],
-    ['missing.txt', 'NotFound', /no file "missing.txt"/],
+    ['../secret.txt', 'InvalidPath', 'path "../secret.txt" is refused: it must not contain ".."'],
+    [
+      '../tenant-b/b-only.txt',
+      'InvalidPath',
+      'path "../tenant-b/b-only.txt" is refused: it must not contain ".."',
+    ],
+    [
+      'sub/../../secret.txt',
+      'InvalidPath',
+      'path "sub/../../secret.txt" is refused: it must not contain ".."',
+    ],
+    [
+      '/etc/passwd',
+      'InvalidPath',
+      'path "/etc/passwd" is refused: it must be relative to your import folder',
+    ],
+    ['a\0b', 'InvalidPath', 'path "a\0b" is refused: it contains a NUL byte'],
+    ['escape.txt', 'InvalidPath', 'path "escape.txt" is refused: it resolves outside your import folder'],
+    ['to-b.txt', 'InvalidPath', 'path "to-b.txt" is refused: it resolves outside your import folder'],
+    ['missing.txt', 'NotFound', 'no file "missing.txt" in your import folder'],
+    // Another tenant's file reads exactly like a missing one.
+    ['b-only.txt', 'NotFound', 'no file "b-only.txt" in your import folder'],
   ])('refuses %j', async (relative, type, message) => {
-    const err = await resolveImportPath(root, relative).catch((e: unknown) => e);
-    expect(err).toMatchObject({ type });
-    expect(String((err as Error).message)).toMatch(message);
+    const err = await resolveImportPath(importDir, 'tenant-a', relative).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type, message });
+    expect((err as Error).message).not.toContain(base);
+  });
+
+  it('a tenant whose folder does not exist yet reads NotFound, naming no server path', async () => {
+    const err = await resolveImportPath(importDir, 'tenant-c', 'b-only.txt').catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'NotFound', message: 'no file "b-only.txt" in your import folder' });
+  });
+
+  it('never makes a folder of something that is not a slug', () => {
+    expect(() => tenantImportDir(importDir, '../x')).toThrow(/not an organization slug/);
   });
 });

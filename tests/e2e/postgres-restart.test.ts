@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tenantImportDir } from '../../core/import-path.js';
 import { createLogger } from '../../core/logger.js';
 import { createDatabase, type ProvisionedPostgres, provisionPostgres } from '../../dev-stack/postgres.js';
 import { createDb } from '../../supabase/db.js';
@@ -49,9 +50,10 @@ describe('a Postgres restart mid-import', () => {
       MAILBOX_CONCURRENCY: '4',
     });
     stack = await startTestStack(env, false); // this process starts and watches; the worker runs apart
-    mkdirSync(stack.config.mailbox.importDir, { recursive: true });
+    const folder = tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug);
+    mkdirSync(folder, { recursive: true });
     const generated = generateMailbox(2500, 0.02, 0.06, 'pgdown');
-    writeFileSync(path.join(stack.config.mailbox.importDir, 'pgdown.mbox'), generated.mbox);
+    writeFileSync(path.join(folder, 'pgdown.mbox'), generated.mbox);
     const http = await startMcpHttp(stack, createLogger('error'));
     const key = generateApiKey();
     await registerApiKey(stack.sql, stack.defaultTenant.id, 'chaos', key);

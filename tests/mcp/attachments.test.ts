@@ -6,16 +6,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.js';
-import type { RunningHttpServer } from '../../mcp/http.js';
+import { describe, expect, it } from 'vitest';
 import { setBucketRules } from '../../supabase/files.js';
-import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { startMcpHttp } from '../../workers/mcp-entry.js';
-import type { Stack } from '../../workers/stack.js';
-import { startTestStack, testEnv } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { useHttpStack } from '../support/http-stack.js';
+import { callOk } from '../support/mcp-clients.js';
 
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const png = Buffer.from(
@@ -47,22 +41,7 @@ interface IngestOut {
 }
 
 describe('email attachments', () => {
-  let stack: Stack;
-  let http: RunningHttpServer;
-  let mcp: McpClient;
-
-  beforeAll(async () => {
-    stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0' }));
-    http = await startMcpHttp(stack, createLogger('warn'));
-    const key = generateApiKey();
-    await registerApiKey(stack.sql, stack.defaultTenant.id, 'att', key);
-    mcp = await connectHttp(http.url, key);
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await http?.close();
-    await stack?.shutdown();
-  });
+  const t = useHttpStack();
 
   it('uploads every attachment as a file and links it, with a safe name', async () => {
     const raw = message('three', [
@@ -70,14 +49,14 @@ describe('email attachments', () => {
       { name: '../../etc/passwd', type: 'text/plain', body: Buffer.from('root:x:0:0\n') },
       { name: 'logo.png', type: 'image/png', body: png, inline: 'logo@x' },
     ]);
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
     expect(out.attachments.map((a) => [a.filename, a.status])).toEqual([
       ['report.pdf', 'stored'],
       ['passwd', 'stored'],
       ['logo.png', 'stored'],
     ]);
 
-    const rows = await stack.sql`
+    const rows = await t.stack.sql`
       select a.part_index, a.filename, a.declared_mime, a.detected_mime, a.size_bytes::int as size, a.sha256,
              a.inline, a.content_id, a.status, f.status as file_status, f.bucket, f.storage_path
       from public.email_attachments a join public.files f on f.id = a.file_id
@@ -95,15 +74,16 @@ describe('email attachments', () => {
     expect(rows[0]!.sha256).toBe(sha(pdf));
 
     // The bytes are really in the bucket, under their content address.
-    if (stack.config.storage.kind !== 'filesystem') throw new Error('the test stack uses filesystem storage');
+    if (t.stack.config.storage.kind !== 'filesystem')
+      throw new Error('the test stack uses filesystem storage');
     const stored = await readFile(
-      path.join(stack.config.storage.root, 'attachments', rows[0]!.storage_path as string),
+      path.join(t.stack.config.storage.root, 'attachments', rows[0]!.storage_path as string),
     );
     expect(sha(stored)).toBe(sha(pdf));
 
     const email = await callOk<{
       attachments: { filename: string; status: string; fileId: string | null }[];
-    }>(mcp, 'get_email', { emailId: out.emailId });
+    }>(t.mcp, 'get_email', { emailId: out.emailId });
     expect(email.attachments.map((a) => a.filename)).toEqual(['report.pdf', 'passwd', 'logo.png']);
     expect(email.attachments.every((a) => a.status === 'stored' && a.fileId)).toBe(true);
   });
@@ -114,34 +94,40 @@ describe('email attachments', () => {
       { name: 'small.bin', type: 'application/octet-stream', body: Buffer.from('tiny') },
       { name: 'big.bin', type: 'application/octet-stream', body: big },
     ]);
-    const tenant = stack.defaultTenant.id;
-    await setBucketRules(stack.sql, tenant, 'attachments', { sizeLimitBytes: 1024, allowedMimeTypes: null });
+    const tenant = t.stack.defaultTenant.id;
+    await setBucketRules(t.stack.sql, tenant, 'attachments', {
+      sizeLimitBytes: 1024,
+      allowedMimeTypes: null,
+    });
 
-    const first = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const first = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
     expect(first.attachments.map((a) => [a.filename, a.status])).toEqual([
       ['small.bin', 'stored'],
       ['big.bin', 'failed'],
     ]);
     expect(first.attachments[1]!.error).toMatch(/^EntityTooLarge: /);
-    const [failed] = await stack.sql`
+    const [failed] = await t.stack.sql`
       select status, error from public.email_attachments where email_id = ${first.emailId} and part_index = 1`;
     expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/^EntityTooLarge/) });
 
-    await setBucketRules(stack.sql, tenant, 'attachments', { sizeLimitBytes: null, allowedMimeTypes: null });
-    const again = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    await setBucketRules(t.stack.sql, tenant, 'attachments', {
+      sizeLimitBytes: null,
+      allowedMimeTypes: null,
+    });
+    const again = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
     expect(again.emailId).toBe(first.emailId);
     expect(again.runId).not.toBe(first.runId);
     // Only the failed one is retried; the stored one is not uploaded again.
     expect(again.attachments.map((a) => [a.filename, a.status])).toEqual([['big.bin', 'stored']]);
-    const statuses = await stack.sql`
+    const statuses = await t.stack.sql`
       select status from public.email_attachments where email_id = ${first.emailId} order by part_index`;
     expect(statuses.map((s) => s.status)).toEqual(['stored', 'stored']);
-    const [emails] =
-      await stack.sql`select count(*)::int as n from public.emails where message_id = 'retry@x'`;
+    const [emails] = await t.stack
+      .sql`select count(*)::int as n from public.emails where message_id = 'retry@x'`;
     expect(emails!.n).toBe(1);
 
     // Nothing left to retry: the next call returns the completed run.
-    const third = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const third = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
     expect(third.runId).toBe(again.runId);
   });
 });

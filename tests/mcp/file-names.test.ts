@@ -1,17 +1,7 @@
-/**
- * File names are stored and returned without bidi and other invisible characters, through a real MCP
- * client on a real Postgres: an uploaded `invoice\u202Efdp.exe` (which reads as a PDF) and an
- * attachment of that name both come back as `invoicefdp.exe`.
- */
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.js';
-import type { RunningHttpServer } from '../../mcp/http.js';
-import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { startMcpHttp } from '../../workers/mcp-entry.js';
-import type { Stack } from '../../workers/stack.js';
-import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueName } from '../support/harness.js';
+import { useHttpStack } from '../support/http-stack.js';
+import { callError, callOk } from '../support/mcp-clients.js';
 
 const TRICK = 'invoice\u202Efdp.exe';
 
@@ -41,46 +31,31 @@ function messageWithAttachment(id: string): string {
 }
 
 describe('file names without bidi and control characters', () => {
-  let stack: Stack;
-  let http: RunningHttpServer;
-  let mcp: McpClient;
-
-  beforeAll(async () => {
-    stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0' }));
-    http = await startMcpHttp(stack, createLogger('warn'));
-    const key = generateApiKey();
-    await registerApiKey(stack.sql, stack.defaultTenant.id, 'names', key, 'member');
-    mcp = await connectHttp(http.url, key);
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await http?.close();
-    await stack?.shutdown();
-  });
+  const t = useHttpStack();
 
   it('upload_file stores the visible name', async () => {
-    const out = await callOk<{ status: string; fileId: string }>(mcp, 'upload_file', {
+    const out = await callOk<{ status: string; fileId: string }>(t.mcp, 'upload_file', {
       bucket: 'names',
       filename: TRICK,
       content: Buffer.from(uniqueName('bytes')).toString('base64'),
     });
     expect(out.status).toBe('completed');
-    const rows = await stack.sql<{ filename: string }[]>`
-      select filename from public.files where tenant_id = ${stack.defaultTenant.id} and bucket = 'names'`;
+    const rows = await t.stack.sql<{ filename: string }[]>`
+      select filename from public.files where tenant_id = ${t.stack.defaultTenant.id} and bucket = 'names'`;
     expect(rows.map((r) => r.filename)).toEqual(['invoicefdp.exe']);
     expect(
-      await callError(mcp, 'upload_file', { bucket: 'names', filename: '\u202E\u200B', content: 'aGk=' }),
+      await callError(t.mcp, 'upload_file', { bucket: 'names', filename: '\u202E\u200B', content: 'aGk=' }),
     ).toBe('InvalidKey: the file name has no visible characters');
   });
 
   it('attachments are stored and returned by get_email with the visible name', async () => {
     const ingested = await callOk<{ emailId: string; attachments: { filename: string }[] }>(
-      mcp,
+      t.mcp,
       'ingest_email',
       { raw: messageWithAttachment(uniqueName('inv')) },
     );
     expect(ingested.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
-    const email = await callOk<{ attachments: { filename: string }[] }>(mcp, 'get_email', {
+    const email = await callOk<{ attachments: { filename: string }[] }>(t.mcp, 'get_email', {
       emailId: ingested.emailId,
     });
     expect(email.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);

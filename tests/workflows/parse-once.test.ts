@@ -6,21 +6,16 @@
  * what still works once the raw bytes are gone, not a counter in the code.
  */
 import { createHash } from 'node:crypto';
-import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEmailActivities } from '../../activities/email-activities.js';
 import { createMailboxActivities } from '../../activities/mailbox-activities.js';
-import { createLogger } from '../../core/logger.js';
 import { toMboxEntry } from '../../core/mbox.js';
-import type { RunningHttpServer } from '../../mcp/http.js';
 import { loadContents, stageContent } from '../../supabase/staged-content.js';
-import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { startMcpHttp } from '../../workers/mcp-entry.js';
-import type { Stack } from '../../workers/stack.js';
 import { decodedHistoryText } from '../support/analysis.js';
-import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { uniqueName } from '../support/harness.js';
+import { useHttpStack } from '../support/http-stack.js';
+import { callOk } from '../support/mcp-clients.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -38,22 +33,7 @@ function message(id: string, files: { name: string; body: string }[]): string {
 }
 
 describe('parse once', () => {
-  let stack: Stack;
-  let http: RunningHttpServer;
-  let mcp: McpClient;
-
-  beforeAll(async () => {
-    stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0' }));
-    http = await startMcpHttp(stack, createLogger('warn'));
-    const key = generateApiKey();
-    await registerApiKey(stack.sql, stack.defaultTenant.id, 'once', key);
-    mcp = await connectHttp(http.url, key);
-  });
-  afterAll(async () => {
-    await mcp?.close();
-    await http?.close();
-    await stack?.shutdown();
-  });
+  const t = useHttpStack();
 
   it('gives the raw message to one activity, once, that stores the email and stages its attachments', async () => {
     const id = uniqueName('single');
@@ -62,13 +42,13 @@ describe('parse once', () => {
       { name: 'b.txt', body: `second ${id}` },
     ]);
     const out = await callOk<{ workflowId: string; runId: string; attachments: { status: string }[] }>(
-      mcp,
+      t.mcp,
       'ingest_email',
       { raw },
     );
     expect(out.attachments.map((a) => a.status)).toEqual(['stored', 'stored']);
 
-    const history = await stack.client.workflow.getHandle(out.workflowId, out.runId).fetchHistory();
+    const history = await t.stack.client.workflow.getHandle(out.workflowId, out.runId).fetchHistory();
     const events = history.events ?? [];
     const scheduled = events
       .map((e) => e.activityTaskScheduledEventAttributes)
@@ -101,13 +81,13 @@ describe('parse once', () => {
   });
 
   it('an mbox upload step reads claims, not the raw message; a dropped claim is repaired from it', async () => {
-    const tenantId = stack.defaultTenant.id;
-    const limits = stack.config.limits;
-    const email = createEmailActivities({ sql: stack.sql, limits });
+    const tenantId = t.stack.defaultTenant.id;
+    const limits = t.stack.config.limits;
+    const email = createEmailActivities({ sql: t.stack.sql, limits });
     const mailbox = createMailboxActivities({
-      sql: stack.sql,
+      sql: t.stack.sql,
       limits,
-      importDir: stack.config.mailbox.importDir,
+      importDir: t.stack.config.mailbox.importDir,
     });
     const env = new MockActivityEnvironment();
     const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
@@ -119,7 +99,7 @@ describe('parse once', () => {
     );
     const mbox = Buffer.from(raws.map((r) => toMboxEntry(r)).join(''));
     const mailboxSha256 = sha(mbox);
-    await stageContent(stack.sql, tenantId, mailboxSha256, mbox);
+    await stageContent(t.stack.sql, tenantId, mailboxSha256, mbox);
     const ref = { tenantId, mailboxSha256 };
     const scan = await run(mailbox.scanMailboxChunk, {
       ...ref,
@@ -145,7 +125,8 @@ describe('parse once', () => {
 
     // The raw messages are gone: the upload step still finds every attachment, bytes staged.
     const rawShas = withAttachments.map((e) => e.rawSha256);
-    await stack.sql`delete from public.staged_content where tenant_id = ${tenantId} and sha256 = any(${rawShas})`;
+    await t.stack
+      .sql`delete from public.staged_content where tenant_id = ${tenantId} and sha256 = any(${rawShas})`;
     for (const [n, e] of withAttachments.entries()) {
       const pending = await run(email.stageEmailAttachments, { ...e, tenantId });
       const i = n === 0 ? 0 : 2;
@@ -157,7 +138,7 @@ describe('parse once', () => {
           sha256: sha(`mbox attachment ${id} ${i}`),
         },
       ]);
-      const staged = await loadContents(stack.sql, tenantId, [pending[0]!.sha256]);
+      const staged = await loadContents(t.stack.sql, tenantId, [pending[0]!.sha256]);
       expect(staged.get(pending[0]!.sha256)?.toString()).toBe(`mbox attachment ${id} ${i}`);
     }
 
@@ -165,14 +146,15 @@ describe('parse once', () => {
     // read and parsed again to stage them; without it the step says what is missing.
     const first = withAttachments[0]!;
     const attachmentSha = sha(`mbox attachment ${id} 0`);
-    await stack.sql`delete from public.staged_content where tenant_id = ${tenantId} and sha256 = ${attachmentSha}`;
+    await t.stack
+      .sql`delete from public.staged_content where tenant_id = ${tenantId} and sha256 = ${attachmentSha}`;
     const missing = await env
       .run(email.stageEmailAttachments, { ...first, tenantId })
       .catch((e: unknown) => e);
     expect(missing).toMatchObject({ type: 'RawMessageMissing' });
-    await stageContent(stack.sql, tenantId, first.rawSha256, Buffer.from(raws[0]!.replace(/\r\n/g, '\n')));
+    await stageContent(t.stack.sql, tenantId, first.rawSha256, Buffer.from(raws[0]!.replace(/\r\n/g, '\n')));
     const repaired = await run(email.stageEmailAttachments, { ...first, tenantId });
     expect(repaired.map((p) => p.sha256)).toEqual([attachmentSha]);
-    expect((await loadContents(stack.sql, tenantId, [attachmentSha])).has(attachmentSha)).toBe(true);
+    expect((await loadContents(t.stack.sql, tenantId, [attachmentSha])).has(attachmentSha)).toBe(true);
   });
 });

@@ -19,6 +19,11 @@ export interface TemporalAccess {
   target: TemporalTarget;
   /** The task queue names by role, for contracts' `taskQueue`. */
   queues: TaskQueues;
+  /**
+   * The bound on a start (TEMPORAL_START_TIMEOUT_SECONDS): past it the caller reads TemporalUnavailable
+   * instead of waiting out the client's retries of an unreachable server.
+   */
+  startTimeoutMs: number;
 }
 
 export interface AppDeps {

@@ -22,16 +22,22 @@ import { seesTemporalUi } from './permissions.js';
 
 export type StartOptions<W extends Workflow> = Omit<WorkflowStartOptions<W>, 'taskQueue'>;
 
-/** Start a run of the contract's workflow on the contract's queue. */
+/**
+ * Start a run of the contract's workflow on the contract's queue, within the start bound: an unreachable
+ * server reads as TemporalUnavailable (gRPC DEADLINE_EXCEEDED, core/failure.ts) in seconds. A start that
+ * the server did take before the bound is found again by the caller's retry (natural-key ids).
+ */
 export function startWorkflow<W extends Workflow>(
   temporal: TemporalAccess,
   contract: WorkflowContract<W>,
   options: StartOptions<W>,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
-  return temporal.client.workflow.start<W>(contract.workflowType, {
-    ...options,
-    taskQueue: temporal.queues[contract.taskQueue],
-  } as WorkflowStartOptions<W>);
+  return temporal.client.withDeadline(Date.now() + temporal.startTimeoutMs, () =>
+    temporal.client.workflow.start<W>(contract.workflowType, {
+      ...options,
+      taskQueue: temporal.queues[contract.taskQueue],
+    } as WorkflowStartOptions<W>),
+  );
 }
 
 export async function startOrJoin<W extends Workflow>(

@@ -111,6 +111,8 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool.optional(),
+  /** How long starting a run may take before the caller reads TemporalUnavailable (nothing was started). */
+  TEMPORAL_START_TIMEOUT_SECONDS: positiveInt.max(60).default(5),
   TEMPORAL_UI_URL: httpUrl,
   TEMPORAL_TASK_QUEUE: taskQueueName.default('durable-inbox'),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
@@ -254,6 +256,8 @@ export interface Config {
     taskQueue: string;
     apiKey?: string;
     tls: boolean;
+    /** TEMPORAL_START_TIMEOUT_SECONDS, in ms. */
+    startTimeoutMs: number;
     uiUrl?: string;
     devPort: number;
     devUiPort: number;
@@ -345,6 +349,7 @@ export function loadConfig(
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       apiKey: env.TEMPORAL_API_KEY,
       tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY),
+      startTimeoutMs: env.TEMPORAL_START_TIMEOUT_SECONDS * 1000,
       uiUrl: env.TEMPORAL_UI_URL,
       devPort: env.TEMPORAL_DEV_PORT,
       devUiPort: env.TEMPORAL_DEV_UI_PORT,

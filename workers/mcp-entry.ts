@@ -17,6 +17,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     client: stack.client,
     target: stack.temporal,
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
+    startTimeoutMs: stack.config.temporal.startTimeoutMs,
   };
 }
 

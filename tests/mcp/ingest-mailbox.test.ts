@@ -96,7 +96,7 @@ describe('ingest_mailbox', () => {
     const again = await callOk<Started>(mcp, 'ingest_mailbox', { path: 'big.mbox' });
     expect(again.workflowId).toBe(started.workflowId);
     expect(again.report).toMatchObject({ stored: generated.unique, duplicates: generated.duplicates });
-  });
+  }, 180_000); // 2,000 messages through the real stack: ~35 s alone, more beside another heavy file
 
   it('imports uploaded content', async () => {
     const mbox = ['a', 'b', 'c']

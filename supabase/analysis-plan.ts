@@ -49,6 +49,7 @@ export async function planAnalysis(
   let prompt: Awaited<ReturnType<typeof resolvePromptVersion>>;
   try {
     prompt = await resolvePromptVersion(sql, {
+      tenantId: request.tenantId,
       toolName: ANALYSIS_TOOL,
       provider,
       subjectKey: request.emailId,
@@ -60,7 +61,7 @@ export async function planAnalysis(
 
   const subject = (email.subject ?? '(no subject)').replace(/\s+/g, ' ');
   return {
-    workflowId: analysisWorkflowId(request.tenantId, request.emailId, provider, prompt.version),
+    workflowId: analysisWorkflowId(request.tenantId, request.emailId, provider, prompt.version, prompt.scope),
     input: {
       tenantId: request.tenantId,
       emailId: request.emailId,

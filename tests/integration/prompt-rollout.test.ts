@@ -194,6 +194,7 @@ describe('prompt rollouts', () => {
 
     // Once active, the candidate serves everyone, as the new baseline.
     const after = await resolvePromptVersion(stack.sql, {
+      tenantId: stack.defaultTenant.id,
       toolName: TOOL,
       provider: PROVIDER,
       subjectKey: 'x',
@@ -394,7 +395,7 @@ describe('prompt rollouts', () => {
 
     await expect(rollout('second')).rejects.toThrow(
       new RegExp(
-        `^a rollout of ${TOOL}/${PROVIDER} is already running: candidate v${first.candidate.version} over ` +
+        `^a rollout of the global ${TOOL}/${PROVIDER} is already running: candidate v${first.candidate.version} over ` +
           `v${first.baseline.version}, running at 5% \\(stage 1 of 4\\), started by test-admin, since .+\\. ` +
           'Steer it with control_prompt_rollout',
       ),
@@ -421,6 +422,7 @@ describe('prompt rollouts', () => {
         workflowId: 'elsewhere',
         actor: 'sql',
         tenantId: stack.defaultTenant.id,
+        scopeTenantId: null,
       }),
     ).rejects.toMatchObject({ type: 'RolloutRunning' });
 

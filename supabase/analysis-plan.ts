@@ -74,6 +74,7 @@ export async function planAnalysis(
       llm: llm ? { taskQueue: aiTaskQueue(ai, provider), timeoutMs: llm.timeoutMs } : undefined,
     },
     summary: `Analyse: ${subject.length > 80 ? `${subject.slice(0, 79)}…` : subject} with ${provider}/${model}`,
+    promptScope: prompt.scope,
     rollout: prompt.rollout,
   };
 }

@@ -143,7 +143,7 @@ returns uuid language sql stable security invoker set search_path = '' as $$
   limit 1
 $$;
 revoke all on function private.effective_prompt(uuid, text, text) from public;
-grant execute on function private.effective_prompt(uuid, text, text) to service_role;
+grant execute on function private.effective_prompt(uuid, text, text) to authenticated, service_role;
 
 -- Open a rollout at traffic 0 in the request's scope. Idempotent on the rollout id. Refuses a second open
 -- rollout in the scope, a baseline that is not what serves the scope now, and a candidate of another
@@ -398,5 +398,7 @@ begin
     case when v_candidate.id is null then null when v_candidate.tenant_id is null then 'global' else 'tenant' end;
 end
 $$;
-revoke all on function public.serving_prompt(uuid, text, text) from public, anon, authenticated;
-grant execute on function public.serving_prompt(uuid, text, text) to service_role;
+-- analyze_email plans as the caller (RLS on): the function reads with the caller's rights, so for any
+-- tenant but the caller's own it can only ever see the global set.
+revoke all on function public.serving_prompt(uuid, text, text) from public, anon;
+grant execute on function public.serving_prompt(uuid, text, text) to authenticated, service_role;

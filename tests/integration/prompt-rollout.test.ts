@@ -182,7 +182,7 @@ describe('prompt rollouts', () => {
     expect(description.typedSearchAttributes.get(RolloutStage)).toBe('completed');
     const first = stack.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
     expect(await (await first.describe()).staticSummary()).toBe(
-      `Roll out ${TOOL}/${PROVIDER} v${result.candidate.version} over v${baseline}: 5% → 25% → 50% → 100%`,
+      `Roll out global ${TOOL}/${PROVIDER} v${result.candidate.version} over v${baseline}: 5% → 25% → 50% → 100%`,
     );
     const bundle = { workflowBundle: { codePath: inject('workflowBundlePath') } };
     const firstHistory = await first.fetchHistory();

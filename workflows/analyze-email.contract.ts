@@ -49,6 +49,8 @@ export interface AnalysisPlan {
   workflowId: string;
   input: AnalyzeEmailInput;
   summary: string;
+  /** Whose version serves: the tenant's own, or the global default set's (version numbers are per scope). */
+  promptScope: 'global' | 'tenant';
   /** The prompt rollout that chose the version, and its traffic percent at that moment. */
   rollout?: { id: string; percent: number };
 }

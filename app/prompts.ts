@@ -150,8 +150,9 @@ export type RolloutView = PromptRolloutStatus & {
 type Reader = Pick<AppDeps, 'temporal' | 'principal'> & { tenantId: string };
 
 export function liveView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
-  // A reader only ever reads its own tenant's rollouts and the global ones.
-  const scopeTenantId = status.scope === 'global' ? null : reader.tenantId;
+  // A reader only ever reads its own tenant's rollouts and the global ones (runs started before
+  // prompts were per tenant report no scope: they are global).
+  const scopeTenantId = status.scope === 'tenant' ? reader.tenantId : null;
   const workflowId = promptRolloutWorkflowId(scopeTenantId, status.toolName, status.provider);
   return { ...status, workflowId, live: true, ...uiLink(reader, reader.tenantId, workflowId, runId) };
 }
@@ -609,7 +610,9 @@ export async function getPromptRollout(
       ErrorType.NotFound,
       request.rolloutId
         ? `no rollout ${request.rolloutId} of ${pair.toolName}/${pair.provider}`
-        : `${pairText(pair)} has never been rolled out${pair.scopeTenantId ? ' in your organization' : ''}`,
+        : pair.scopeTenantId
+          ? `${pairText(pair)} has never been rolled out in your organization (the global default's rollouts: \`scope: "global"\`)`
+          : `${pairText(pair)} has never been rolled out`,
     );
   }
   return rowView(reader, row);

@@ -181,7 +181,7 @@ describe('prompts per tenant', () => {
       `NotFound: no rollout ${missing} of analyze_email/${PROVIDER}`,
     );
     expect(await callError(b, 'get_prompt_rollout', pair)).toBe(
-      `NotFound: analyze_email/${PROVIDER} has never been rolled out in your organization`,
+      `NotFound: analyze_email/${PROVIDER} has never been rolled out in your organization (the global default's rollouts: \`scope: "global"\`)`,
     );
     // Steering, aborting and rolling back as B reach nothing of A's: the answers of a tenant with no rollout.
     const none = `NotFound: no rollout of analyze_email/${PROVIDER} is running`;
@@ -361,6 +361,17 @@ describe('prompts per tenant', () => {
       [stack.defaultTenant.id, 'prompt_rollout.completed', `workflow:${global.workflowId}`],
       [tenantA.id, 'prompt.inherited', actor('a')],
     ]);
+
+    expect(
+      await callError(operator, 'rollback_prompt', {
+        ...pair,
+        scope: 'global',
+        version: 'global',
+        reason: 'x',
+      }),
+    ).toBe(
+      'InvalidInput: `version: "global"` returns a tenant to the global default; in the global scope give a version number',
+    );
 
     // Leave the global set as other files expect it.
     await callOk(operator, 'rollback_prompt', {

@@ -30,13 +30,14 @@ import { ErrorType, UserFacingError } from '../core/errors.js';
 import { DEFAULT_GATES, DEFAULT_STAGES, type RolloutGates, stagesProblem } from '../core/rollout-gates.js';
 import { asCaller } from '../supabase/caller.js';
 import { findOpenRollout, findRollout, type PromptRolloutRow } from '../supabase/prompt-rollouts.js';
-import type { PromptScopeName } from '../supabase/prompts.js';
 import {
   activatePromptVersion,
   createPromptVersion,
   findPromptVersion,
   listPromptVersions as listVersions,
+  type PromptScopeName,
   type PromptVersionInfo,
+  scopeName,
 } from '../supabase/prompts.js';
 import { findTenant } from '../supabase/tenants.js';
 import {
@@ -572,7 +573,7 @@ export async function rollbackPrompt(
   return {
     toolName: pair.toolName,
     provider: pair.provider,
-    scope: pair.scopeTenantId === null ? 'global' : 'tenant',
+    scope: scopeName(pair.scopeTenantId),
     activeScope: target.scope,
     activeVersion: result.activeVersion,
     previousVersion: result.previousVersion,

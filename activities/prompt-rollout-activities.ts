@@ -20,13 +20,20 @@ import {
   type StageChange,
   setPromptRolloutStage,
 } from '../supabase/prompt-rollouts.js';
-import { type Activation, activatePromptVersion, type PromptActor } from '../supabase/prompts.js';
+import {
+  type Activation,
+  activatePromptVersion,
+  type PromptActor,
+  type PromptScope,
+} from '../supabase/prompts.js';
 
 export interface PromptRolloutActivityDeps {
   sql: Sql;
 }
 
 export interface RolloutWindow {
+  /** The rollout's scope: a tenant's rollout is measured on that tenant's calls only. */
+  scopeTenantId?: string | null;
   baselineId: string;
   candidateId: string;
   /** ISO timestamps, by the database clock. */
@@ -42,7 +49,7 @@ export interface EvaluateStageInput extends RolloutWindow {
   gates: RolloutGates;
 }
 
-export interface FinishRolloutInput extends PromptActor {
+export interface FinishRolloutInput extends PromptActor, Partial<PromptScope> {
   rolloutId: string;
   /** The version active afterwards: the candidate when completed, else the baseline. */
   promptId: string;
@@ -51,6 +58,7 @@ export interface FinishRolloutInput extends PromptActor {
 }
 
 const windowOf = (w: RolloutWindow) => ({
+  scopeTenantId: w.scopeTenantId ?? null,
   baselineId: w.baselineId,
   candidateId: w.candidateId,
   baselineSince: new Date(w.baselineSince),
@@ -101,6 +109,8 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
       return activatePromptVersion(sql, input.promptId, {
         actor: input.actor,
         tenantId: input.tenantId,
+        // Runs started before prompts were per tenant were global.
+        scopeTenantId: input.scopeTenantId ?? null,
         reason: input.reason,
         rolloutId: input.rolloutId,
         rolloutStatus: input.outcome,

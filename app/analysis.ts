@@ -42,6 +42,8 @@ export interface AnalyzeEmailOutcome {
   provider: string;
   model: string;
   promptVersion: number;
+  /** Whose prompt version: the tenant's own, or the global default it inherits. */
+  promptScope: 'global' | 'tenant';
   reused?: boolean;
   analysis?: Analysis;
   tokens?: number;
@@ -74,6 +76,7 @@ export async function analyzeEmail(
     provider: plan.input.provider,
     model: plan.input.model,
     promptVersion: plan.input.promptVersion,
+    promptScope: plan.promptScope,
     ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
   deps.log.info('analyze_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
@@ -123,7 +126,7 @@ export function startAnalysisRun(
       staticSummary: summaryText(plan.summary),
       staticDetails: detailsText(
         `Tenant \`${plan.input.tenantId}\`\n\nEmail \`${plan.input.emailId}\`\n\n` +
-          `Prompt v${plan.input.promptVersion} (${plan.input.arm}` +
+          `Prompt ${plan.promptScope === 'tenant' ? "(the tenant's own) " : ''}v${plan.input.promptVersion} (${plan.input.arm}` +
           `${plan.rollout ? `, rollout at ${plan.rollout.percent}%` : ''})${plan.input.force ? ', forced' : ''}`,
       ),
     },

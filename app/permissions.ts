@@ -5,8 +5,9 @@
  * calls every tool as every role and checks the answers against it and against its own copy.
  *
  * Some actions have a second, narrower rule on top, kept where it is: runs and schedule changes over
- * every tenant are for the operator organization (RETENTION_OPERATOR_TENANT, app/retention.ts), and
- * PROMPT_ADMIN_ORGS narrows which organizations' admins change prompts (app/prompts.ts).
+ * every tenant are for the operator organization (RETENTION_OPERATOR_TENANT, app/retention.ts), and so
+ * are changes of the global default prompts (`scope: "global"`; PROMPT_ADMIN_ORGS names other
+ * organizations for that when set, app/prompts.ts). A tenant's own prompts follow the table alone.
  */
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { MemberRole } from '../supabase/tenants.js';

@@ -3,9 +3,16 @@
  * it (`controlRollout`), activating another version at once (`rollbackPrompt`), and reading them
  * (`getPromptRollout`, `listPromptVersions`).
  *
- * Prompts are global product configuration, so changing them is an organization-admin action: the
- * caller must be owner or admin of the organization it acts for (and, when PROMPT_ADMIN_ORGS is set,
- * that organization must be listed). Every change is audited in that organization's audit_log.
+ * Prompts have a scope (`scope`): every tenant has its own versions (`tenant`, the default) and inherits
+ * the global default set (`global`) for as long as it has no version of its own active. A tenant's owners
+ * and admins change only their own tenant's prompts, and its rollouts serve only its own mail. The global
+ * set is changed only by the operator organization: the organizations PROMPT_ADMIN_ORGS names when it is
+ * set, else the operator organization of retention (RETENTION_OPERATOR_TENANT, by default the
+ * deployment's own DURABLE_INBOX_TENANT; app/retention.ts requireOperator). Every change is audited in
+ * the log of the tenant whose prompt changed (a global change: the operator organization's).
+ *
+ * Reads show the caller's scope and the global versions it inherits, marked by `scope`; another tenant's
+ * versions and rollouts read exactly like missing ones.
  *
  * A rollout is read live from the running workflow (its status query) or from the database row once the
  * workflow has ended; both read the same (RolloutView).
@@ -28,7 +35,9 @@ import {
   createPromptVersion,
   findPromptVersion,
   listPromptVersions as listVersions,
+  type PromptScopeName,
   type PromptVersionInfo,
+  scopeName,
 } from '../supabase/prompts.js';
 import { findTenant } from '../supabase/tenants.js';
 import {
@@ -56,6 +65,7 @@ import {
 import type { AppDeps, WaitRequest } from './deps.js';
 import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { requireOperator } from './retention.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { startWorkflow, uiLink } from './workflows.js';
 
@@ -64,11 +74,21 @@ export interface PromptPair {
   provider: string;
 }
 
-/** Which prompt a request names: its tool, and its provider (default: the configured one). */
+/** Which prompt a request names: its tool, its provider (default: the configured one) and its scope. */
 export interface PromptRequest {
   tool: string;
   provider?: ProviderName;
   tenant?: string;
+  /** The caller's tenant's own prompt (default), or the global default set. */
+  scope?: PromptScopeName;
+}
+
+/** A pair in one scope: the tenant's id, or null for the global default set. */
+export type ScopedPair = PromptPair & { scopeTenantId: string | null };
+
+/** "analyze_email/openai" for a tenant's own prompt, "the global analyze_email/openai" for the default. */
+function pairText(pair: ScopedPair): string {
+  return `${pair.scopeTenantId === null ? 'the global ' : ''}${pair.toolName}/${pair.provider}`;
 }
 
 export function pairOf(
@@ -80,24 +100,41 @@ export function pairOf(
 
 // ---- Who may change prompts -----------------------------------------------------------------------
 
+/** Who changes a prompt, and in which scope (its own tenant's, or the global set). */
+export type ScopedSteering = Steering & { scopeTenantId: string | null };
+
+/**
+ * The caller may change prompts in the scope it names: its own tenant's (owner or admin there), or the
+ * global default set (owner or admin of the operator organization: PROMPT_ADMIN_ORGS when set, else
+ * RETENTION_OPERATOR_TENANT's). A global change is made, and audited, as the operator organization.
+ */
 export async function promptAdmin(
-  deps: Pick<AppDeps, 'sql' | 'principal' | 'rollouts'>,
-  tenant: string | undefined,
+  deps: Pick<AppDeps, 'sql' | 'principal' | 'rollouts' | 'retention'>,
+  request: { tenant?: string; scope?: PromptScopeName },
   action: Extract<Action, 'start_prompt_rollout' | 'control_prompt_rollout' | 'rollback_prompt'>,
-): Promise<Steering> {
-  const tenantId = await resolveTenant(deps.sql, deps.principal, tenant);
+): Promise<ScopedSteering> {
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, action);
+  const actor = deps.principal.actor;
+  if (request.scope !== 'global') return { actor, tenantId, scopeTenantId: tenantId };
   const allowed = deps.rollouts.adminOrgs;
-  if (allowed.length > 0) {
-    const org = await findTenant(deps.sql, tenantId);
-    if (!org || !allowed.some((a) => a === org.id || a === org.slug)) {
-      throw new UserFacingError(
-        ErrorType.Forbidden,
-        `prompts are changed by the admins of ${allowed.join(', ')} (PROMPT_ADMIN_ORGS), not of "${org?.slug ?? tenantId}"`,
-      );
-    }
+  if (allowed.length === 0) {
+    const operator = await requireOperator(deps, 'changing the global default prompts', action);
+    return { actor, tenantId: operator, scopeTenantId: null };
   }
-  return { actor: deps.principal.actor, tenantId };
+  const org = await findTenant(deps.sql, tenantId);
+  if (!org || !allowed.some((a) => a === org.id || a === org.slug)) {
+    throw new UserFacingError(
+      ErrorType.Forbidden,
+      `the global default prompts are changed by the admins of ${allowed.join(', ')} (PROMPT_ADMIN_ORGS), not of "${org?.slug ?? tenantId}"`,
+    );
+  }
+  return { actor, tenantId, scopeTenantId: null };
+}
+
+/** The scope a reader names: its own tenant's prompt (default) or the global set it inherits. */
+function readScope(tenantId: string, scope: PromptScopeName | undefined): string | null {
+  return scope === 'global' ? null : tenantId;
 }
 
 // ---- A rollout as callers read it -----------------------------------------------------------------
@@ -114,7 +151,10 @@ export type RolloutView = PromptRolloutStatus & {
 type Reader = Pick<AppDeps, 'temporal' | 'principal'> & { tenantId: string };
 
 export function liveView(reader: Reader, status: PromptRolloutStatus, runId?: string): RolloutView {
-  const workflowId = promptRolloutWorkflowId(status.toolName, status.provider);
+  // A reader only ever reads its own tenant's rollouts and the global ones (runs started before
+  // prompts were per tenant report no scope: they are global).
+  const scopeTenantId = status.scope === 'tenant' ? reader.tenantId : null;
+  const workflowId = promptRolloutWorkflowId(scopeTenantId, status.toolName, status.provider);
   return { ...status, workflowId, live: true, ...uiLink(reader, reader.tenantId, workflowId, runId) };
 }
 
@@ -124,6 +164,7 @@ export function rowView(reader: Reader, row: PromptRolloutRow): RolloutView {
   const stageStartedAt = row.stageStartedAt?.toISOString() ?? null;
   return {
     rolloutId: row.id,
+    scope: row.scope,
     toolName: row.toolName,
     provider: row.provider,
     baseline: row.baseline,
@@ -164,13 +205,13 @@ export interface RunningRollout {
   description: WorkflowExecutionDescription;
 }
 
-/** The pair's rollout workflow if it is running, else null. */
+/** The scope's rollout workflow of the pair if it is running, else null. */
 export async function runningRollout(
   deps: Pick<AppDeps, 'temporal'>,
-  pair: PromptPair,
+  pair: ScopedPair,
 ): Promise<RunningRollout | null> {
   const handle = deps.temporal.client.workflow.getHandle<PromptRolloutWorkflow>(
-    promptRolloutWorkflowId(pair.toolName, pair.provider),
+    promptRolloutWorkflowId(pair.scopeTenantId, pair.toolName, pair.provider),
   );
   try {
     const description = await handle.describe();
@@ -182,7 +223,7 @@ export async function runningRollout(
 }
 
 /** "A rollout is already running" in words that name it: candidate, stage, who started it and when. */
-async function rolloutRunningError(running: RunningRollout, pair: PromptPair): Promise<UserFacingError> {
+async function rolloutRunningError(running: RunningRollout, pair: ScopedPair): Promise<UserFacingError> {
   const s = await running.handle.query(statusQuery).catch(() => null);
   const where = s
     ? `candidate v${s.candidate.version} over v${s.baseline.version}, ${s.status} at ${s.percent}% ` +
@@ -190,21 +231,18 @@ async function rolloutRunningError(running: RunningRollout, pair: PromptPair): P
     : 'starting';
   return new UserFacingError(
     ErrorType.RolloutRunning,
-    `a rollout of ${pair.toolName}/${pair.provider} is already running: ${where}, since ` +
+    `a rollout of ${pairText(pair)} is already running: ${where}, since ` +
       `${running.description.startTime.toISOString()}. Steer it with control_prompt_rollout ` +
       `(workflow ${running.handle.workflowId}).`,
   );
 }
 
-function noRunningRollout(pair: PromptPair, latest: PromptRolloutRow | null): UserFacingError {
+function noRunningRollout(pair: ScopedPair, latest: PromptRolloutRow | null): UserFacingError {
   const last = latest
     ? ` (the last one, candidate v${latest.candidate.version}, ended ${latest.status.replace('_', ' ')} at ` +
       `${(latest.finishedAt ?? latest.updatedAt).toISOString()})`
     : '';
-  return new UserFacingError(
-    ErrorType.NotFound,
-    `no rollout of ${pair.toolName}/${pair.provider} is running${last}`,
-  );
+  return new UserFacingError(ErrorType.NotFound, `no rollout of ${pairText(pair)} is running${last}`);
 }
 
 // ---- Starting a rollout ---------------------------------------------------------------------------
@@ -234,13 +272,12 @@ export async function launchRollout(
   deps: AppDeps,
   request: LaunchRequest & PromptRequest & WaitRequest,
 ): Promise<LaunchedRollout> {
-  const by = await promptAdmin(deps, request.tenant, 'start_prompt_rollout');
+  const by = await promptAdmin(deps, request, 'start_prompt_rollout');
   const { handle, candidateCreated } = await startPromptRollout(deps, by, request);
   const status = request.wait
     ? await waitForEnd(deps, handle, request)
     : await waitForFirstStage(handle, Math.min(deps.waitMs, 15_000));
-  const reader = { ...deps, tenantId: by.tenantId };
-  return { ...settledView(reader, status, handle.firstExecutionRunId), candidateCreated };
+  return { ...settledView(readerOf(deps, by), status, handle.firstExecutionRunId), candidateCreated };
 }
 
 type StartedRollout = WorkflowHandleWithFirstExecutionRunId<PromptRolloutWorkflow>;
@@ -248,14 +285,15 @@ type StartedRollout = WorkflowHandleWithFirstExecutionRunId<PromptRolloutWorkflo
 /**
  * Everything a launch does before waiting: check the request, refuse while a rollout runs, close a row
  * an ended workflow left open, create the candidate version, start the workflow. `by` has been checked
- * (promptAdmin).
+ * (promptAdmin), and names the scope: the candidate is a version of that scope, the baseline whatever
+ * serves the scope now (for a tenant without a version of its own, the global one).
  */
 export async function startPromptRollout(
   deps: Pick<AppDeps, 'temporal' | 'sql' | 'ai' | 'rollouts' | 'log'>,
-  by: Steering,
+  by: ScopedSteering,
   request: LaunchRequest,
 ): Promise<{ handle: StartedRollout; candidateCreated: boolean }> {
-  const pair = pairOf(deps, request);
+  const pair: ScopedPair = { ...pairOf(deps, request), scopeTenantId: by.scopeTenantId };
   if (Boolean(request.content) === (request.version !== undefined)) {
     throw new UserFacingError(ErrorType.InvalidInput, 'give exactly one of `content` or `version`');
   }
@@ -272,7 +310,7 @@ export async function startPromptRollout(
   }
   const gates: RolloutGates = { ...DEFAULT_GATES, ...request.gates };
 
-  const baseline = await findPromptVersion(deps.sql, pair, 'active');
+  const baseline = await findPromptVersion(deps.sql, pair, 'serving');
   if (!baseline) {
     throw new UserFacingError(
       ErrorType.NoActivePrompt,
@@ -304,12 +342,7 @@ export async function startPromptRollout(
     candidateCreated = made.created;
   } else {
     const found = await findPromptVersion(deps.sql, pair, request.version!);
-    if (!found) {
-      throw new UserFacingError(
-        ErrorType.NotFound,
-        `${pair.toolName}/${pair.provider} has no version ${request.version}`,
-      );
-    }
+    if (!found) throw noSuchVersion(pair, request.version!);
     candidate = found;
   }
   if (candidate.id === baseline.id) {
@@ -340,17 +373,22 @@ export async function startPromptRollout(
       ? await rolloutRunningError(now, pair)
       : new UserFacingError(
           ErrorType.RolloutRunning,
-          `a rollout of ${pair.toolName}/${pair.provider} was started at the same moment; see get_prompt_rollout`,
+          `a rollout of ${pairText(pair)} was started at the same moment; see get_prompt_rollout`,
         );
   });
   deps.log.info('prompt rollout started', { actor: by.actor, workflowId: handle.workflowId });
   return { handle, candidateCreated };
 }
 
+/** The same text for a version that does not exist and for another tenant's: both are missing here. */
+function noSuchVersion(pair: ScopedPair, version: number): UserFacingError {
+  return new UserFacingError(ErrorType.NotFound, `${pairText(pair)} has no version ${version}`);
+}
+
 function startRolloutRun(deps: Pick<AppDeps, 'temporal'>, input: PromptRolloutInput) {
   const stages = input.stages.map((p) => `${p}%`).join(' → ');
   return startWorkflow(deps.temporal, promptRolloutContract, {
-    workflowId: promptRolloutWorkflowId(input.toolName, input.provider),
+    workflowId: promptRolloutWorkflowId(input.scopeTenantId ?? null, input.toolName, input.provider),
     args: [input],
     // Never two at once; a new rollout may follow a closed one, whatever its outcome.
     workflowIdConflictPolicy: 'FAIL',
@@ -361,7 +399,8 @@ function startRolloutRun(deps: Pick<AppDeps, 'temporal'>, input: PromptRolloutIn
       searchAttribute(RolloutStage, 'starting'),
     ],
     staticSummary: summaryText(
-      `Roll out ${input.toolName}/${input.provider} v${input.candidate.version} over v${input.baseline.version}: ${stages}`,
+      `Roll out ${input.scopeTenantId ? '' : 'global '}${input.toolName}/${input.provider} ` +
+        `v${input.candidate.version} over v${input.baseline.version}: ${stages}`,
     ),
     staticDetails: detailsText(
       `Started by \`${input.actor}\` (tenant \`${input.tenantId}\`)\n\n` +
@@ -420,10 +459,10 @@ export interface ControlRequest extends PromptRequest {
  * allow, with the reason (`InvalidTransition`).
  */
 export async function controlRollout(deps: AppDeps, request: ControlRequest): Promise<RolloutView> {
-  const by = await promptAdmin(deps, request.tenant, 'control_prompt_rollout');
-  const pair = pairOf(deps, request);
+  const by = await promptAdmin(deps, request, 'control_prompt_rollout');
+  const pair: ScopedPair = { ...pairOf(deps, request), scopeTenantId: by.scopeTenantId };
   const running = await runningRollout(deps, pair);
-  if (!running) throw noRunningRollout(pair, await findRollout(deps.sql, pair));
+  if (!running) throw noRunningRollout(pair, await findRollout(deps.sql, pair, [pair.scopeTenantId]));
   const { handle } = running;
   const runId = running.description.runId;
 
@@ -462,7 +501,12 @@ export async function controlRollout(deps: AppDeps, request: ControlRequest): Pr
     action: request.action,
     workflowId: handle.workflowId,
   });
-  return settledView({ ...deps, tenantId: by.tenantId }, status, runId);
+  return settledView(readerOf(deps, by), status, runId);
+}
+
+/** The reader of a steering caller's views: its own tenant for a tenant's rollout. */
+function readerOf(deps: Pick<AppDeps, 'temporal' | 'principal'>, by: ScopedSteering): Reader {
+  return { ...deps, tenantId: by.scopeTenantId ?? by.tenantId };
 }
 
 /** Poll until a signal shows in the workflow's state (it is applied between two workflow tasks). */
@@ -480,6 +524,10 @@ async function waitUntil<T>(read: () => Promise<T>, done: (t: T) => boolean, ms 
 export interface RollbackOutcome {
   toolName: string;
   provider: string;
+  /** The scope that changed. */
+  scope: PromptScopeName;
+  /** Whose version serves the scope now: its own, or (a tenant back on the default) the global one. */
+  activeScope: PromptScopeName;
   activeVersion: number;
   previousVersion: number | null;
   /** false when the version was already active. */
@@ -489,29 +537,44 @@ export interface RollbackOutcome {
 }
 
 /**
- * Make another version the active one, through the same audited SQL function a rollout uses (history
- * rows, audit row, one transaction). Refused while a rollout runs: abort it first, so two paths never
- * fight over traffic.
+ * Make another version of the scope the active one, through the same audited SQL function a rollout uses
+ * (history rows, audit row, one transaction); `version: "global"` in a tenant's scope drops the tenant's
+ * own version, so it is served by the global default again. Refused while a rollout of the scope runs:
+ * abort it first, so two paths never fight over traffic.
  */
 export async function rollbackPrompt(
   deps: AppDeps,
-  request: PromptRequest & { version: number; reason: string },
+  request: PromptRequest & { version: number | 'global'; reason: string },
 ): Promise<RollbackOutcome> {
-  const by = await promptAdmin(deps, request.tenant, 'rollback_prompt');
-  const pair = pairOf(deps, request);
+  const by = await promptAdmin(deps, request, 'rollback_prompt');
+  const pair: ScopedPair = { ...pairOf(deps, request), scopeTenantId: by.scopeTenantId };
+  if (request.version === 'global' && pair.scopeTenantId === null) {
+    throw new UserFacingError(
+      ErrorType.InvalidInput,
+      '`version: "global"` returns a tenant to the global default; in the global scope give a version number',
+    );
+  }
   const running = await runningRollout(deps, pair);
   if (running) throw await rolloutRunningError(running, pair);
-  const target = await findPromptVersion(deps.sql, pair, request.version);
+  const target =
+    request.version === 'global'
+      ? await findPromptVersion(deps.sql, { ...pair, scopeTenantId: null }, 'serving')
+      : await findPromptVersion(deps.sql, pair, request.version);
   if (!target) {
-    throw new UserFacingError(
-      ErrorType.NotFound,
-      `${pair.toolName}/${pair.provider} has no version ${request.version}`,
-    );
+    throw request.version === 'global'
+      ? new UserFacingError(
+          ErrorType.NoActivePrompt,
+          `${pairText({ ...pair, scopeTenantId: null })} has no active version`,
+        )
+      : noSuchVersion(pair, request.version);
   }
   const result = await activatePromptVersion(deps.sql, target.id, { ...by, reason: request.reason });
   deps.log.info('prompt version activated', { actor: by.actor, ...pair, version: target.version });
   return {
-    ...pair,
+    toolName: pair.toolName,
+    provider: pair.provider,
+    scope: scopeName(pair.scopeTenantId),
+    activeScope: target.scope,
     activeVersion: result.activeVersion,
     previousVersion: result.previousVersion,
     changed: result.changed,
@@ -529,23 +592,28 @@ export async function getPromptRollout(
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'get_prompt_rollout');
   const reader = { ...deps, tenantId };
-  const pair = pairOf(deps, request);
-  const running = await runningRollout(deps, pair);
-  if (running) {
+  const pair: ScopedPair = { ...pairOf(deps, request), scopeTenantId: readScope(tenantId, request.scope) };
+  // By id: the caller's own rollouts and the global ones; another tenant's reads like a missing one.
+  const scopes = request.rolloutId ? [tenantId, null] : [pair.scopeTenantId];
+  for (const scopeTenantId of scopes) {
+    const running = await runningRollout(deps, { ...pair, scopeTenantId });
+    if (!running) continue;
     const live = await running.handle.query(statusQuery);
     if (!request.rolloutId || request.rolloutId === live.rolloutId) {
       return liveView(reader, live, running.description.runId);
     }
   }
   const row = await asCaller(deps.sql, deps.principal.claims, (tx) =>
-    findRollout(tx, pair, request.rolloutId),
+    findRollout(tx, pair, scopes, request.rolloutId),
   );
   if (!row) {
     throw new UserFacingError(
       ErrorType.NotFound,
       request.rolloutId
         ? `no rollout ${request.rolloutId} of ${pair.toolName}/${pair.provider}`
-        : `${pair.toolName}/${pair.provider} has never been rolled out`,
+        : pair.scopeTenantId
+          ? `${pairText(pair)} has never been rolled out in your organization (the global default's rollouts: \`scope: "global"\`)`
+          : `${pairText(pair)} has never been rolled out`,
     );
   }
   return rowView(reader, row);
@@ -553,9 +621,14 @@ export async function getPromptRollout(
 
 export interface PromptVersionView {
   id: string;
+  /** `tenant`: the caller's own; `global`: the default set, inherited while the tenant has none active. */
+  scope: PromptScopeName;
   provider: string;
   version: number;
+  /** Active in its scope. */
   active: boolean;
+  /** The version that serves the caller's mail outside a rollout. */
+  serving: boolean;
   contentSha256: string;
   createdBy: string;
   changeDescription: string;
@@ -565,7 +638,10 @@ export interface PromptVersionView {
   rollout?: { rolloutId: string; role: 'baseline' | 'candidate'; status: string; percent: number };
 }
 
-/** A tool's versions (all providers, or one), newest first, with any open rollout; read as the caller. */
+/**
+ * A tool's versions (all providers, or one) that the caller's tenant sees: its own and the global ones it
+ * inherits (or one scope of the two), own first, newest first, with any open rollout; read as the caller.
+ */
 export async function listPromptVersions(
   deps: AppDeps,
   request: {
@@ -574,15 +650,15 @@ export async function listPromptVersions(
     includeContent?: boolean;
     limit?: number;
     tenant?: string;
+    scope?: PromptScopeName;
   },
 ): Promise<{ versions: PromptVersionView[] }> {
-  authorize(
-    deps.principal,
-    await resolveTenant(deps.sql, deps.principal, request.tenant),
-    'list_prompt_versions',
-  );
+  const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
+  authorize(deps.principal, tenantId, 'list_prompt_versions');
   const versions = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
     const rows = await listVersions(tx, {
+      tenantId,
+      scope: request.scope,
       toolName: request.tool,
       provider: request.provider,
       limit: request.limit ?? 50,
@@ -590,15 +666,24 @@ export async function listPromptVersions(
     });
     const providers = [...new Set(rows.map((r) => r.provider))];
     const open = await Promise.all(
-      providers.map((provider) => findOpenRollout(tx, { toolName: request.tool, provider })),
+      providers.flatMap((provider) =>
+        [tenantId, null].map((scopeTenantId) =>
+          findOpenRollout(tx, { toolName: request.tool, provider, scopeTenantId }),
+        ),
+      ),
     );
     return rows.map((r): PromptVersionView => {
-      const rollout = open.find((o) => o && (o.baseline.id === r.id || o.candidate.id === r.id));
+      // A version's own scope's rollout first (a global version can be a tenant rollout's baseline).
+      const inRollout = (o: PromptRolloutRow | null) =>
+        o && o.provider === r.provider && (o.baseline.id === r.id || o.candidate.id === r.id);
+      const rollout = open.find((o) => inRollout(o) && o!.scope === 'tenant') ?? open.find(inRollout);
       return {
         id: r.id,
+        scope: r.scope,
         provider: r.provider,
         version: r.version,
         active: r.isActive,
+        serving: r.serving,
         contentSha256: r.contentSha256,
         createdBy: r.createdBy,
         changeDescription: r.changeDescription,

@@ -184,9 +184,9 @@ const envSchema = z.object({
     .default('ai-'),
 
   /**
-   * Organizations (slugs or ids, comma-separated) whose owners and admins may change prompts. Prompts
-   * are global, so a multi-tenant deployment names its operator's organization here; unset, the owners
-   * and admins of any organization may (right for a single-organization install).
+   * Organizations (slugs or ids, comma-separated) whose owners and admins change the global default
+   * prompts (every organization's admins change their own organization's prompts). Unset, the operator
+   * organization does: RETENTION_OPERATOR_TENANT, by default DURABLE_INBOX_TENANT.
    */
   PROMPT_ADMIN_ORGS: z
     .string()

@@ -18,6 +18,20 @@ export const providerArg = z
   .optional()
   .describe('The provider whose prompt this is; defaults to the configured provider');
 
+export const scopeArg = z
+  .enum(['tenant', 'global'])
+  .default('tenant')
+  .describe(
+    "Whose prompt: `tenant` (default), your organization's own; `global`, the default set every " +
+      'organization without a version of its own uses (changed only by the operator organization)',
+  );
+
+export const scopeOutput = z
+  .enum(['global', 'tenant'])
+  .describe(
+    "`tenant`: your organization's own; `global`: the default set, inherited while you have none active",
+  );
+
 // ---- Output ---------------------------------------------------------------------------------------
 
 const PromptRef = z.object({ id: z.string(), version: z.number().int() });
@@ -56,6 +70,7 @@ const Evidence = z.object({
 /** A rollout as every prompt tool reports it. */
 export const rolloutOutput = {
   rolloutId: z.string(),
+  scope: scopeOutput,
   workflowId: z.string(),
   toolName: z.string(),
   provider: z.string(),

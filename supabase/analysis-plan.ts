@@ -49,6 +49,7 @@ export async function planAnalysis(
   let prompt: Awaited<ReturnType<typeof resolvePromptVersion>>;
   try {
     prompt = await resolvePromptVersion(sql, {
+      tenantId: request.tenantId,
       toolName: ANALYSIS_TOOL,
       provider,
       subjectKey: request.emailId,
@@ -60,7 +61,7 @@ export async function planAnalysis(
 
   const subject = (email.subject ?? '(no subject)').replace(/\s+/g, ' ');
   return {
-    workflowId: analysisWorkflowId(request.tenantId, request.emailId, provider, prompt.version),
+    workflowId: analysisWorkflowId(request.tenantId, request.emailId, provider, prompt.version, prompt.scope),
     input: {
       tenantId: request.tenantId,
       emailId: request.emailId,
@@ -73,6 +74,7 @@ export async function planAnalysis(
       llm: llm ? { taskQueue: aiTaskQueue(ai, provider), timeoutMs: llm.timeoutMs } : undefined,
     },
     summary: `Analyse: ${subject.length > 80 ? `${subject.slice(0, 79)}…` : subject} with ${provider}/${model}`,
+    promptScope: prompt.scope,
     rollout: prompt.rollout,
   };
 }

@@ -1,19 +1,21 @@
 /**
  * Prompt rollouts: the row the prompt-rollout workflow drives (traffic percent, stage, status, gates,
  * evidence) and the per-arm metrics its gates read from prompt_performance. Multi-row writes are the SQL
- * functions of migration 20261123003000; the analysis path only reads (supabase/prompts.ts).
+ * functions of migrations 20261123003000 and 20261203001000 (prompts per tenant: every rollout has a
+ * scope, one tenant or the global set); the analysis path only reads (supabase/prompts.ts).
  */
 import { ErrorType } from '../core/errors.js';
 import { rethrowUserFacing } from '../core/failure.js';
 import type { ArmMetrics, RolloutGates, RolloutMetrics, StageEvidence } from '../core/rollout-gates.js';
 import type { Queryable, Sql } from './db.js';
-import { type PromptActor, withoutUndefined } from './prompts.js';
+import { type PromptActor, type PromptScope, type PromptScopeName, withoutUndefined } from './prompts.js';
 
 export type RolloutStatusName = 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
 export const OPEN_STATUSES: RolloutStatusName[] = ['running', 'paused'];
 
 export interface PromptRolloutRow {
   id: string;
+  scope: PromptScopeName;
   toolName: string;
   provider: string;
   baseline: { id: string; version: number };
@@ -26,6 +28,7 @@ export interface PromptRolloutRow {
   gates: RolloutGates;
   evidence: StageEvidence[];
   workflowId: string;
+  /** The scope: the tenant whose prompt this rolls out, or null for the global set. */
   tenantId: string | null;
   actor: string;
   reason: string | null;
@@ -35,7 +38,7 @@ export interface PromptRolloutRow {
   finishedAt: Date | null;
 }
 
-export interface OpenRolloutRequest extends PromptActor {
+export interface OpenRolloutRequest extends PromptActor, PromptScope {
   id: string;
   toolName: string;
   provider: string;
@@ -86,13 +89,15 @@ export async function recordRolloutEvidence(
 }
 
 export interface MetricsWindow {
+  /** A tenant's rollout counts that tenant's calls only; the global one every tenant's. */
+  scopeTenantId?: string | null;
   baselineId: string;
   candidateId: string;
   baselineSince: Date;
   candidateSince: Date;
 }
 
-/** Each arm's calls since its window start, from prompt_performance (all tenants: prompts are global). */
+/** Each arm's calls since its window start, from prompt_performance (the rollout scope's tenants). */
 export async function measureRollout(sql: Queryable, w: MetricsWindow): Promise<RolloutMetrics> {
   const rows = await sql<
     {
@@ -112,8 +117,9 @@ export async function measureRollout(sql: Queryable, w: MetricsWindow): Promise<
            percentile_cont(0.95) within group (order by execution_time_ms) as p95,
            now() as measured_at
     from public.prompt_performance
-    where (prompt_version_id = ${w.candidateId} and executed_at >= ${w.candidateSince})
-       or (prompt_version_id = ${w.baselineId} and executed_at >= ${w.baselineSince})
+    where ${w.scopeTenantId ? sql`tenant_id = ${w.scopeTenantId} and` : sql``}
+      ((prompt_version_id = ${w.candidateId} and executed_at >= ${w.candidateSince})
+       or (prompt_version_id = ${w.baselineId} and executed_at >= ${w.baselineSince}))
     group by prompt_version_id`;
   const arm = (id: string): ArmMetrics => {
     const r = rows.find((row) => row.id === id);
@@ -131,7 +137,7 @@ export async function measureRollout(sql: Queryable, w: MetricsWindow): Promise<
 }
 
 const rolloutColumns = (sql: Queryable) => sql`
-  r.id, r.tool_name as "toolName", r.provider,
+  r.id, case when r.tenant_id is null then 'global' else 'tenant' end as scope, r.tool_name as "toolName", r.provider,
   json_build_object('id', b.id, 'version', b.version) as baseline,
   json_build_object('id', c.id, 'version', c.version) as candidate,
   r.traffic_percent as "trafficPercent", r.stage, r.stages, r.status, r.bake_seconds as "bakeSeconds",
@@ -144,27 +150,40 @@ const rolloutFrom = (sql: Queryable) => sql`
   join public.system_prompts b on b.id = r.baseline_prompt_id
   join public.system_prompts c on c.id = r.candidate_prompt_id`;
 
-/** The open rollout of a tool/provider, if any. */
+/** Rows of these scopes only: tenant ids, and null for the global set. */
+function inScopes(sql: Queryable, scopes: (string | null)[]) {
+  const tenants = scopes.filter((t): t is string => t !== null);
+  const global = scopes.includes(null);
+  return sql`(${tenants.length > 0 ? sql`r.tenant_id in ${sql(tenants)}` : sql`false`}
+    ${global ? sql`or r.tenant_id is null` : sql``})`;
+}
+
+/** The open rollout of a scope's tool/provider, if any. */
 export async function findOpenRollout(
   sql: Queryable,
-  pair: { toolName: string; provider: string },
+  pair: PromptScope & { toolName: string; provider: string },
 ): Promise<PromptRolloutRow | null> {
   const [row] = await sql<PromptRolloutRow[]>`
     select ${rolloutColumns(sql)} from ${rolloutFrom(sql)}
-    where r.tool_name = ${pair.toolName} and r.provider = ${pair.provider}
+    where ${inScopes(sql, [pair.scopeTenantId])}
+      and r.tool_name = ${pair.toolName} and r.provider = ${pair.provider}
       and r.status in ('running', 'paused')`;
   return row ?? null;
 }
 
-/** One rollout by id, or the pair's latest. */
+/**
+ * One rollout by id, or the latest, among the rollouts of `scopes` (tenant ids, null for the global
+ * set): a rollout of any other scope reads as missing.
+ */
 export async function findRollout(
   sql: Queryable,
   pair: { toolName: string; provider: string },
+  scopes: (string | null)[],
   rolloutId?: string,
 ): Promise<PromptRolloutRow | null> {
   const [row] = await sql<PromptRolloutRow[]>`
     select ${rolloutColumns(sql)} from ${rolloutFrom(sql)}
-    where r.tool_name = ${pair.toolName} and r.provider = ${pair.provider}
+    where ${inScopes(sql, scopes)} and r.tool_name = ${pair.toolName} and r.provider = ${pair.provider}
       ${rolloutId ? sql`and r.id = ${rolloutId}` : sql``}
     order by r.started_at desc limit 1`;
   return row ?? null;

@@ -1,7 +1,9 @@
 /**
  * Contract of the AI analysis of one email (workflows/analyze-email.ts). The id is
- * `analysis/<tenant>/<emailId>/<provider>-v<version>`: the stored result is keyed the same way, so
- * analysing again without `force` returns the stored result without calling anyone.
+ * `analysis/<tenant>/<emailId>/<provider>-v<version>` for a version of the global prompt set and
+ * `…/<provider>-tenant-v<version>` for one of the tenant's own (version numbers are per scope): the
+ * stored result is keyed the same way (by prompt version), so analysing again without `force` returns the
+ * stored result without calling anyone.
  */
 import { type ActivityOptions, defineQuery } from '@temporalio/workflow';
 import type { AnalysisLabels } from '../core/analysis.js';
@@ -47,6 +49,8 @@ export interface AnalysisPlan {
   workflowId: string;
   input: AnalyzeEmailInput;
   summary: string;
+  /** Whose version serves: the tenant's own, or the global default set's (version numbers are per scope). */
+  promptScope: 'global' | 'tenant';
   /** The prompt rollout that chose the version, and its traffic percent at that moment. */
   rollout?: { id: string; percent: number };
 }
@@ -56,8 +60,9 @@ export function analysisWorkflowId(
   emailId: string,
   provider: string,
   version: number,
+  promptScope: 'global' | 'tenant',
 ): string {
-  return `analysis/${tenantId}/${emailId}/${provider}-v${version}`;
+  return `analysis/${tenantId}/${emailId}/${provider}-${promptScope === 'tenant' ? 'tenant-' : ''}v${version}`;
 }
 
 export type AnalyzeEmailWorkflow = (input: AnalyzeEmailInput) => Promise<AnalyzeEmailResult>;

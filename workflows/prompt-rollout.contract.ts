@@ -2,9 +2,10 @@
  * Contract of the prompt rollout (workflows/prompt-rollout.ts): input, status, the steering messages,
  * the workflow id, queue and activity options.
  *
- * One run per tool/provider: the id is `prompt-rollout/<tool>/<provider>` and starts use the conflict
- * policy FAIL, so a second concurrent rollout is impossible (the database's one-open-rollout index is
- * the second wall).
+ * One run per scope and tool/provider: the id is `prompt-rollout/<tool>/<provider>` for the global default
+ * set and `prompt-rollout/tenant/<tenantId>/<tool>/<provider>` for one tenant's prompt, and starts use the
+ * conflict policy FAIL, so a second concurrent rollout in a scope is impossible (the database's
+ * one-open-rollout-per-scope index is the second wall).
  *
  * Steering: signals pause/resume (the caller polls the status until it shows), validated updates
  * promote/abort/setStage (they return once applied, or fail with `InvalidTransition`), query status.
@@ -30,8 +31,13 @@ export interface Steering {
 export interface PromptRolloutInput {
   /** The prompt_rollouts row this run drives. */
   rolloutId: string;
-  /** Who started it (audit rows for automatic decisions go to this organization). */
+  /** Who started it: the organization the starter acted for. */
   tenantId: string;
+  /**
+   * The prompt scope: the tenant whose prompt this rolls out (its audit log gets every row), or null
+   * for the global default set. Absent in runs started before prompts were per tenant: global.
+   */
+  scopeTenantId?: string | null;
   actor: string;
   toolName: string;
   provider: string;
@@ -54,6 +60,8 @@ export interface PromptRolloutInput {
 
 export interface PromptRolloutStatus {
   rolloutId: string;
+  /** Whose prompt: one tenant's own, or the global default set. */
+  scope: 'global' | 'tenant';
   toolName: string;
   provider: string;
   baseline: PromptRef;
@@ -86,8 +94,15 @@ export const abortUpdate = defineUpdate<PromptRolloutStatus, [Steering & { reaso
 export const setStageUpdate = defineUpdate<PromptRolloutStatus, [Steering & { percent: number }]>('setStage');
 export const statusQuery = defineQuery<PromptRolloutStatus>('status');
 
-export function promptRolloutWorkflowId(toolName: string, provider: string): string {
-  return `prompt-rollout/${toolName}/${provider}`;
+/** The rollout's workflow id in its scope: a tenant id, or null for the global default set. */
+export function promptRolloutWorkflowId(
+  scopeTenantId: string | null,
+  toolName: string,
+  provider: string,
+): string {
+  return scopeTenantId === null
+    ? `prompt-rollout/${toolName}/${provider}`
+    : `prompt-rollout/tenant/${scopeTenantId}/${toolName}/${provider}`;
 }
 
 /** Everything a continued run needs; small and plain (it is the next run's input). */

@@ -83,6 +83,7 @@ export class PromptRollout {
     const { input, s } = this;
     return {
       rolloutId: input.rolloutId,
+      scope: (input.scopeTenantId ?? null) === null ? 'global' : 'tenant',
       toolName: input.toolName,
       provider: input.provider,
       baseline: input.baseline,
@@ -179,6 +180,7 @@ export class PromptRollout {
         workflowId: workflowInfo().workflowId,
         actor: input.actor,
         tenantId: input.tenantId,
+        scopeTenantId: input.scopeTenantId ?? null,
       });
       s.opened = true;
     }
@@ -336,6 +338,7 @@ export class PromptRollout {
       Date.parse(s.rolloutStartedAt!),
     );
     return {
+      scopeTenantId: input.scopeTenantId ?? null,
       baselineId: input.baseline.id,
       candidateId: input.candidate.id,
       candidateSince: stageStart,
@@ -383,6 +386,7 @@ export class PromptRollout {
           reason,
           actor: by.actor,
           tenantId: by.tenantId,
+          scopeTenantId: input.scopeTenantId ?? null,
         },
       ],
     );

@@ -20,6 +20,9 @@ const outputSchema = {
   provider: z.string(),
   model: z.string(),
   promptVersion: z.number().int(),
+  promptScope: z
+    .enum(['global', 'tenant'])
+    .describe("Whose prompt version: your organization's own, or the global default it inherits"),
   reused: z.boolean().optional().describe('true when the stored result was returned without a new call'),
   analysis: AnalysisSchema.optional(),
   tokens: z.number().int().optional(),

@@ -3,16 +3,17 @@
  * stages through the prompt-rollout workflow, gated on measured quality against the active version
  * (app/prompts.ts: launchRollout).
  *
- * One rollout per tool/provider: the workflow id is `prompt-rollout/<tool>/<provider>` with conflict
- * policy FAIL (a later rollout may reuse the id once the previous one closed), and the database allows
- * one open rollout per pair. A second start gets `RolloutRunning` naming the running one.
+ * One rollout per scope and tool/provider: the workflow id (workflows/prompt-rollout.contract.ts) names
+ * the scope, with conflict policy FAIL (a later rollout may reuse the id once the previous one closed),
+ * and the database allows one open rollout per scope and pair. A second start gets `RolloutRunning`
+ * naming the running one. A tenant's rollout serves only that tenant's mail.
  */
 import { z } from 'zod';
 import { launchRollout } from '../../app/prompts.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
 import type { ToolContext } from '../context.js';
 import { waitingFor } from '../progress.js';
-import { providerArg, rolloutOutput, toolNameArg } from '../prompt-rollouts.js';
+import { providerArg, rolloutOutput, scopeArg, toolNameArg } from '../prompt-rollouts.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
 import { tenantArg } from '../tool-schemas.js';
@@ -40,10 +41,14 @@ export function registerStartPromptRollout(server: ToolRegistry, ctx: ToolContex
         'durable workflow. Each stage bakes until its bake time passes or both arms have enough calls, ' +
         'then gates compare the candidate with the active version (error rate, p95 latency, valid-output ' +
         'rate); a failed gate rolls back automatically, passing the last stage makes the candidate active. ' +
-        'Give `content` (a new version) or `version` (an existing one). Needs the owner or admin role.',
+        "By default this is your organization's own prompt and serves only your mail (its first baseline is " +
+        'the global default); `scope: "global"` changes the default set for every organization without a ' +
+        'version of its own (operator organization only). Give `content` (a new version) or `version` (an ' +
+        'existing one of the scope). Needs the owner or admin role.',
       inputSchema: {
         tool: toolNameArg,
         provider: providerArg,
+        scope: scopeArg,
         content: z
           .string()
           .min(1)

@@ -43,7 +43,9 @@ export async function run(argv: string[]): Promise<void> {
     await migrate(sql);
     const db = sql;
     const keys = Array.from({ length: calls }, () => randomUUID());
-    const request = (i: number) => ({ toolName: TOOL, provider: PROVIDER, subjectKey: keys[i]! });
+    // A tenant with no prompt of its own: served by the global set, as most tenants are.
+    const tenantId = randomUUID();
+    const request = (i: number) => ({ tenantId, toolName: TOOL, provider: PROVIDER, subjectKey: keys[i]! });
 
     const baseline = await measure(
       calls,
@@ -57,6 +59,7 @@ export async function run(argv: string[]): Promise<void> {
     const candidate = await createPromptVersion(db, {
       actor: 'bench',
       tenantId: null,
+      scopeTenantId: null,
       toolName: TOOL,
       provider: PROVIDER,
       content: 'bench candidate',
@@ -75,6 +78,7 @@ export async function run(argv: string[]): Promise<void> {
       workflowId: 'bench',
       actor: 'bench',
       tenantId: null,
+      scopeTenantId: null,
     });
     await setPromptRolloutStage(db, rolloutId, {
       stage: 0,

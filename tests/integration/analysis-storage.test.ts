@@ -31,7 +31,12 @@ describe('analysis storage', () => {
     await addMember(sql, orgA.id, userA, 'member');
     emailA = await seedEmail(sql, orgA.id);
     promptId = (
-      await resolvePromptVersion(sql, { toolName: 'analyze_email', provider: 'openai', subjectKey: emailA })
+      await resolvePromptVersion(sql, {
+        tenantId: orgA.id,
+        toolName: 'analyze_email',
+        provider: 'openai',
+        subjectKey: emailA,
+      })
     ).id;
   });
   afterAll(() => sql?.end());
@@ -52,7 +57,7 @@ describe('analysis storage', () => {
   it('seeds version 1 of the analysis prompt for every provider, activated, with its SHA-256', async () => {
     const rows = await sql<{ provider: string; version: number; content: string; content_sha256: string }[]>`
       select provider, version, content, content_sha256 from public.system_prompts
-      where tool_name = 'analyze_email' and version = 1 order by provider`;
+      where tenant_id is null and tool_name = 'analyze_email' and version = 1 order by provider`;
     expect(rows.map((r) => r.provider).sort()).toEqual([...PROVIDERS].sort());
     for (const row of rows) {
       expect(row.version).toBe(1);

@@ -182,7 +182,7 @@ describe('prompt rollouts', () => {
     expect(description.typedSearchAttributes.get(RolloutStage)).toBe('completed');
     const first = stack.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
     expect(await (await first.describe()).staticSummary()).toBe(
-      `Roll out ${TOOL}/${PROVIDER} v${result.candidate.version} over v${baseline}: 5% → 25% → 50% → 100%`,
+      `Roll out global ${TOOL}/${PROVIDER} v${result.candidate.version} over v${baseline}: 5% → 25% → 50% → 100%`,
     );
     const bundle = { workflowBundle: { codePath: inject('workflowBundlePath') } };
     const firstHistory = await first.fetchHistory();
@@ -194,6 +194,7 @@ describe('prompt rollouts', () => {
 
     // Once active, the candidate serves everyone, as the new baseline.
     const after = await resolvePromptVersion(stack.sql, {
+      tenantId: stack.defaultTenant.id,
       toolName: TOOL,
       provider: PROVIDER,
       subjectKey: 'x',
@@ -394,7 +395,7 @@ describe('prompt rollouts', () => {
 
     await expect(rollout('second')).rejects.toThrow(
       new RegExp(
-        `^a rollout of ${TOOL}/${PROVIDER} is already running: candidate v${first.candidate.version} over ` +
+        `^a rollout of the global ${TOOL}/${PROVIDER} is already running: candidate v${first.candidate.version} over ` +
           `v${first.baseline.version}, running at 5% \\(stage 1 of 4\\), started by test-admin, since .+\\. ` +
           'Steer it with control_prompt_rollout',
       ),
@@ -421,6 +422,7 @@ describe('prompt rollouts', () => {
         workflowId: 'elsewhere',
         actor: 'sql',
         tenantId: stack.defaultTenant.id,
+        scopeTenantId: null,
       }),
     ).rejects.toMatchObject({ type: 'RolloutRunning' });
 

@@ -1,7 +1,12 @@
 /**
  * The prompt tools through real MCP clients: an admin over stdio rolls a new prompt out while ingest_email
  * traffic is analysed through the LLM stand-in, steers it, reads it, and rolls back; members and viewers
- * read but cannot change prompts; PROMPT_ADMIN_ORGS narrows who may. Every change is in the audit log.
+ * read but cannot change prompts; PROMPT_ADMIN_ORGS names who changes the global set. Every change is in
+ * the audit log.
+ *
+ * The admin here is the stack's own organization, the operator: it changes the global default set
+ * (`scope: "global"`), which its own mail (no version of its own) is served by. Per-tenant prompts are
+ * tests/mcp/tenant-prompts.test.ts.
  *
  * Uses `moonshot` (served by the stand-in), a provider no other test file analyses with.
  */
@@ -18,7 +23,7 @@ import { statusWhen } from '../support/rollouts.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 const PROVIDER = 'moonshot';
-const pair = { tool: 'analyze_email', provider: PROVIDER };
+const pair = { tool: 'analyze_email', provider: PROVIDER, scope: 'global' };
 
 interface Rollout {
   rolloutId: string;
@@ -122,7 +127,7 @@ describe('prompt tools over MCP', () => {
         description: 'too soon',
       }),
     ).toMatch(
-      /^RolloutRunning: a rollout of analyze_email\/moonshot is already running: candidate v2 over v1, running at 50% \(stage 1 of 2\), started by stdio:\S+, since \d{4}-\d\d-\d\dT.*Steer it with control_prompt_rollout/,
+      /^RolloutRunning: a rollout of the global analyze_email\/moonshot is already running: candidate v2 over v1, running at 50% \(stage 1 of 2\), started by stdio:\S+, since \d{4}-\d\d-\d\dT.*Steer it with control_prompt_rollout/,
     );
     const listed = await callOk<Versions>(member, 'list_prompt_versions', pair);
     expect(listed.versions.map((v) => [v.version, v.active, v.rollout?.role, v.rollout?.percent])).toEqual([
@@ -197,7 +202,7 @@ describe('prompt tools over MCP', () => {
       [100, true],
     ]);
     expect(await callError(t.mcp, 'control_prompt_rollout', { ...pair, action: 'resume' })).toMatch(
-      /^NotFound: no rollout of analyze_email\/moonshot is running \(the last one, candidate v2, ended completed at /,
+      /^NotFound: no rollout of the global analyze_email\/moonshot is running \(the last one, candidate v2, ended completed at /,
     );
 
     // Roll back to v1: the same audited path, at once, for all traffic.
@@ -206,6 +211,8 @@ describe('prompt tools over MCP', () => {
     ).toEqual({
       toolName: 'analyze_email',
       provider: PROVIDER,
+      scope: 'global',
+      activeScope: 'global',
       activeVersion: 1,
       previousVersion: 2,
       changed: true,
@@ -262,7 +269,7 @@ describe('prompt tools over MCP', () => {
     ]);
   });
 
-  it('lets members and viewers read but not change prompts; PROMPT_ADMIN_ORGS narrows admins', async () => {
+  it('lets members and viewers read but not change prompts; PROMPT_ADMIN_ORGS names the global admins', async () => {
     const forbidden =
       /^Forbidden: changing prompts needs the owner or admin role; this identity is (member|viewer)$/;
     for (const client of [member, viewer]) {
@@ -280,11 +287,16 @@ describe('prompt tools over MCP', () => {
       );
     }
     expect(await callError(outsider, 'rollback_prompt', { ...pair, version: 2, reason: 'z' })).toBe(
-      `Forbidden: prompts are changed by the admins of ops-org (PROMPT_ADMIN_ORGS), not of "${t.stack.defaultTenant.slug}"`,
+      `Forbidden: the global default prompts are changed by the admins of ops-org (PROMPT_ADMIN_ORGS), not of "${t.stack.defaultTenant.slug}"`,
     );
+    // It names who changes the global set only: an organization's admins still change their own prompt.
+    expect(
+      await callError(outsider, 'rollback_prompt', { ...pair, scope: 'tenant', version: 2, reason: 'z' }),
+    ).toBe(`NotFound: analyze_email/${PROVIDER} has no version 2`);
     // Refused calls changed nothing.
     const [count] = await t.sql<{ n: number }[]>`
-      select count(*)::int as n from public.system_prompts where tool_name = 'analyze_email' and provider = ${PROVIDER}`;
+      select count(*)::int as n from public.system_prompts
+      where tenant_id is null and tool_name = 'analyze_email' and provider = ${PROVIDER}`;
     expect(count!.n).toBe(2);
     expect(await callError(t.mcp, 'start_prompt_rollout', { ...pair, content: 'x' })).toBe(
       'InvalidInput: a new version needs a `description` of the change',
@@ -296,7 +308,7 @@ describe('prompt tools over MCP', () => {
       'InvalidInput: the candidate is v1, the active version already: nothing to roll out',
     );
     expect(await callError(t.mcp, 'start_prompt_rollout', { ...pair, version: 9 })).toBe(
-      'NotFound: analyze_email/moonshot has no version 9',
+      'NotFound: the global analyze_email/moonshot has no version 9',
     );
   });
 });

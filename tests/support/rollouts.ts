@@ -7,21 +7,21 @@
 
 import type { WorkflowHandle } from '@temporalio/client';
 import { startAnalysisRun } from '../../app/analysis.js';
-import { type LaunchRequest, startPromptRollout } from '../../app/prompts.js';
+import { type LaunchRequest, type ScopedSteering, startPromptRollout } from '../../app/prompts.js';
 import { createLogger } from '../../core/logger.js';
 import { planAnalysis } from '../../supabase/analysis-plan.js';
 import type { Sql } from '../../supabase/db.js';
 import { temporalAccess } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import {
-  type PromptRolloutStatus,
-  type Steering,
-  statusQuery,
-} from '../../workflows/prompt-rollout.contract.js';
+import { type PromptRolloutStatus, statusQuery } from '../../workflows/prompt-rollout.contract.js';
 import { seedEmail } from './analysis.js';
 
-export function admin(stack: Stack, actor = 'test-admin'): Steering {
-  return { actor, tenantId: stack.defaultTenant.id };
+/**
+ * The operator's admin changing the global default set (a test stack's own organization is its operator):
+ * the default tenant has no prompt of its own, so its traffic is the global set's.
+ */
+export function admin(stack: Stack, actor = 'test-admin'): ScopedSteering {
+  return { actor, tenantId: stack.defaultTenant.id, scopeTenantId: null };
 }
 
 export function launch(stack: Stack, request: LaunchRequest, taskQueue = stack.config.temporal.taskQueue) {
@@ -151,9 +151,11 @@ export async function auditActions(sql: Sql, subjectId: string) {
     select action, actor, tenant_id, detail from public.audit_log where subject_id = ${subjectId} order by id`;
 }
 
+/** The active version of the global default set. */
 export async function activeVersion(sql: Sql, toolName: string, provider: string): Promise<number> {
   const [row] = await sql<{ version: number }[]>`
-    select version from public.system_prompts where tool_name = ${toolName} and provider = ${provider} and is_active`;
+    select version from public.system_prompts
+    where tenant_id is null and tool_name = ${toolName} and provider = ${provider} and is_active`;
   return row!.version;
 }
 

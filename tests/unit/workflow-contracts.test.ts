@@ -4,7 +4,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { type AnalyzeEmailWorkflow, analyzeEmailContract } from '../../workflows/analyze-email.contract.js';
+import {
+  type AnalyzeEmailWorkflow,
+  analysisWorkflowId,
+  analyzeEmailContract,
+} from '../../workflows/analyze-email.contract.js';
 import * as workflows from '../../workflows/index.js';
 import { type IngestEmailWorkflow, ingestEmailContract } from '../../workflows/ingest-email.contract.js';
 import {
@@ -14,6 +18,7 @@ import {
 import {
   type PromptRolloutWorkflow,
   promptRolloutContract,
+  promptRolloutWorkflowId,
 } from '../../workflows/prompt-rollout.contract.js';
 import {
   type RetentionRollupWorkflow,
@@ -70,6 +75,19 @@ describe('workflow contracts', () => {
         expect(allowed, `${file} imports ${from}`).toBe(true);
       }
     }
+  });
+
+  it('give every prompt scope its own rollout and analysis ids; the global ones keep their old form', () => {
+    const [a, b] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const ids = [null, a, b].map((scope) => promptRolloutWorkflowId(scope, 'analyze_email', 'openai'));
+    expect(ids).toEqual([
+      'prompt-rollout/analyze_email/openai',
+      `prompt-rollout/tenant/${a}/analyze_email/openai`,
+      `prompt-rollout/tenant/${b}/analyze_email/openai`,
+    ]);
+    // A tenant's v1 and the global v1 are different prompts: their analyses are different runs.
+    expect(analysisWorkflowId(a, 'e', 'openai', 1, 'global')).toBe(`analysis/${a}/e/openai-v1`);
+    expect(analysisWorkflowId(a, 'e', 'openai', 1, 'tenant')).toBe(`analysis/${a}/e/openai-tenant-v1`);
   });
 
   it('leave no retry literal in workflow code: every policy comes from the presets', async () => {

@@ -114,12 +114,12 @@ export function createUploader(deps: FileActivityDeps) {
     if (!typeAllowed(content, rules.allowedMimeTypes)) {
       const claimed = declared && declared !== content.mime ? ` (declared ${declared})` : '';
       const active = isActive(content)
-        ? `, active content, accepted only where a bucket names ${content.mime} itself`
+        ? '; active content passes only a rule that names its type exactly'
         : '';
       return new UserFacingError(
         ErrorType.InvalidMimeType,
-        `bucket "${bucket}" does not accept this file: its content is ${content.mime}${claimed}${active}; ` +
-          `the bucket allows ${rules.allowedMimeTypes?.join(', ')}`,
+        `bucket "${bucket}" allows ${rules.allowedMimeTypes?.join(', ')}, and this file is ` +
+          `${content.mime} by its content${claimed}${active}`,
       );
     }
     return null;

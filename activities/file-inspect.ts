@@ -4,7 +4,7 @@
  * text, binary or active content). Memory stays constant whatever the size.
  */
 import { createHash } from 'node:crypto';
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import { type ContentType, classifyContent } from '../core/content-class.js';
 import type { UploadSource } from '../supabase/storage/backend.js';
 
@@ -39,7 +39,13 @@ export async function inspectSource(
   }
   const first = Buffer.concat(head);
   const sniffed = await fileTypeFromBuffer(first);
-  const content = classifyContent(first, size > first.length, sniffed?.mime ?? null, declared);
+  const content = classifyContent(
+    first,
+    size > first.length,
+    sniffed?.mime ?? null,
+    declared,
+    supportedMimeTypes,
+  );
   return { sha256: hash.digest('hex'), size, content };
 }
 

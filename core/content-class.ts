@@ -5,8 +5,12 @@
  * - **active content** (a browser runs scripts in it): SVG, HTML (the WHATWG sniffing patterns at the
  *   start: `<!DOCTYPE HTML`, `<html`, `<script`, `<body`, …) and other XML;
  * - **text**: valid UTF-8 without NUL or other control bytes (tab, newline, form feed and carriage
- *   return allowed); the declared type refines it when it names a harmless text type (`text/csv`);
- * - **binary**: anything else; a declared `application/*` type that is not active refines it.
+ *   return allowed): `text/plain`;
+ * - **binary**: anything else: `application/octet-stream`.
+ * A declared type refines text or binary when it could be true: not active, of a family the class
+ * allows (`text/`, `message/` or `application/` for text; `application/` or `message/` for binary),
+ * and not a type sniffing would have recognised (a "PDF" file-type did not find is no PDF). So
+ * `text/csv`, `message/rfc822` and `application/x-yaml` keep their names; `image/png` never does.
  * Active content passes a rule only when the rule names its type exactly (or allows everything):
  * `image/*` is never enough for an SVG. Pure: no I/O.
  */
@@ -101,33 +105,39 @@ function activeType(text: string): string | null {
   return null;
 }
 
-/** A declared type that may refine a class: harmless text types for text, applications for binary. */
-function refined(declared: string | null, cls: 'text' | 'binary'): string | null {
-  if (!declared || ACTIVE_TYPES.has(declared)) return null;
-  if (cls === 'text')
-    return declared.startsWith('text/') || declared === 'application/json' ? declared : null;
-  return declared.startsWith('application/') ? declared : null;
+const REFINING_FAMILIES = { text: ['text', 'message', 'application'], binary: ['application', 'message'] };
+
+/** The declared type, when it may name bytes of this class (see the header); else null. */
+function refined(
+  declared: string | null,
+  cls: 'text' | 'binary',
+  sniffable: ReadonlySet<string>,
+): string | null {
+  if (!declared || ACTIVE_TYPES.has(declared) || sniffable.has(declared)) return null;
+  return REFINING_FAMILIES[cls].includes(declared.split('/')[0]!) ? declared : null;
 }
 
 /**
  * The type of the bytes: file-type's answer when it has one (other than plain XML), else the class.
- * `head` is the first bytes read; `truncated` says whether the file goes on beyond them.
+ * `head` is the first bytes read; `truncated` says whether the file goes on beyond them; `sniffable`
+ * the types the sniffer recognises (file-type's supportedMimeTypes).
  */
 export function classifyContent(
   head: Buffer,
   truncated: boolean,
   sniffed: string | null,
   declared: string | null,
+  sniffable: ReadonlySet<string> = new Set(),
 ): ContentType {
   if (sniffed && sniffed !== 'application/xml') return { mime: sniffed, class: 'known' };
   const text = isText(head, truncated);
   if (text === null) {
     if (sniffed) return { mime: sniffed, class: 'active' };
-    return { mime: refined(declared, 'binary') ?? 'application/octet-stream', class: 'binary' };
+    return { mime: refined(declared, 'binary', sniffable) ?? 'application/octet-stream', class: 'binary' };
   }
   const active = activeType(text) ?? sniffed;
   if (active) return { mime: active, class: 'active' };
-  return { mime: refined(declared, 'text') ?? 'text/plain', class: 'text' };
+  return { mime: refined(declared, 'text', sniffable) ?? 'text/plain', class: 'text' };
 }
 
 /** Does `mime` match one of the patterns? Empty or null allows everything; active content needs its exact

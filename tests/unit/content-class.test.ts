@@ -1,11 +1,17 @@
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import { describe, expect, it } from 'vitest';
 import { type ContentType, classifyContent, typeAllowed } from '../../core/content-class.js';
 
 /** As the upload's inspection calls it: file-type first, then the classification. */
 async function classify(bytes: Buffer | string, declared: string | null = null): Promise<ContentType> {
   const head = Buffer.from(bytes);
-  return classifyContent(head, false, (await fileTypeFromBuffer(head))?.mime ?? null, declared);
+  return classifyContent(
+    head,
+    false,
+    (await fileTypeFromBuffer(head))?.mime ?? null,
+    declared,
+    supportedMimeTypes,
+  );
 }
 
 const SVG_SCRIPT =
@@ -46,6 +52,41 @@ describe('classifying bytes that file-type does not recognise', () => {
     ['other XML', '<?xml version="1.0"?><feed/>', 'text/plain', 'application/xml', 'active'],
     ['plain text declared image/png', 'just words, not a picture', 'image/png', 'text/plain', 'text'],
     ['CSV declared text/csv keeps its subtype', 'a,b\n1,2\n', 'text/csv', 'text/csv', 'text'],
+    [
+      'an email declared message/rfc822 keeps it',
+      'From: a@x\r\nSubject: hi\r\n\r\nbody',
+      'message/rfc822',
+      'message/rfc822',
+      'text',
+    ],
+    [
+      'YAML declared application/x-yaml keeps it',
+      'a: 1\nb: [2, 3]\n',
+      'application/x-yaml',
+      'application/x-yaml',
+      'text',
+    ],
+    [
+      'text declared application/pdf is no PDF (file-type would know one)',
+      'not a pdf',
+      'application/pdf',
+      'text/plain',
+      'text',
+    ],
+    [
+      'text declared text/calendar is no calendar (file-type would know one)',
+      'hello',
+      'text/calendar',
+      'text/plain',
+      'text',
+    ],
+    [
+      '8-bit email declared message/rfc822 keeps it',
+      Buffer.from('Subject: caf\xe9\r\n\r\n\xe9t\xe9', 'latin1'),
+      'message/rfc822',
+      'message/rfc822',
+      'binary',
+    ],
     ['text declared text/html is not HTML by its bytes', 'no markup here', 'text/html', 'text/plain', 'text'],
     ['UTF-8 with accents', 'Résumé – 2026\r\n\tfin\f', null, 'text/plain', 'text'],
     [

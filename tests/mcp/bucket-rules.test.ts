@@ -101,6 +101,48 @@ describe('bucket rules that hold, at the door', () => {
     }
   });
 
+  it('email attachments meet the same rules: an HTML "image" fails, the email and the real image stay', async () => {
+    await setBucketRules(t.stack.sql, tenant(), 'attachments', {
+      sizeLimitBytes: null,
+      allowedMimeTypes: ['image/*'],
+    });
+    try {
+      const id = uniqueName('att');
+      const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+      const part = (name: string, type: string, body: Buffer) =>
+        `--mix\r\nContent-Type: ${type}; name="${name}"\r\nContent-Transfer-Encoding: base64\r\n` +
+        `Content-Disposition: attachment; filename="${name}"\r\n\r\n${body.toString('base64')}\r\n`;
+      const raw =
+        `From: a@example.com\r\nTo: b@example.com\r\nSubject: pictures ${id}\r\nMessage-ID: <${id}@example.com>\r\n` +
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="mix"\r\n\r\n' +
+        '--mix\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n' +
+        part('photo.png', 'image/png', Buffer.from(`<html><body onload="steal()">${id}</body></html>`)) +
+        part('real.png', 'image/png', png) +
+        '--mix--\r\n';
+      const out = await callOk<{
+        emailId: string;
+        attachments: { filename: string; status: string; error?: string }[];
+      }>(t.mcp, 'ingest_email', { raw });
+      expect(out.emailId).toBeTruthy();
+      expect(out.attachments).toEqual([
+        {
+          partIndex: 0,
+          filename: 'photo.png',
+          status: 'failed',
+          error:
+            'InvalidMimeType: bucket "attachments" allows image/*, and this file is text/html by its content ' +
+            '(declared image/png); active content passes only a rule that names its type exactly',
+        },
+        expect.objectContaining({ partIndex: 1, filename: 'real.png', status: 'stored' }),
+      ]);
+    } finally {
+      await setBucketRules(t.stack.sql, tenant(), 'attachments', {
+        sizeLimitBytes: null,
+        allowedMimeTypes: null,
+      });
+    }
+  });
+
   it('a bucket naming image/svg+xml takes the SVG, stored to be downloaded: octet-stream, attachment', async () => {
     await setBucketRules(t.stack.sql, tenant(), 'vectors', {
       sizeLimitBytes: null,

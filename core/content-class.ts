@@ -87,21 +87,22 @@ function isText(head: Buffer, truncated: boolean): string | null {
 /** Comments, processing instructions and the doctype before an XML document's root element. */
 const XML_PROLOG = /^(?:\s+|<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!doctype[^>[]*(?:\[[\s\S]*?\])?\s*>)*/i;
 
+/** `text` opens with `<tag` followed by whitespace, `>` or `/` (`<!--` needs nothing after it). */
+const opensWith = (text: string, tag: string): boolean =>
+  text.startsWith(`<${tag}`) && (tag === '!--' || /^[\s>/]/.test(text.slice(tag.length + 1)));
+
 function activeType(text: string): string | null {
-  const start = text.replace(/^\uFEFF/, '').trimStart();
-  const lower = start.toLowerCase();
-  for (const tag of HTML_TAGS) {
-    if (lower.startsWith(`<${tag}`) && /^[\s>]/.test(lower.slice(tag.length + 1))) {
-      // `<!--` opens HTML and XML alike: decide by what follows the comments.
-      if (tag !== '!--') return 'text/html';
-    }
-  }
+  const lower = text
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
+  const xml = lower.startsWith('<?xml');
+  // The first element, past any prolog, comments and doctype.
   const root = lower.replace(XML_PROLOG, '');
-  if (root.startsWith('<svg') && /^[\s>/]/.test(root.slice(4))) return 'image/svg+xml';
-  if (root.startsWith('<html') && /^[\s>/]/.test(root.slice(5))) return 'application/xhtml+xml';
-  if (lower.startsWith('<?xml') || (lower.startsWith('<!--') && /^<[a-z]/.test(root))) {
-    return 'application/xml';
-  }
+  if (opensWith(root, 'svg')) return 'image/svg+xml';
+  if (opensWith(root, 'html')) return xml ? 'application/xhtml+xml' : 'text/html';
+  if (!xml && HTML_TAGS.some((tag) => opensWith(lower, tag) || opensWith(root, tag))) return 'text/html';
+  if (xml || (root !== lower && /^<[a-z]/.test(root))) return 'application/xml';
   return null;
 }
 

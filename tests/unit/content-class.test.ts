@@ -35,6 +35,27 @@ describe('classifying bytes that file-type does not recognise', () => {
     ],
     ['a bare script', '<script>fetch("/")</script>', null, 'text/html', 'active'],
     [
+      'HTML after a comment',
+      '<!-- saved page --><div onclick="x()">hi</div>',
+      'image/gif',
+      'text/html',
+      'active',
+    ],
+    [
+      'HTML after its doctype on a line of its own',
+      '<!doctype html>\n<title>t</title>',
+      null,
+      'text/html',
+      'active',
+    ],
+    [
+      'an SVG after a doctype and a comment',
+      '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x">\n<!-- c --><svg/>',
+      null,
+      'image/svg+xml',
+      'active',
+    ],
+    [
       'an SVG with a prolog, comment, onload and script',
       SVG_SCRIPT,
       'image/svg+xml',

@@ -42,7 +42,10 @@ export interface UploadOutcome {
 
 export interface ObjectInfo {
   size: number;
-  /** How the object is served, as stored with it (absent for objects stored without). */
+  /**
+   * How the object is served, for objects stored with a disposition (active content): the filesystem
+   * backend returns what it kept; Supabase Storage keeps and serves them itself, so its head omits them.
+   */
   contentType?: string;
   contentDisposition?: string;
 }

@@ -1,9 +1,11 @@
 /**
- * One streaming pass over a source: SHA-256, size, and the content's MIME type from its first bytes
- * (file-type reads magic numbers). Memory stays constant whatever the size.
+ * One streaming pass over a source: SHA-256, size, and the content's type from its first bytes
+ * (file-type reads magic numbers; when it finds none, core/content-class.ts classifies the bytes as
+ * text, binary or active content). Memory stays constant whatever the size.
  */
 import { createHash } from 'node:crypto';
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
+import { type ContentType, classifyContent } from '../core/content-class.js';
 import type { UploadSource } from '../supabase/storage/backend.js';
 
 /** file-type needs at most this many leading bytes. */
@@ -12,10 +14,15 @@ const SNIFF_BYTES = 4100;
 export interface SourceFacts {
   sha256: string;
   size: number;
-  detectedMime: string | null;
+  /** What the bytes are: the type the bucket rules check. */
+  content: ContentType;
 }
 
-export async function inspectSource(source: UploadSource, signal?: AbortSignal): Promise<SourceFacts> {
+export async function inspectSource(
+  source: UploadSource,
+  declared: string | null,
+  signal?: AbortSignal,
+): Promise<SourceFacts> {
   const hash = createHash('sha256');
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -30,21 +37,20 @@ export async function inspectSource(source: UploadSource, signal?: AbortSignal):
       headBytes += Math.min(chunk.length, SNIFF_BYTES - headBytes);
     }
   }
-  const type = await fileTypeFromBuffer(Buffer.concat(head));
-  return { sha256: hash.digest('hex'), size, detectedMime: type?.mime ?? null };
+  const first = Buffer.concat(head);
+  const sniffed = await fileTypeFromBuffer(first);
+  const content = classifyContent(
+    first,
+    size > first.length,
+    sniffed?.mime ?? null,
+    declared,
+    supportedMimeTypes,
+  );
+  return { sha256: hash.digest('hex'), size, content };
 }
 
 /** `type/subtype` in lower case, without parameters; null for nothing usable. */
 export function normaliseMime(value: string | null | undefined): string | null {
   const base = value?.split(';')[0]?.trim().toLowerCase();
   return base && /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(base) ? base : null;
-}
-
-/** Does `mime` match one of the patterns (exact, `type/*` or `*\/*`)? An empty list allows everything. */
-export function mimeAllowed(mime: string, allowed: string[] | null): boolean {
-  if (!allowed || allowed.length === 0) return true;
-  return allowed.some((pattern) => {
-    const p = pattern.toLowerCase();
-    return p === '*/*' || p === mime || (p.endsWith('/*') && mime.startsWith(p.slice(0, -1)));
-  });
 }

@@ -8,6 +8,7 @@
  * interceptor gives them their Temporal class (core/failure.ts, toApplicationFailure).
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { ACTIVE_SERVED_TYPE, type ContentType, isActive, typeAllowed } from '../core/content-class.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import type { Sql } from '../supabase/db.js';
 import {
@@ -23,7 +24,7 @@ import {
 import type { StorageBackend, UploadProgress } from '../supabase/storage/backend.js';
 import { StorageFailure } from '../supabase/storage/errors.js';
 import { assertBucketName, assertFileName, storageKeyFor } from '../supabase/storage/secure-path.js';
-import { inspectSource, mimeAllowed, normaliseMime } from './file-inspect.js';
+import { inspectSource, normaliseMime } from './file-inspect.js';
 import { type FileSource, openFileSource } from './file-sources.js';
 
 export interface FileActivityDeps {
@@ -47,7 +48,10 @@ export interface PreparedUpload {
   fileId: string;
   storagePath: string;
   size: number;
+  /** The type the object is stored (and served) with: ACTIVE_SERVED_TYPE for active content. */
   contentType: string;
+  /** `attachment; filename="…"` for active content (SVG, HTML, XML): downloaded, never rendered. */
+  contentDisposition?: string;
   detectedMime: string | null;
   mimeMismatch: boolean;
   /** The same bytes were already uploaded to this bucket: nothing will be sent. */
@@ -63,6 +67,7 @@ export interface UploadObjectInput {
   size: number;
   sha256: string;
   contentType: string;
+  contentDisposition?: string;
 }
 
 export interface UploadObjectResult {
@@ -95,7 +100,8 @@ export function createUploader(deps: FileActivityDeps) {
     tenantId: string,
     bucket: string,
     size: number,
-    contentType: string,
+    declared: string | null,
+    content: ContentType,
   ): Promise<UserFacingError | null> {
     const rules = await bucketRules(sql, tenantId, bucket);
     const limit = Math.min(rules.sizeLimitBytes ?? Number.POSITIVE_INFINITY, deps.files.maxUploadBytes);
@@ -105,10 +111,15 @@ export function createUploader(deps: FileActivityDeps) {
         `${size} bytes is over the ${limit}-byte limit of bucket "${bucket}"`,
       );
     }
-    if (!mimeAllowed(contentType, rules.allowedMimeTypes)) {
+    if (!typeAllowed(content, rules.allowedMimeTypes)) {
+      const claimed = declared && declared !== content.mime ? ` (declared ${declared})` : '';
+      const active = isActive(content)
+        ? '; active content passes only a rule that names its type exactly'
+        : '';
       return new UserFacingError(
         ErrorType.InvalidMimeType,
-        `bucket "${bucket}" does not accept ${contentType} (allowed: ${rules.allowedMimeTypes?.join(', ')})`,
+        `bucket "${bucket}" allows ${rules.allowedMimeTypes?.join(', ')}, and this file is ` +
+          `${content.mime} by its content${claimed}${active}`,
       );
     }
     return null;
@@ -123,15 +134,16 @@ export function createUploader(deps: FileActivityDeps) {
       assertBucketName(input.bucket);
       assertFileName(input.filename);
       const source = await openFileSource(sourceDeps, input.tenantId, input.source);
-      const facts = await inspectSource(source, signal);
+      const declared = normaliseMime(input.declaredMime);
+      const facts = await inspectSource(source, declared, signal);
       if (facts.sha256 !== input.sha256) {
         throw new UserFacingError(
           ErrorType.SourceChanged,
           `the file's SHA-256 is now ${facts.sha256}, not ${input.sha256}: it changed after the request`,
         );
       }
-      const declared = normaliseMime(input.declaredMime);
-      const contentType = facts.detectedMime ?? declared ?? 'application/octet-stream';
+      const detected = facts.content.mime;
+      const active = isActive(facts.content);
       const { row } = await claimFile(sql, {
         tenantId: input.tenantId,
         bucket: input.bucket,
@@ -139,21 +151,29 @@ export function createUploader(deps: FileActivityDeps) {
         filename: input.filename,
         sizeBytes: facts.size,
         declaredMime: declared,
-        detectedMime: facts.detectedMime,
-        mimeMismatch: Boolean(declared && facts.detectedMime && declared !== facts.detectedMime),
+        detectedMime: detected,
+        mimeMismatch: Boolean(declared && declared !== detected),
         sha256: facts.sha256,
       });
       const prepared: PreparedUpload = {
         fileId: row.id,
         storagePath: row.storagePath,
         size: facts.size,
-        contentType,
-        detectedMime: facts.detectedMime,
+        // Active content is stored to be downloaded: a browser opening it never runs its scripts.
+        contentType: active ? ACTIVE_SERVED_TYPE : detected,
+        ...(active && { contentDisposition: `attachment; filename="${row.storagePath.split('/').pop()}"` }),
+        detectedMime: detected,
         mimeMismatch: row.mimeMismatch,
         deduplicated: row.status === 'uploaded',
       };
       if (prepared.deduplicated) return prepared;
-      const violation = await ruleViolation(input.tenantId, input.bucket, facts.size, contentType);
+      const violation = await ruleViolation(
+        input.tenantId,
+        input.bucket,
+        facts.size,
+        declared,
+        facts.content,
+      );
       if (violation) {
         await markFileFailed(sql, input.tenantId, row.id, `${violation.type}: ${violation.message}`);
         throw violation;
@@ -187,6 +207,7 @@ export function createUploader(deps: FileActivityDeps) {
       }
       return storage.uploadObject(input.bucket, input.storagePath, source, {
         contentType: input.contentType,
+        contentDisposition: input.contentDisposition,
         sha256: input.sha256,
         signal: opts.signal,
         resume,

@@ -154,6 +154,25 @@ const envSchema = z.object({
   /** Concurrent uploads per worker process: each holds one 6 MB chunk and one connection. */
   FILES_WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   MAX_UPLOAD_BYTES: positiveInt.max(50 * 1024 * MiB).default(1024 * MiB),
+  /**
+   * Buckets `upload_file` may write to, besides the workers' own (`attachments`, `raw-messages`): each
+   * worker creates them at start. Any other bucket is NoSuchBucket; no upload creates one.
+   */
+  STORAGE_BUCKETS: z
+    .string()
+    .trim()
+    .default('uploads')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'bucket names are 1-63 of a-z, 0-9, "_" and "-"'),
+      ),
+    ),
   /** Largest `content` (base64) upload: it crosses the MCP transport and is staged in Postgres. */
   MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 
@@ -270,6 +289,8 @@ export interface Config {
     importDir: string;
     maxUploadBytes: number;
     maxInlineBytes: number;
+    /** STORAGE_BUCKETS: created at start with the workers' own. */
+    buckets: string[];
   };
   /** Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, else directories. */
   storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
@@ -373,6 +394,7 @@ export function loadConfig(
       importDir,
       maxUploadBytes: env.MAX_UPLOAD_BYTES,
       maxInlineBytes: Math.min(env.MAX_INLINE_UPLOAD_BYTES, env.MAX_UPLOAD_BYTES),
+      buckets: env.STORAGE_BUCKETS,
     },
     storage:
       env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY

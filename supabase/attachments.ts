@@ -1,6 +1,7 @@
 /**
  * Email attachments (migration 20261123001100): one row per part, claimed once, settled per upload.
  */
+import { visibleFileName } from '../core/file-name.js';
 import type { StoredAttachment } from '../core/records.js';
 import type { Queryable, Sql } from './db.js';
 
@@ -40,12 +41,14 @@ export async function listAttachments(
   tenantId: string,
   emailId: string,
 ): Promise<StoredAttachment[]> {
-  return sql<StoredAttachment[]>`
+  const rows = await sql<StoredAttachment[]>`
     select part_index as "partIndex", filename, declared_mime as "declaredMime", size_bytes::int as "sizeBytes",
            sha256, inline, content_id as "contentId", status, file_id as "fileId",
            detected_mime as "detectedMime", error
     from public.email_attachments where tenant_id = ${tenantId} and email_id = ${emailId}
     order by part_index`;
+  // Every name a tool returns passes the cleaner, whatever wrote the row (core/file-name.ts).
+  return rows.map((row) => ({ ...row, filename: visibleFileName(row.filename) }));
 }
 
 export async function settleAttachment(

@@ -3,6 +3,7 @@
  * is keyed by (tenant, bucket, sha256) or the file id and uses ON CONFLICT, because the activities that
  * call these run at least once.
  */
+import { visibleFileName } from '../core/file-name.js';
 import type { Queryable, Sql } from './db.js';
 
 export type FileStatus = 'pending' | 'uploaded' | 'failed';
@@ -23,6 +24,12 @@ export interface BucketRules {
 const FILE_COLUMNS = `id, tenant_id as "tenantId", bucket, storage_path as "storagePath", filename,
   size_bytes::float8 as "sizeBytes", declared_mime as "declaredMime", detected_mime as "detectedMime",
   mime_mismatch as "mimeMismatch", sha256, status, attempts, error, upload_url as "uploadUrl"`;
+
+/** A row as callers read it: the name through the cleaner, whatever wrote it (core/file-name.ts). */
+const readable = <T extends { filename: string }>(row: T): T => ({
+  ...row,
+  filename: visibleFileName(row.filename),
+});
 
 export interface NewFile {
   tenantId: string;
@@ -52,13 +59,13 @@ export async function claimFile(sql: Queryable, file: NewFile): Promise<{ row: F
       updated_at = now()
     returning ${sql.unsafe(FILE_COLUMNS)}, (xmax = 0) as created`;
   const { created, ...rest } = row!;
-  return { row: rest, created };
+  return { row: readable(rest), created };
 }
 
 export async function findFile(sql: Sql, tenantId: string, fileId: string): Promise<FileRow | null> {
   const [row] = await sql<FileRow[]>`
     select ${sql.unsafe(FILE_COLUMNS)} from public.files where tenant_id = ${tenantId} and id = ${fileId}`;
-  return row ?? null;
+  return row ? readable(row) : null;
 }
 
 /** Count an upload attempt (at least once per activity attempt, which is what `attempts` means). */
@@ -86,7 +93,7 @@ export async function markFileUploaded(sql: Sql, tenantId: string, fileId: strin
       uploaded_at = coalesce(uploaded_at, now()), updated_at = now()
     where tenant_id = ${tenantId} and id = ${fileId}
     returning ${sql.unsafe(FILE_COLUMNS)}`;
-  return row!;
+  return readable(row!);
 }
 
 /** A failure never overwrites a finished upload (a late duplicate attempt must not undo it). */

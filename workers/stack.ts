@@ -78,7 +78,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
     const workers: Worker[] = [];
     if (opts.runWorker) {
       const storage = createStorageBackend(config.storage);
-      await ensureWorkerBuckets(storage, log);
+      await ensureWorkerBuckets(storage, log, config.files.buckets);
       const connection = await connectWorkerConnection(temporal);
       cleanups.push(() => connection.close());
       const created = await createWorkers({

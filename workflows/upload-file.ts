@@ -70,6 +70,7 @@ export async function uploadFileWorkflow(input: UploadFileInput): Promise<Upload
       size: prepared.size,
       sha256: input.sha256,
       contentType: prepared.contentType,
+      contentDisposition: prepared.contentDisposition,
     });
     await files.completeFileUpload({ tenantId: input.tenantId, fileId: prepared.fileId });
     state.stage = 'uploaded';

@@ -40,7 +40,14 @@ export function registerUploadFile(server: ToolRegistry, ctx: ToolContext): void
         'Give the content as base64, or a path inside the server’s import directory. With wait=true ' +
         '(default) it returns when stored, or with status "running" before the client would time out.',
       inputSchema: {
-        bucket: z.string().min(1).max(63).describe('Bucket name: lower-case letters, digits, "_" or "-"'),
+        bucket: z
+          .string()
+          .min(1)
+          .max(63)
+          .describe(
+            'Bucket name: lower-case letters, digits, "_" or "-"; one the server has (STORAGE_BUCKETS, ' +
+              'default "uploads"), else NoSuchBucket. Its type rule checks what the content is, not contentType',
+          ),
         filename: z.string().min(1).max(1024).describe('File name (one segment, at most 255 bytes)'),
         content: z
           .string()

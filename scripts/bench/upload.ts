@@ -77,6 +77,8 @@ export async function run(argv: string[]): Promise<void> {
   const standIn = await startStandIn();
   const fsBackend = createFilesystemBackend({ root: path.join(dir, 'storage') });
   const sbBackend = createSupabaseBackend({ url: standIn.url, serviceRoleKey: standIn.serviceKey });
+  // Buckets exist only once made (no upload creates one), as the workers make theirs at start.
+  await fsBackend.ensureBucket('bench');
   const rows: string[][] = [];
   try {
     for (const sizeMb of sizes) {

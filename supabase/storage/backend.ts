@@ -20,6 +20,8 @@ export interface UploadProgress {
 
 export interface UploadOptions {
   contentType: string;
+  /** `attachment; filename="…"` for content that must be downloaded, never rendered (SVG, HTML). */
+  contentDisposition?: string;
   /** When given, a backend that can check (the filesystem) refuses to commit other bytes. */
   sha256?: string;
   signal?: AbortSignal;
@@ -40,6 +42,12 @@ export interface UploadOutcome {
 
 export interface ObjectInfo {
   size: number;
+  /**
+   * How the object is served, for objects stored with a disposition (active content): the filesystem
+   * backend returns what it kept; Supabase Storage keeps and serves them itself, so its head omits them.
+   */
+  contentType?: string;
+  contentDisposition?: string;
 }
 
 export interface StorageBackend {

@@ -102,6 +102,14 @@ export function classifyStorageResponse(res: StorageErrorResponse): StorageFailu
   return fail('fatal', code ?? 'InvalidRequest');
 }
 
+/**
+ * A bucket the backend does not have. Buckets are created at start (the workers' own and
+ * STORAGE_BUCKETS) or by an operator, never by an upload that names one: both backends say the same.
+ */
+export function noSuchBucket(bucket: string): StorageFailure {
+  return new StorageFailure('fatal', ErrorType.NoSuchBucket, `bucket "${bucket}" does not exist`);
+}
+
 /** A failure below HTTP (refused, reset, DNS, TLS, timeout): always worth a retry. */
 export function networkFailure(err: unknown): StorageFailure {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;

@@ -7,16 +7,21 @@
  * filesystem, so a reader sees either nothing or the whole object. Keys are content-addressed, so an
  * object already at the key is the same bytes and counts as success. Objects are written 0600 and the
  * folders made for them 0700: on a shared machine only the server's user reads stored files.
+ *
+ * A bucket is a directory that `ensureBucket` made (at start, for the workers' buckets and
+ * STORAGE_BUCKETS) or an operator did: every operation on any other name is `NoSuchBucket`, and no
+ * upload creates a bucket. An object stored with a content disposition (active content) keeps its
+ * serving headers in `<root>/.meta/<bucket>/<key>.json`, which headObject returns.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorType } from '../../core/errors.js';
 import type { ObjectInfo, StorageBackend, UploadOptions, UploadOutcome, UploadSource } from './backend.js';
-import { StorageFailure } from './errors.js';
+import { noSuchBucket, StorageFailure } from './errors.js';
 import { CountingStream } from './progress-stream.js';
 import { assertBucketName, assertObjectKey } from './secure-path.js';
 
@@ -27,6 +32,8 @@ export interface FilesystemBackendOptions {
 }
 
 const TEMP_DIR = '.tmp';
+/** Serving headers of objects that have them; bucket names never start with a dot, so no bucket. */
+const META_DIR = '.meta';
 /** Stored objects are for this process's user only: files 0600, every folder it makes 0700. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -84,10 +91,32 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     return full;
   };
 
+  const metaPath = (bucket: string, key: string): string =>
+    `${path.join(root, META_DIR, bucket, ...key.split('/'))}.json`;
+
+  /** The bucket's directory, or NoSuchBucket; a file in its place is a misconfiguration (ENOTDIR). */
+  const requireBucket = async (bucket: string): Promise<void> => {
+    assertBucketName(bucket);
+    const info = await stat(path.join(root, bucket)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw noSuchBucket(bucket);
+      throw err;
+    });
+    if (!info.isDirectory()) {
+      throw Object.assign(new Error(`bucket "${bucket}" is not a directory`), { code: 'ENOTDIR' });
+    }
+  };
+
   const statObject = async (bucket: string, key: string): Promise<ObjectInfo | null> => {
+    const file = objectPath(bucket, key);
+    await requireBucket(bucket);
     try {
-      const info = await stat(objectPath(bucket, key));
-      return info.isFile() ? { size: info.size } : null;
+      const info = await stat(file);
+      if (!info.isFile()) return null;
+      const served = await readFile(metaPath(bucket, key), 'utf8').then(
+        (text) => JSON.parse(text) as Pick<ObjectInfo, 'contentType' | 'contentDisposition'>,
+        () => ({}),
+      );
+      return { size: info.size, ...served };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -127,8 +156,12 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
     },
 
     async deleteObjects(bucket: string, keys: string[]): Promise<void> {
+      await step(bucket, 'deleting the object', () => requireBucket(bucket));
       for (const key of keys) {
-        await step(bucket, 'deleting the object', () => rm(objectPath(bucket, key), { force: true }));
+        await step(bucket, 'deleting the object', async () => {
+          await rm(objectPath(bucket, key), { force: true });
+          await rm(metaPath(bucket, key), { force: true });
+        });
       }
     },
 
@@ -165,6 +198,9 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
   ): Promise<UploadOutcome> {
     const target = objectPath(bucket, key);
     const existing = await statObject(bucket, key);
+    const served = options.contentDisposition
+      ? JSON.stringify({ contentType: options.contentType, contentDisposition: options.contentDisposition })
+      : undefined;
     if (existing?.size === source.size) return { alreadyExisted: true, bytesSent: 0, resumedFrom: 0 };
 
     const tempDir = path.join(root, TEMP_DIR);
@@ -191,6 +227,12 @@ export function createFilesystemBackend(opts: FilesystemBackendOptions): Storage
         );
       }
       await opts.beforeCommit?.(temp);
+      // The serving headers first: a reader never meets an active object without them.
+      if (served) {
+        const meta = metaPath(bucket, key);
+        await mkdir(path.dirname(meta), { recursive: true, mode: DIR_MODE });
+        await writeFile(meta, served, { mode: FILE_MODE });
+      }
       await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
       await rename(temp, target);
       return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };

@@ -7,8 +7,9 @@
  */
 import { Readable } from 'node:stream';
 import { StorageClient } from '@supabase/storage-js';
+import { ErrorType } from '../../core/errors.js';
 import type { ObjectInfo, StorageBackend, UploadOptions, UploadOutcome, UploadSource } from './backend.js';
-import { classifyStorageResponse, networkFailure, StorageFailure } from './errors.js';
+import { classifyStorageResponse, networkFailure, noSuchBucket, StorageFailure } from './errors.js';
 import { capturingFetch, withCapture } from './http-capture.js';
 import { CountingStream } from './progress-stream.js';
 import { assertBucketName, assertObjectKey } from './secure-path.js';
@@ -35,7 +36,7 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
   const client = { storage: new StorageClient(`${base}/storage/v1`, authHeaders, capturingFetch) };
 
   /** Turn a supabase-js `{ error }` into a classified failure, preferring the raw response we captured. */
-  const classify = (error: ApiError, captured?: Parameters<typeof classifyStorageResponse>[0]) => {
+  const classifyAnswer = (error: ApiError, captured?: Parameters<typeof classifyStorageResponse>[0]) => {
     if (captured) return classifyStorageResponse(captured);
     if (error.status === undefined) return networkFailure(error.originalError ?? error);
     return classifyStorageResponse({
@@ -43,6 +44,14 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
       body: { statusCode: error.statusCode, message: error.message },
     });
   };
+  /** A missing bucket reads the same as on the filesystem backend: `bucket "<name>" does not exist`. */
+  const named = (bucket: string, failure: StorageFailure): StorageFailure =>
+    failure.type === ErrorType.NoSuchBucket ? noSuchBucket(bucket) : failure;
+  const classify = (
+    bucket: string,
+    error: ApiError,
+    captured?: Parameters<typeof classifyStorageResponse>[0],
+  ) => named(bucket, classifyAnswer(error, captured));
 
   const headObject = async (bucket: string, key: string): Promise<ObjectInfo | null> => {
     assertBucketName(bucket);
@@ -51,7 +60,7 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
     if (!value.error) return { size: Number(value.data.size ?? 0) };
     // Storage answers a missing object with HTTP 400 and statusCode "404" (NoSuchKey): that is "no object";
     // a missing bucket (also "404") stays an error.
-    const failure = classify(value.error as ApiError, lastError);
+    const failure = classify(bucket, value.error as ApiError, lastError);
     if (failure.type === 'NotFound') return null;
     throw failure;
   };
@@ -70,12 +79,16 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
           contentType: options.contentType,
           upsert: false,
           duplex: 'half',
+          // Storage keeps it with the object and serves it: active content is downloaded, never rendered.
+          ...(options.contentDisposition && {
+            headers: { 'content-disposition': options.contentDisposition },
+          }),
         }),
       options.signal,
     );
     if (options.signal?.aborted) throw options.signal.reason;
     if (!value.error) return { alreadyExisted: false, bytesSent: counter.bytes, resumedFrom: 0 };
-    const failure = classify(value.error as ApiError, lastError);
+    const failure = classify(bucket, value.error as ApiError, lastError);
     if (failure.kind === 'exists') return 'exists';
     throw failure;
   };
@@ -100,7 +113,9 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
               },
               source,
               options,
-            );
+            ).catch((err: unknown) => {
+              throw err instanceof StorageFailure ? named(bucket, err) : err;
+            });
       if (outcome !== 'exists') return outcome;
       // "Already exists": keys are content-addressed, so the same size means a previous attempt finished.
       const existing = await headObject(bucket, key);
@@ -116,7 +131,7 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
       assertBucketName(bucket);
       assertObjectKey(key);
       const { value, lastError } = await withCapture(() => client.storage.from(bucket).download(key));
-      if (value.error) throw classify(value.error as ApiError, lastError);
+      if (value.error) throw classify(bucket, value.error as ApiError, lastError);
       return Readable.fromWeb(value.data.stream() as import('node:stream/web').ReadableStream);
     },
 
@@ -124,7 +139,7 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
       assertBucketName(bucket);
       for (const key of keys) assertObjectKey(key);
       const { value, lastError } = await withCapture(() => client.storage.from(bucket).remove(keys));
-      if (value.error) throw classify(value.error as ApiError, lastError);
+      if (value.error) throw classify(bucket, value.error as ApiError, lastError);
     },
 
     async ensureBucket(bucket): Promise<'created' | 'exists'> {
@@ -134,7 +149,7 @@ export function createSupabaseBackend(opts: SupabaseBackendOptions): StorageBack
       );
       if (!value.error) return 'created';
       // Storage answers an existing bucket with 409 / "Duplicate": that is the idempotent outcome.
-      const failure = classify(value.error as ApiError, lastError);
+      const failure = classify(bucket, value.error as ApiError, lastError);
       if (failure.kind === 'exists') return 'exists';
       throw failure;
     },

@@ -65,6 +65,17 @@ describe('files tables', () => {
     expect(row).toEqual({ status: 'uploaded', error: null });
   });
 
+  it('a key is unique within its bucket: the same bytes and name in two buckets are two rows', async () => {
+    const docs = await claimFile(sql, newFile(orgA.id, 'both buckets'));
+    const media = await claimFile(sql, { ...newFile(orgA.id, 'both buckets'), bucket: 'media' });
+    expect([docs.created, media.created]).toEqual([true, true]);
+    expect(media.row.id).not.toBe(docs.row.id);
+    expect(media.row.storagePath).toBe(docs.row.storagePath);
+    // Within one bucket the key still names one object.
+    const clash = claimFile(sql, { ...newFile(orgA.id, 'other bytes'), storagePath: docs.row.storagePath });
+    await expect(clash).rejects.toThrow(/files_bucket_storage_path_key/);
+  });
+
   it('queues a deletion once per object and stages content once per hash', async () => {
     const { row } = await claimFile(sql, newFile(orgA.id, 'two'));
     const job = {

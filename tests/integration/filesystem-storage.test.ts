@@ -31,6 +31,8 @@ describe('filesystem storage backend', () => {
     bytes = randomBytes(3 * 1024 * 1024 + 17);
     sha256 = createHash('sha256').update(bytes).digest('hex');
     await writeFile(file, bytes);
+    // Buckets exist because someone made them (the workers at start); no upload creates one.
+    await createFilesystemBackend({ root }).ensureBucket('docs');
   });
 
   it('stores the bytes under bucket/key, reports progress, and treats a second upload as existing', async () => {
@@ -130,6 +132,44 @@ describe('filesystem storage backend', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'InvalidKey' });
     expect(String((err as Error).message)).toMatch(message);
-    expect(await readdir(root).catch(() => [])).toEqual([]);
+    expect(await readdir(root)).toEqual(['docs']);
+    expect(await readdir(path.join(root, 'docs'))).toEqual([]);
+  });
+
+  it('refuses a bucket nobody created with NoSuchBucket, for every operation, and creates nothing', async () => {
+    const backend = createFilesystemBackend({ root });
+    const refused = { kind: 'fatal', type: 'NoSuchBucket', message: 'bucket "typo" does not exist' };
+    const upload = backend.uploadObject('typo', 't/k.bin', sourceOf(file, bytes.length), {
+      contentType: 'application/octet-stream',
+    });
+    await expect(upload).rejects.toMatchObject(refused);
+    await expect(backend.headObject('typo', 't/k.bin')).rejects.toMatchObject(refused);
+    await expect(backend.getObject('typo', 't/k.bin')).rejects.toMatchObject(refused);
+    await expect(backend.deleteObjects('typo', ['t/k.bin'])).rejects.toMatchObject(refused);
+    expect(await readdir(root)).toEqual(['docs']);
+    // Once created (as the workers do at start), the same upload succeeds.
+    expect(await backend.ensureBucket('typo')).toBe('created');
+    await backend.uploadObject('typo', 't/k.bin', sourceOf(file, bytes.length), {
+      contentType: 'application/octet-stream',
+    });
+    expect(await backend.headObject('typo', 't/k.bin')).toEqual({ size: bytes.length });
+  });
+
+  it('keeps the serving headers of active content with the object, and drops them with it', async () => {
+    const backend = createFilesystemBackend({ root });
+    const svg = Buffer.from('<svg onload="alert(1)"/>');
+    const svgFile = path.join(path.dirname(file), 'logo.svg');
+    await writeFile(svgFile, svg);
+    const served = {
+      contentType: 'application/octet-stream',
+      contentDisposition: 'attachment; filename="logo.svg"',
+    };
+    await backend.uploadObject('docs', 't/s/logo.svg', sourceOf(svgFile, svg.length), served);
+    expect(await backend.headObject('docs', 't/s/logo.svg')).toEqual({ size: svg.length, ...served });
+    const meta = path.join(root, '.meta', 'docs', 't', 's', 'logo.svg.json');
+    expect((await stat(meta)).mode & 0o777).toBe(0o600);
+    await backend.deleteObjects('docs', ['t/s/logo.svg']);
+    expect(await backend.headObject('docs', 't/s/logo.svg')).toBeNull();
+    await expect(stat(meta)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -21,6 +21,8 @@ import { activityAttempts, importFile, startUpload, waitForUploadProgress } from
 const MB = 1024 * 1024;
 const BUCKET = 'attachments';
 const CHUNK = 6 * MB;
+const SCRIPTED_SVG =
+  '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>';
 
 describe('upload to Supabase Storage (stand-in)', () => {
   let standIn: StorageStandIn;
@@ -192,6 +194,80 @@ describe('upload to Supabase Storage (stand-in)', () => {
     expect(rows).toEqual([{ declared_mime: 'image/jpeg', detected_mime: 'image/png', mime_mismatch: true }]);
   });
 
+  it('classifies what sniffing cannot name: HTML declared image/png and a scripted SVG stay out of image/*', async () => {
+    await setBucketRules(sql, tenantId, 'images', { sizeLimitBytes: null, allowedMimeTypes: ['image/*'] });
+    const html = await importFile(
+      importDir,
+      'pixel-html.png',
+      Buffer.from('<!DOCTYPE html><script>alert(1)</script>'),
+    );
+    const svg = await importFile(importDir, 'scripted.svg', Buffer.from(SCRIPTED_SVG));
+    const refusedHtml = await (
+      await startUpload(stack.client, env, tenantId, 'images', html, { declaredMime: 'image/png' })
+    )
+      .result()
+      .catch((e: unknown) => e);
+    expect(describeFailure(refusedHtml)).toEqual({
+      type: 'InvalidMimeType',
+      message:
+        'bucket "images" allows image/*, and this file is text/html by its content (declared image/png); ' +
+        'active content passes only a rule that names its type exactly',
+    });
+    const refusedSvg = await (
+      await startUpload(stack.client, env, tenantId, 'images', svg, { declaredMime: 'image/svg+xml' })
+    )
+      .result()
+      .catch((e: unknown) => e);
+    expect(describeFailure(refusedSvg)).toEqual({
+      type: 'InvalidMimeType',
+      message:
+        'bucket "images" allows image/*, and this file is image/svg+xml by its content; ' +
+        'active content passes only a rule that names its type exactly',
+    });
+    expect(standIn.count('object-upload') + standIn.count('tus-create')).toBe(0);
+  });
+
+  it('an SVG where the bucket names image/svg+xml: stored and served as a download, never as an image', async () => {
+    await setBucketRules(sql, tenantId, 'vectors', {
+      sizeLimitBytes: null,
+      allowedMimeTypes: ['image/svg+xml'],
+    });
+    const svg = await importFile(importDir, 'logo.svg', Buffer.from(SCRIPTED_SVG));
+    const stored = await (
+      await startUpload(stack.client, env, tenantId, 'vectors', svg, { declaredMime: 'image/svg+xml' })
+    ).result();
+    expect(stored).toMatchObject({ detectedMime: 'image/svg+xml', mimeMismatch: false });
+    // The headers sent with the object, which Storage keeps and serves.
+    const upload = standIn.requests.filter((r) => r.route === 'object-upload');
+    expect(upload.map((r) => [r.status, r.contentType, r.contentDisposition])).toEqual([
+      [200, 'application/octet-stream', 'attachment; filename="logo.svg"'],
+    ]);
+    const served = await fetch(`${standIn.url}/storage/v1/object/vectors/${stored.path}`, {
+      headers: { authorization: `Bearer ${standIn.serviceKey}` },
+    });
+    expect([
+      served.status,
+      served.headers.get('content-type'),
+      served.headers.get('content-disposition'),
+    ]).toEqual([200, 'application/octet-stream', 'attachment; filename="logo.svg"']);
+    expect(Buffer.from(await served.arrayBuffer()).equals(svg.bytes)).toBe(true);
+  });
+
+  it('a bucket Storage does not have is NoSuchBucket, worded as on the filesystem', async () => {
+    const file = await importFile(importDir, 'nowhere.txt', Buffer.from('no bucket for me'));
+    const err = await (await startUpload(stack.client, env, tenantId, 'nowhere', file))
+      .result()
+      .catch((e: unknown) => e);
+    expect(describeFailure(err)).toEqual({
+      type: 'NoSuchBucket',
+      message: 'bucket "nowhere" does not exist',
+    });
+    expect(standIn.buckets.has('nowhere')).toBe(false);
+    const [row] = await sql`
+      select status, error from public.files where tenant_id = ${tenantId} and bucket = 'nowhere'`;
+    expect(row).toEqual({ status: 'failed', error: 'NoSuchBucket: bucket "nowhere" does not exist' });
+  });
+
   it('cancelling the workflow aborts the upload in flight and records why', async () => {
     const file = await importFile(importDir, 'cancel-me.bin', 20 * MB);
     let release!: () => void;
@@ -288,7 +364,11 @@ describe('upload to Supabase Storage (stand-in)', () => {
     const err = await backend
       .uploadObject('no-such-bucket', 'x.txt', source, { contentType: 'text/plain' })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'fatal', type: 'NoSuchBucket', message: 'Bucket not found' });
+    expect(err).toMatchObject({
+      kind: 'fatal',
+      type: 'NoSuchBucket',
+      message: 'bucket "no-such-bucket" does not exist',
+    });
   });
 
   it('TUS: a stale upload URL starts a new upload, and an object already there counts as done', async () => {

@@ -65,7 +65,8 @@ describe('email attachments', () => {
       rows.map((r) => [r.filename, r.declared_mime, r.detected_mime, r.size, r.inline, r.content_id]),
     ).toEqual([
       ['report.pdf', 'application/pdf', 'application/pdf', pdf.length, false, null],
-      ['passwd', 'text/plain', null, 11, false, null],
+      // Text by its bytes: classified when file-type finds no magic number (core/content-class.ts).
+      ['passwd', 'text/plain', 'text/plain', 11, false, null],
       ['logo.png', 'image/png', 'image/png', png.length, true, 'logo@x'],
     ]);
     expect(

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
@@ -59,5 +60,36 @@ describe('file names without bidi and control characters', () => {
       emailId: ingested.emailId,
     });
     expect(email.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
+  });
+
+  it('names stored before the cleaner: the migration cleans them, and no tool returns one uncleaned', async () => {
+    const sql = t.stack.sql;
+    const ingested = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+      raw: messageWithAttachment(uniqueName('old')),
+    });
+    // As rows written before names were cleaned look.
+    const [attachment] = await sql<{ file_id: string }[]>`
+      update public.email_attachments set filename = ${TRICK}
+      where email_id = ${ingested.emailId} returning file_id`;
+    await sql`update public.files set filename = ${`x${TRICK}`} where id = ${attachment!.file_id}`;
+
+    const email = await callOk<{ attachments: { filename: string }[] }>(t.mcp, 'get_email', {
+      emailId: ingested.emailId,
+    });
+    expect(email.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
+    const again = await callOk<{ attachments: { filename: string }[] }>(t.mcp, 'ingest_email', {
+      raw: messageWithAttachment(uniqueName('old')),
+    });
+    expect(again.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
+
+    // The migration that cleans what is stored (idempotent: run again here over the rows just made).
+    await sql.unsafe(
+      await readFile('supabase/migrations/20261203002100_clean_stored_file_names.sql', 'utf8'),
+    );
+    const [rows] = await sql<{ attachment: string; file: string }[]>`
+      select a.filename as attachment, f.filename as file
+      from public.email_attachments a join public.files f on f.id = a.file_id
+      where a.email_id = ${ingested.emailId}`;
+    expect(rows).toEqual({ attachment: 'invoicefdp.exe', file: 'xinvoicefdp.exe' });
   });
 });

@@ -145,6 +145,7 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
         MCP_HTTP_PORT: '0',
         SUPABASE_URL: standIn.url,
         SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey,
+        STORAGE_BUCKETS: 'uploads',
       }),
     ));
   });
@@ -155,15 +156,23 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
     await standIn?.close();
   });
 
-  it('creates its buckets, private, when the worker starts; a second start finds them', async () => {
-    expect(Object.fromEntries(standIn.bucketsPublic)).toEqual({ attachments: false, [BUCKET]: false });
+  it('creates its buckets and STORAGE_BUCKETS, private, when the worker starts; a second start finds them', async () => {
+    expect(Object.fromEntries(standIn.bucketsPublic)).toEqual({
+      attachments: false,
+      [BUCKET]: false,
+      uploads: false,
+    });
     const again = await startTestStack(
-      testEnv({ SUPABASE_URL: standIn.url, SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey }),
+      testEnv({
+        SUPABASE_URL: standIn.url,
+        SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey,
+        STORAGE_BUCKETS: 'uploads',
+      }),
     );
     await again.shutdown();
-    // Each start asks for both; the second one's answers were "already exists".
-    expect(standIn.count('bucket-create')).toBe(4);
-    expect(standIn.buckets).toEqual(new Set(['attachments', BUCKET]));
+    // Each start asks for all three; the second one's answers were "already exists".
+    expect(standIn.count('bucket-create')).toBe(6);
+    expect(standIn.buckets).toEqual(new Set(['attachments', BUCKET, 'uploads']));
   });
 
   it('fails fast on a missing bucket, without losing the email', async () => {

@@ -49,6 +49,9 @@ describe('an import folder per tenant', () => {
     // Also the old shared place: a file put directly in the import directory is nobody's.
     await writeFile(path.join(importDir, 'shared.txt'), 'in no tenant folder');
     await symlink(path.join(folderB, 'b.txt'), path.join(folderA, 'to-b.txt'));
+    // A link into B's folder at a name B does not have: it must read like the one that B has.
+    await symlink(path.join(folderB, 'not-in-b.txt'), path.join(folderA, 'to-b-missing.txt'));
+    await symlink(`../${tenantB.slug}`, path.join(folderA, 'b-folder'));
   });
   afterAll(async () => {
     await a?.close();
@@ -90,6 +93,18 @@ describe('an import folder per tenant', () => {
       expect.stringMatching(/^InvalidPath: path ".*" is refused: it must be relative to your import folder$/),
       'InvalidPath: path "to-b.txt" is refused: it resolves outside your import folder',
     ]);
+    // A symlink out is judged by where it points, never by whether B has the file: the same answer
+    // (and the same work: the walk reads the link, it never looks inside B's folder) for both.
+    const probe = async (p: string) => [
+      await callError(a, 'upload_file', { bucket: 'folders', filename: 'x.txt', path: p }),
+      await callError(a, 'ingest_mailbox', { path: p }),
+    ];
+    for (const p of ['to-b-missing.txt', 'b-folder/b.txt', 'b-folder/not-in-b.txt']) {
+      expect(await probe(p)).toEqual([
+        `InvalidPath: path "${p}" is refused: it resolves outside your import folder`,
+        `InvalidPath: path "${p}" is refused: it resolves outside your import folder`,
+      ]);
+    }
     // The absolute path is the caller's own text; nothing else of the server's layout comes back.
     for (const text of [texts[0], texts[2]]) expect(text).not.toContain(importDir);
   });

@@ -35,6 +35,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     // Workers in tests never create the retention schedule: it would keep firing into a task queue that
     // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.
     RETENTION_SCHEDULE_ENABLED: 'false',
+    // The buckets test files upload into: known because the worker creates them at start, as in
+    // production; any other name is NoSuchBucket.
+    STORAGE_BUCKETS:
+      'uploads,docs,media,names,permissions,folders,door-files,archive,images,vectors,buckets-a,buckets-b',
     ...overrides,
   };
 }

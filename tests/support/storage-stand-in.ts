@@ -6,7 +6,9 @@
  *
  * Faults are queued per route and consumed in order: an error answer (with headers such as Retry-After),
  * a connection dropped once a given upload offset is crossed, or a hold that parks a request until the
- * test releases it. Every request is logged with its route, time and body bytes, for assertions.
+ * test releases it. Every request is logged with its route, time, body bytes and the object headers
+ * Storage keeps (content-type, content-disposition), for assertions; a stored object is served with the
+ * content-type and content-disposition it was uploaded with, as Storage does.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -44,6 +46,15 @@ export interface LoggedRequest {
   /** Body bytes received (all of them, including those of a request that was then dropped). */
   bodyBytes: number;
   status: number | 'dropped';
+  /** The request's content-type and content-disposition, when sent. */
+  contentType?: string;
+  contentDisposition?: string;
+}
+
+export interface StoredObject {
+  data: Buffer;
+  contentType: string;
+  contentDisposition?: string;
 }
 
 interface TusUpload {
@@ -61,7 +72,7 @@ export interface StorageStandIn {
   buckets: Set<string>;
   /** Buckets created through the API, and whether each was made public. */
   bucketsPublic: Map<string, boolean>;
-  objects: Map<string, { data: Buffer; contentType: string }>;
+  objects: Map<string, StoredObject>;
   requests: LoggedRequest[];
   inject(fault: Fault, times?: number): void;
   count(route: Route): number;
@@ -80,7 +91,7 @@ const supabaseError = (statusCode: string, error: string, message: string, code?
 
 export async function startStorageStandIn(serviceKey = 'stand-in-service-role-key'): Promise<StorageStandIn> {
   const buckets = new Set<string>();
-  const objects = new Map<string, { data: Buffer; contentType: string }>();
+  const objects = new Map<string, StoredObject>();
   const uploads = new Map<string, TusUpload>();
   const requests: LoggedRequest[] = [];
   let faults: Fault[] = [];
@@ -162,6 +173,8 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
       at: Date.now(),
       bodyBytes: 0,
       status: 0,
+      ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
+      ...(req.headers['content-disposition'] && { contentDisposition: req.headers['content-disposition'] }),
     };
     if (!matched)
       return send(res, log, 404, supabaseError('404', 'not_found', `no route ${method} ${url.pathname}`));
@@ -211,7 +224,11 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
         if (!buckets.has(bucket)) return send(res, log, 400, noBucket);
         const id = `${bucket}/${key}`;
         if (objects.has(id) && req.headers['x-upsert'] !== 'true') return send(res, log, 400, duplicate);
-        objects.set(id, { data: body, contentType: String(req.headers['content-type'] ?? '') });
+        objects.set(id, {
+          data: body,
+          contentType: String(req.headers['content-type'] ?? ''),
+          ...(log.contentDisposition && { contentDisposition: log.contentDisposition }),
+        });
         return send(res, log, 200, { Key: id, Id: randomUUID() });
       }
       case 'object-info':
@@ -232,7 +249,11 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
           });
         }
         log.status = 200;
-        res.writeHead(200, { 'content-type': found.contentType, 'content-length': found.data.length });
+        res.writeHead(200, {
+          'content-type': found.contentType,
+          'content-length': found.data.length,
+          ...(found.contentDisposition && { 'content-disposition': found.contentDisposition }),
+        });
         return res.end(method === 'HEAD' ? undefined : found.data);
       }
       case 'object-delete': {

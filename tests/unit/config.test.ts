@@ -98,7 +98,12 @@ describe('loadConfig', () => {
       importDir: '/srv/app/.data/import',
       maxUploadBytes: 1024 * 1024 * 1024,
       maxInlineBytes: 20 * 1024 * 1024,
+      buckets: ['uploads'],
     });
+    expect(loadConfig({ STORAGE_BUCKETS: ' docs, media_2 ' }).files.buckets).toEqual(['docs', 'media_2']);
+    expect(() => loadConfig({ STORAGE_BUCKETS: 'docs,../x' })).toThrow(
+      /STORAGE_BUCKETS: bucket names are 1-63 of a-z, 0-9, "_" and "-"/,
+    );
     // Only the URL: still the filesystem, because uploads need the service role key.
     expect(loadConfig({ SUPABASE_URL: 'https://x.supabase.co' }).storage.kind).toBe('filesystem');
     const remote = loadConfig(

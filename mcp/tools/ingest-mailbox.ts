@@ -21,7 +21,14 @@ const ReportSchema = z.object({
   rawNotArchived: z
     .number()
     .int()
-    .describe('Stored emails whose raw message is not in storage; import the same mailbox again to retry'),
+    .describe(
+      "Emails of the mailbox's messages (stored now or before) whose raw message is not in storage; import the same mailbox again to retry",
+    ),
+  attachmentsFailed: z
+    .number()
+    .int()
+    .describe('Attachments of those emails whose upload failed; import the same mailbox again to retry'),
+  attachmentsPending: z.number().int().describe('Attachments not uploaded yet (while the import runs)'),
 });
 
 export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): void {

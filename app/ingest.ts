@@ -46,7 +46,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { recordStartFailure, startOrJoin, uiLink } from './workflows.js';
+import { recordStartFailure, startOrJoin, uiLink, withinCallBound } from './workflows.js';
 
 // ---- One message ----------------------------------------------------------------------------------
 
@@ -112,7 +112,10 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   // recordStartFailure), and the same call again completes it.
   const { handle, runId } = await recordStartFailure(deps, tenantId, parsed.rawSha256, async () => {
     const started = await startOrJoin(deps.temporal, ingestEmailContract, options);
-    if (started.existing && (await leftWorkUnfinished(started.handle))) {
+    if (
+      started.existing &&
+      (await withinCallBound(deps.temporal, () => leftWorkUnfinished(started.handle)))
+    ) {
       // The email is stored but an attachment or the raw message failed to reach storage: this
       // request is the retry that completes them.
       return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
@@ -253,7 +256,7 @@ async function mailboxLeftWorkUnfinished(
   tenantId: string,
   mailboxSha256: string,
 ): Promise<boolean> {
-  const { status } = await handle.describe();
+  const { status } = await withinCallBound(deps.temporal, () => handle.describe());
   if (status.name !== 'COMPLETED') return false;
   const left = await mailboxLeftovers(deps.sql, tenantId, mailboxSha256);
   return left.rawNotArchived + left.attachmentsFailed + left.attachmentsPending > 0;

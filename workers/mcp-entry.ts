@@ -20,6 +20,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     target: stack.temporal,
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
     startTimeoutMs: stack.config.temporal.startTimeoutMs,
+    callTimeoutMs: stack.config.temporal.callTimeoutMs,
   };
 }
 

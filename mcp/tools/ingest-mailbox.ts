@@ -41,7 +41,8 @@ export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): v
         'Ingest every message of an mbox file through a durable batch workflow: give `path` (inside the ' +
         'import directory) or `content` (base64). Bad messages are recorded as failed and never stop the ' +
         'batch; duplicates are skipped. Returns a report, or status "running" for long imports: follow ' +
-        'up with get_workflow.',
+        'up with get_workflow. When the report shows raw messages or attachments missing (storage ' +
+        'failed), importing the same file again runs only that missing work.',
       inputSchema: {
         path: z.string().min(1).max(1024).optional().describe('mbox file, relative to the import directory'),
         content: z

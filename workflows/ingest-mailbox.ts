@@ -9,6 +9,7 @@
  */
 import {
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -84,6 +85,8 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
   // never holds up the rest of its chunk or the chunks after it. The run drains the pool before it
   // continues as new and before its report.
   const attachments = createTaskPool(input.concurrency);
+  // Runs started before the pool keep awaiting each chunk's uploads, so their histories replay.
+  const pooled = patched(ATTACHMENT_POOL_PATCH);
   for (let chunks = 0; ; chunks++) {
     if (chunks >= CHUNKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await attachments.drain();
@@ -111,7 +114,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
       );
     }
     if (input.filesTaskQueue) {
-      await storeChunkFiles(input, input.filesTaskQueue, slices, attachments, {
+      await storeChunkFiles(input, input.filesTaskQueue, slices, pooled ? attachments : undefined, {
         fromSeq: position.seq,
         toSeq: scan.nextSeq,
       });
@@ -129,6 +132,8 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
   return report;
 }
 
+const ATTACHMENT_POOL_PATCH = 'mailbox-attachment-pool';
+
 /** The next range of an already scanned mailbox, read from the ledger's count (leftoversOnly runs). */
 function ledgerChunk(position: { seq: number; total: number }, chunkMessages: number) {
   const nextSeq = Math.min(position.seq + chunkMessages, position.total);
@@ -144,7 +149,8 @@ async function storeChunkFiles(
   input: IngestMailboxInput,
   filesTaskQueue: string,
   slices: { fromSeq: number; toSeq: number }[],
-  attachments: TaskPool,
+  /** The run's upload pool; without it (a run from before the pool) the chunk awaits its uploads. */
+  attachments: TaskPool | undefined,
   range: { fromSeq: number; toSeq: number },
 ): Promise<void> {
   const withAttachments = await mailboxAttachmentsPending({
@@ -152,10 +158,16 @@ async function storeChunkFiles(
     mailboxSha256: input.mailboxSha256,
     ...range,
   });
-  for (const email of withAttachments) {
-    attachments.add(() => storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }));
+  const store = (email: { emailId: string; rawSha256: string }) =>
+    storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue });
+  const archive = () =>
+    inParallel(slices, input.concurrency, (slice) =>
+      archiveRawMessages(input.tenantId, filesTaskQueue, { mailboxSha256: input.mailboxSha256, ...slice }),
+    );
+  if (!attachments) {
+    await Promise.all([inParallel(withAttachments, input.concurrency, store), archive()]);
+    return;
   }
-  await inParallel(slices, input.concurrency, (slice) =>
-    archiveRawMessages(input.tenantId, filesTaskQueue, { mailboxSha256: input.mailboxSha256, ...slice }),
-  );
+  for (const email of withAttachments) attachments.add(() => store(email));
+  await archive();
 }

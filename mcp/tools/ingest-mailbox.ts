@@ -24,11 +24,17 @@ const ReportSchema = z.object({
     .describe(
       "Emails of the mailbox's messages (stored now or before) whose raw message is not in storage; import the same mailbox again to retry",
     ),
+  // Optional: the reports of runs from before these counts lack them.
   attachmentsFailed: z
     .number()
     .int()
+    .optional()
     .describe('Attachments of those emails whose upload failed; import the same mailbox again to retry'),
-  attachmentsPending: z.number().int().describe('Attachments not uploaded yet (while the import runs)'),
+  attachmentsPending: z
+    .number()
+    .int()
+    .optional()
+    .describe('Attachments not uploaded yet (while the import runs)'),
 });
 
 export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): void {

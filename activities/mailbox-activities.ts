@@ -19,12 +19,13 @@ import {
   ledgerAttachmentsPending,
   ledgerCounts,
   ledgerFailures,
+  type MailboxAttachmentCounts,
   type MailboxCounts,
+  mailboxLeftovers,
   pendingLedger,
   recordLedger,
   settleLedger,
 } from '../supabase/mailboxes.js';
-import { countRawPendingInMailbox } from '../supabase/raw-messages.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
 import { tenantSlug } from '../supabase/tenants.js';
 import { claimOf } from './email-activities.js';
@@ -51,9 +52,12 @@ export interface ScanResult {
   eof: boolean;
 }
 
-export interface MailboxReport extends MailboxCounts {
+export interface MailboxReport extends MailboxCounts, MailboxAttachmentCounts {
   failures: { seq: number; reason: string; detail: string | null }[];
-  /** Stored emails whose raw message is not in the raw-messages bucket (yet, while the import runs). */
+  /**
+   * Emails of the mailbox's messages (stored by this import or before it) whose raw message is not in
+   * the raw-messages bucket (yet, while the import runs).
+   */
   rawNotArchived: number;
 }
 
@@ -213,7 +217,7 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       return counts;
     },
 
-    /** Stored messages of a seq range whose attachments still need uploading (see ledgerAttachmentsPending). */
+    /** Emails of a seq range whose attachments still need uploading (see ledgerAttachmentsPending). */
     mailboxAttachmentsPending(
       input: Omit<MailboxRef, 'source'> & { fromSeq: number; toSeq: number },
     ): Promise<{ emailId: string; rawSha256: string }[]> {
@@ -223,8 +227,7 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
     async mailboxReport(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {
       const counts = await ledgerCounts(sql, input.tenantId, input.mailboxSha256);
       const failures = await ledgerFailures(sql, input.tenantId, input.mailboxSha256, 20);
-      const rawNotArchived = await countRawPendingInMailbox(sql, input.tenantId, input.mailboxSha256);
-      return { ...counts, failures, rawNotArchived };
+      return { ...counts, failures, ...(await mailboxLeftovers(sql, input.tenantId, input.mailboxSha256)) };
     },
   };
 }

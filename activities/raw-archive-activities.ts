@@ -15,6 +15,7 @@ import { Context } from '@temporalio/activity';
 import { failureText, givesUp } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
 import {
+  failPendingRawFiles,
   linkRawFile,
   type RawPending,
   rawPendingForEmail,
@@ -75,15 +76,34 @@ export function createRawArchiver(deps: FileActivityDeps) {
 
 export function createRawArchiveActivities(deps: FileActivityDeps) {
   const archiveOne = createRawArchiver(deps);
+  const pendingOf = (tenantId: string, scope: RawArchiveScope) =>
+    'emailId' in scope
+      ? rawPendingForEmail(deps.sql, tenantId, scope.emailId)
+      : rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
 
   return {
+    /**
+     * After the archive activity gave up for good (its attempts ran out on trouble that looked
+     * passing, or its worker kept dying): the `files` rows it left `pending` say `failed`, and why.
+     */
+    async failRawArchive(input: {
+      tenantId: string;
+      scope: RawArchiveScope;
+      reason: string;
+    }): Promise<number> {
+      const pending = await pendingOf(input.tenantId, input.scope);
+      return failPendingRawFiles(
+        deps.sql,
+        input.tenantId,
+        pending.map((p) => p.rawSha256),
+        input.reason,
+      );
+    },
+
     async archiveRawMessages(input: { tenantId: string; scope: RawArchiveScope }): Promise<RawArchiveReport> {
       const ctx = Context.current();
       const { tenantId, scope } = input;
-      const pending =
-        'emailId' in scope
-          ? await rawPendingForEmail(deps.sql, tenantId, scope.emailId)
-          : await rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
+      const pending = await pendingOf(tenantId, scope);
       const report: RawArchiveReport = { archived: 0, failed: [] };
       // A heartbeat every few seconds whatever one upload is doing: a large message on a slow link is
       // not a dead worker, and a dead worker is noticed within the heartbeat timeout.

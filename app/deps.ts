@@ -24,6 +24,11 @@ export interface TemporalAccess {
    * instead of waiting out the client's retries of an unreachable server.
    */
   startTimeoutMs: number;
+  /**
+   * The bound on the other calls a tool makes to Temporal (TEMPORAL_CALL_TIMEOUT_SECONDS): describe,
+   * query, signal, update, a closed run's result. Never on waiting for a run, which has its own wait.
+   */
+  callTimeoutMs: number;
 }
 
 export interface AppDeps {

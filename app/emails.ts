@@ -3,7 +3,7 @@
  * explicit tenant filter: an id of another tenant reads as not found.
  */
 import { ErrorType, UserFacingError } from '../core/errors.js';
-import type { StoredAttachment, StoredEmail } from '../core/records.js';
+import type { EmailMissing, StoredAttachment, StoredEmail } from '../core/records.js';
 import { listAttachments } from '../supabase/attachments.js';
 import { asCaller } from '../supabase/caller.js';
 import {
@@ -11,6 +11,7 @@ import {
   getEmail as readEmail,
   searchEmails as search,
 } from '../supabase/email-queries.js';
+import { rawArchiveFailure } from '../supabase/raw-messages.js';
 import type { AppDeps } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
@@ -52,7 +53,12 @@ export async function searchEmails(
   };
 }
 
-export type EmailWithAttachments = StoredEmail & { attachments: StoredAttachment[] };
+export type EmailWithAttachments = StoredEmail & { attachments: StoredAttachment[]; missing: EmailMissing };
+
+/** The retry that completes a stored email's files: a new run does only what is missing. */
+export const COMPLETE_EMAIL_HINT =
+  'ingest the same message again (ingest_email), or import a mailbox that contains it again ' +
+  '(ingest_mailbox): the run stores only what is missing';
 
 /** One stored email with its parsed fields and its attachments. */
 export async function getEmail(
@@ -63,7 +69,17 @@ export async function getEmail(
   authorize(deps.principal, tenantId, 'get_email');
   const found = await asCaller(deps.sql, deps.principal.claims, async (tx) => {
     const email = await readEmail(tx, tenantId, request.emailId);
-    return email && { ...email, attachments: await listAttachments(tx, tenantId, request.emailId) };
+    if (!email) return null;
+    const attachments = await listAttachments(tx, tenantId, request.emailId);
+    const rawMessage = email.rawFile
+      ? null
+      : { error: await rawArchiveFailure(tx, tenantId, email.rawSha256) };
+    const open = attachments.flatMap((a) =>
+      a.status === 'stored' ? [] : [{ partIndex: a.partIndex, status: a.status, error: a.error }],
+    );
+    const missing =
+      rawMessage || open.length > 0 ? { rawMessage, attachments: open, retry: COMPLETE_EMAIL_HINT } : null;
+    return { ...email, attachments, missing };
   });
   if (!found) throw new UserFacingError(ErrorType.NotFound, `no email ${request.emailId} for this caller`);
   return found;

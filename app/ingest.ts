@@ -12,6 +12,7 @@ import { ErrorType, UserFacingError } from '../core/errors.js';
 import { importRelative, resolveImportPath } from '../core/import-path.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
 import { recordIngestFailure } from '../supabase/emails.js';
+import { mailboxLeftovers } from '../supabase/mailboxes.js';
 import { stageContent } from '../supabase/staged-content.js';
 import { tenantSlug } from '../supabase/tenants.js';
 import {
@@ -45,7 +46,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { recordStartFailure, startOrJoin, uiLink } from './workflows.js';
+import { recordStartFailure, startOrJoin, uiLink, withinCallBound } from './workflows.js';
 
 // ---- One message ----------------------------------------------------------------------------------
 
@@ -111,7 +112,10 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   // recordStartFailure), and the same call again completes it.
   const { handle, runId } = await recordStartFailure(deps, tenantId, parsed.rawSha256, async () => {
     const started = await startOrJoin(deps.temporal, ingestEmailContract, options);
-    if (started.existing && (await leftWorkUnfinished(started.handle))) {
+    if (
+      started.existing &&
+      (await withinCallBound(deps.temporal, () => leftWorkUnfinished(started.handle)))
+    ) {
       // The email is stored but an attachment or the raw message failed to reach storage: this
       // request is the retry that completes them.
       return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
@@ -203,15 +207,27 @@ export async function importMailbox(
     chunkMessages: deps.mailbox.chunkMessages,
     filesTaskQueue: deps.files.taskQueue,
   };
+  const options = (run: IngestMailboxInput, summary: string) => ({
+    workflowId,
+    args: [run] as [IngestMailboxInput],
+    typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
+    staticSummary: summaryText(`${summary} ${label} (${bytes} bytes)`),
+  });
   // An uploaded mailbox is staged: if no run can start, that is recorded against its SHA-256.
-  const { handle, runId } = await recordStartFailure(deps, tenantId, sha256, () =>
-    startOrJoin(deps.temporal, ingestMailboxContract, {
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-      staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
-    }),
-  );
+  const { handle, runId } = await recordStartFailure(deps, tenantId, sha256, async () => {
+    const started = await startOrJoin(deps.temporal, ingestMailboxContract, options(input, 'Import mailbox'));
+    if (started.existing && (await mailboxLeftWorkUnfinished(deps, started.handle, tenantId, sha256))) {
+      // The import completed, but raw messages or attachments failed to reach storage: this request is
+      // the retry, a run that does only that work (the messages themselves are all settled).
+      return startOrJoin(
+        deps.temporal,
+        ingestMailboxContract,
+        options({ ...input, leftoversOnly: true }, 'Finish the files of mailbox'),
+        'replace',
+      );
+    }
+    return started;
+  });
   const base = { workflowId, runId, ...uiLink(deps, tenantId, workflowId, runId) };
   if (request.wait === false) return { ...base, status: 'running' };
 
@@ -228,6 +244,22 @@ export async function importMailbox(
   if (outcome.status === 'failed') throw outcome.error;
   if (outcome.status === 'running') return { ...base, status: 'running' };
   return { ...base, status: 'completed', report: outcome.result };
+}
+
+/**
+ * Did the latest run of the mailbox complete and leave raw messages or attachments of its emails out of
+ * storage? Read from the database, not the run's result: an ingest_email since may have completed some.
+ */
+async function mailboxLeftWorkUnfinished(
+  deps: AppDeps,
+  handle: WorkflowHandle,
+  tenantId: string,
+  mailboxSha256: string,
+): Promise<boolean> {
+  const { status } = await withinCallBound(deps.temporal, () => handle.describe());
+  if (status.name !== 'COMPLETED') return false;
+  const left = await mailboxLeftovers(deps.sql, tenantId, mailboxSha256);
+  return left.rawNotArchived + left.attachmentsFailed + left.attachmentsPending > 0;
 }
 
 /** A mailbox in the caller's import folder; the workflow carries the path relative to that folder. */

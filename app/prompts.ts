@@ -67,7 +67,7 @@ import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { requireOperator } from './retention.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { startWorkflow, uiLink } from './workflows.js';
+import { startWorkflow, uiLink, withinCallBound } from './workflows.js';
 
 export interface PromptPair {
   toolName: string;
@@ -214,7 +214,7 @@ export async function runningRollout(
     promptRolloutWorkflowId(pair.scopeTenantId, pair.toolName, pair.provider),
   );
   try {
-    const description = await handle.describe();
+    const description = await withinCallBound(deps.temporal, () => handle.describe());
     return description.status.name === 'RUNNING' ? { handle, description } : null;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
@@ -466,36 +466,7 @@ export async function controlRollout(deps: AppDeps, request: ControlRequest): Pr
   const { handle } = running;
   const runId = running.description.runId;
 
-  let status: PromptRolloutStatus;
-  switch (request.action) {
-    case 'pause':
-    case 'resume': {
-      const pause = request.action === 'pause';
-      const before = await handle.query(statusQuery);
-      if ((before.status === 'paused') === pause) {
-        throw new UserFacingError(ErrorType.InvalidTransition, `the rollout is already ${before.status}`);
-      }
-      await handle.signal(pause ? pauseSignal : resumeSignal, by);
-      status = await waitUntil(
-        () => handle.query(statusQuery),
-        (s) => (s.status === 'paused') === pause,
-      );
-      break;
-    }
-    case 'promote':
-      status = await handle.executeUpdate(promoteUpdate, { args: [by] });
-      break;
-    case 'abort':
-      if (!request.reason) throw new UserFacingError(ErrorType.InvalidInput, 'abort needs a `reason`');
-      status = await handle.executeUpdate(abortUpdate, { args: [{ ...by, reason: request.reason }] });
-      break;
-    case 'setStage':
-      if (request.percent === undefined) {
-        throw new UserFacingError(ErrorType.InvalidInput, 'setStage needs the `percent` of a stage');
-      }
-      status = await handle.executeUpdate(setStageUpdate, { args: [{ ...by, percent: request.percent }] });
-      break;
-  }
+  const status = await withinCallBound(deps.temporal, () => steer(handle, request, by));
   deps.log.info('prompt rollout steered', {
     actor: by.actor,
     action: request.action,
@@ -507,6 +478,39 @@ export async function controlRollout(deps: AppDeps, request: ControlRequest): Pr
 /** The reader of a steering caller's views: its own tenant for a tenant's rollout. */
 function readerOf(deps: Pick<AppDeps, 'temporal' | 'principal'>, by: ScopedSteering): Reader {
   return { ...deps, tenantId: by.scopeTenantId ?? by.tenantId };
+}
+
+/** One steering action on the running rollout: its query, signal or update. */
+async function steer(
+  handle: RolloutHandle,
+  request: ControlRequest,
+  by: Awaited<ReturnType<typeof promptAdmin>>,
+): Promise<PromptRolloutStatus> {
+  switch (request.action) {
+    case 'pause':
+    case 'resume': {
+      const pause = request.action === 'pause';
+      const before = await handle.query(statusQuery);
+      if ((before.status === 'paused') === pause) {
+        throw new UserFacingError(ErrorType.InvalidTransition, `the rollout is already ${before.status}`);
+      }
+      await handle.signal(pause ? pauseSignal : resumeSignal, by);
+      return waitUntil(
+        () => handle.query(statusQuery),
+        (s) => (s.status === 'paused') === pause,
+      );
+    }
+    case 'promote':
+      return handle.executeUpdate(promoteUpdate, { args: [by] });
+    case 'abort':
+      if (!request.reason) throw new UserFacingError(ErrorType.InvalidInput, 'abort needs a `reason`');
+      return handle.executeUpdate(abortUpdate, { args: [{ ...by, reason: request.reason }] });
+    case 'setStage':
+      if (request.percent === undefined) {
+        throw new UserFacingError(ErrorType.InvalidInput, 'setStage needs the `percent` of a stage');
+      }
+      return handle.executeUpdate(setStageUpdate, { args: [{ ...by, percent: request.percent }] });
+  }
 }
 
 /** Poll until a signal shows in the workflow's state (it is applied between two workflow tasks). */
@@ -598,7 +602,7 @@ export async function getPromptRollout(
   for (const scopeTenantId of scopes) {
     const running = await runningRollout(deps, { ...pair, scopeTenantId });
     if (!running) continue;
-    const live = await running.handle.query(statusQuery);
+    const live = await withinCallBound(deps.temporal, () => running.handle.query(statusQuery));
     if (!request.rolloutId || request.rolloutId === live.rolloutId) {
       return liveView(reader, live, running.description.runId);
     }

@@ -27,7 +27,7 @@ import { type Action, authorize, seesTemporalUi } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { type RetentionScheduleInfo, scheduleInfo } from './retention-schedule.js';
 import { waitForWorkflow } from './wait.js';
-import { startOrJoin, uiLink } from './workflows.js';
+import { startOrJoin, uiLink, withinCallBound } from './workflows.js';
 
 /**
  * The operator organization's id, when the caller belongs to it and its role there may do `action`
@@ -194,7 +194,7 @@ export async function retentionSchedule(
   const { id } = deps.retention.schedule;
   const handle = deps.temporal.client.schedule.getHandle(id);
   const describe = () =>
-    handle.describe().catch((err: unknown) => {
+    withinCallBound(deps.temporal, () => handle.describe()).catch((err: unknown) => {
       throw err instanceof ScheduleNotFoundError
         ? new UserFacingError(
             ErrorType.NotFound,
@@ -216,16 +216,18 @@ export async function retentionSchedule(
   if (operator) {
     await describe(); // NotFound before anything is recorded
     const note = (verb: string) => request.note ?? `${verb} by ${deps.principal.actor} via MCP`;
-    if (request.action === 'pause') await handle.pause(note('Paused'));
-    else if (request.action === 'unpause') await handle.unpause(note('Unpaused'));
-    else if (request.action === 'trigger') await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
-    else if (backfill) {
-      await handle.backfill({
-        start: backfill.from,
-        end: backfill.to,
-        overlap: ScheduleOverlapPolicy.BUFFER_ALL,
-      });
-    }
+    await withinCallBound(deps.temporal, async () => {
+      if (request.action === 'pause') await handle.pause(note('Paused'));
+      else if (request.action === 'unpause') await handle.unpause(note('Unpaused'));
+      else if (request.action === 'trigger') await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
+      else if (backfill) {
+        await handle.backfill({
+          start: backfill.from,
+          end: backfill.to,
+          overlap: ScheduleOverlapPolicy.BUFFER_ALL,
+        });
+      }
+    });
     await recordAudit(deps.sql, {
       tenantId: operator,
       actor: deps.principal.actor,

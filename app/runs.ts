@@ -9,7 +9,7 @@ import type { WorkflowStatus } from '../core/records.js';
 import { TenantId } from '../workflows/search-attributes.js';
 import type { AppDeps } from './deps.js';
 import { authorize } from './permissions.js';
-import { toWorkflowStatus, uiLink } from './workflows.js';
+import { toWorkflowStatus, uiLink, withinCallBound } from './workflows.js';
 
 export interface WorkflowRun {
   workflowId: string;
@@ -25,7 +25,15 @@ export interface WorkflowRun {
   temporalUiUrl?: string;
 }
 
-export async function getWorkflow(
+export function getWorkflow(
+  deps: Pick<AppDeps, 'temporal' | 'principal'>,
+  request: { workflowId: string; runId?: string },
+): Promise<WorkflowRun> {
+  // Describing the run and reading a closed run's result: both within the call bound.
+  return withinCallBound(deps.temporal, () => readWorkflow(deps, request));
+}
+
+async function readWorkflow(
   deps: Pick<AppDeps, 'temporal' | 'principal'>,
   request: { workflowId: string; runId?: string },
 ): Promise<WorkflowRun> {

@@ -40,6 +40,17 @@ export function startWorkflow<W extends Workflow>(
   );
 }
 
+/**
+ * Run Temporal calls (describe, query, signal, update) within the call bound: an unreachable server
+ * reads as TemporalUnavailable in seconds, not after the client's retries.
+ */
+export function withinCallBound<T>(
+  temporal: Pick<TemporalAccess, 'client' | 'callTimeoutMs'>,
+  calls: () => Promise<T>,
+): Promise<T> {
+  return temporal.client.withDeadline(Date.now() + temporal.callTimeoutMs, calls);
+}
+
 export async function startOrJoin<W extends Workflow>(
   temporal: TemporalAccess,
   contract: WorkflowContract<W>,
@@ -58,7 +69,8 @@ export async function startOrJoin<W extends Workflow>(
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // The run for this key already completed: its result is the answer.
     const handle = temporal.client.workflow.getHandle<W>(options.workflowId);
-    return { handle, runId: (await handle.describe()).runId, existing: true };
+    const { runId } = await withinCallBound(temporal, () => handle.describe());
+    return { handle, runId, existing: true };
   }
 }
 

@@ -113,6 +113,8 @@ const envSchema = z.object({
   TEMPORAL_TLS: bool.optional(),
   /** How long starting a run may take before the caller reads TemporalUnavailable (nothing was started). */
   TEMPORAL_START_TIMEOUT_SECONDS: positiveInt.max(60).default(5),
+  /** The same bound for the other calls a tool makes (describe, query, signal, update, a result). */
+  TEMPORAL_CALL_TIMEOUT_SECONDS: positiveInt.max(120).default(10),
   TEMPORAL_UI_URL: httpUrl,
   TEMPORAL_TASK_QUEUE: taskQueueName.default('durable-inbox'),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
@@ -277,6 +279,8 @@ export interface Config {
     tls: boolean;
     /** TEMPORAL_START_TIMEOUT_SECONDS, in ms. */
     startTimeoutMs: number;
+    /** TEMPORAL_CALL_TIMEOUT_SECONDS, in ms. */
+    callTimeoutMs: number;
     uiUrl?: string;
     devPort: number;
     devUiPort: number;
@@ -371,6 +375,7 @@ export function loadConfig(
       apiKey: env.TEMPORAL_API_KEY,
       tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY),
       startTimeoutMs: env.TEMPORAL_START_TIMEOUT_SECONDS * 1000,
+      callTimeoutMs: env.TEMPORAL_CALL_TIMEOUT_SECONDS * 1000,
       uiUrl: env.TEMPORAL_UI_URL,
       devPort: env.TEMPORAL_DEV_PORT,
       devUiPort: env.TEMPORAL_DEV_UI_PORT,

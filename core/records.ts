@@ -109,6 +109,27 @@ export const StoredEmailSchema = ParsedEmailSchema.pick({
 });
 export type StoredEmail = z.infer<typeof StoredEmailSchema>;
 
+/** What a stored email still misses in storage, and how to complete it (null when nothing is missing). */
+export const EmailMissingSchema = z
+  .object({
+    rawMessage: z
+      .object({ error: z.string().nullable() })
+      .nullable()
+      .describe('The raw message is not archived (with the last failure, if one was recorded)'),
+    attachments: z
+      .array(
+        z.object({
+          partIndex: z.number().int(),
+          status: z.enum(['pending', 'failed']),
+          error: z.string().nullable(),
+        }),
+      )
+      .describe('Attachments not stored'),
+    retry: z.string().describe('How to complete what is missing'),
+  })
+  .nullable();
+export type EmailMissing = z.infer<typeof EmailMissingSchema>;
+
 // ---- Workflow runs --------------------------------------------------------------------------------
 
 /** Workflow status as callers read it (Temporal's execution status, lower-cased). */

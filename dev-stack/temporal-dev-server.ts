@@ -29,6 +29,11 @@ export interface TemporalDevServer {
   namespace: string;
   pid: number;
   stop(): Promise<void>;
+  /**
+   * SIGKILL the server and everything it spawned, as a crash would, and wait until it is gone. With a
+   * `dbFilename`, starting it again on the same port and file brings back its state (chaos tests).
+   */
+  kill(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -118,7 +123,15 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   }
   const uiUrl = uiPort === undefined ? '' : `http://${ip}:${uiPort}`;
   log(`ready at ${address} (namespace ${namespace}${uiUrl ? `, UI ${uiUrl}` : ''}, pid ${pid})`);
-  return { address, uiUrl, namespace, pid, stop };
+  const kill = () => {
+    stopping ??= (async () => {
+      unregisterExitHook();
+      killGroup(pid, 'SIGKILL');
+      await exited;
+    })();
+    return stopping;
+  };
+  return { address, uiUrl, namespace, pid, stop, kill };
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

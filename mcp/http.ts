@@ -11,7 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { AuthError, type Authenticate } from '../app/auth.js';
 import type { Principal } from '../app/principal.js';
+import type { Readiness } from '../app/readiness.js';
 import { isLoopbackHost } from '../core/config.js';
+import { ErrorType } from '../core/errors.js';
+import { describeFailure } from '../core/failure.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from './context.js';
 import { createMcpServer } from './server.js';
@@ -28,6 +31,8 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   /** Body bytes buffered at once over all requests; a request that would exceed it gets 503. */
   maxBodyBytesInFlight: number;
+  /** `GET /readyz`: whether the database, Temporal and storage answer (app/readiness.ts). */
+  readiness: () => Promise<Readiness>;
   log: Logger;
 }
 
@@ -41,6 +46,8 @@ export interface RunningHttpServer {
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 /** Seconds a client refused for lack of body budget should wait: long enough for a big body to pass. */
 const BUSY_RETRY_AFTER_SECONDS = 5;
+/** Seconds a client refused because the database is down should wait: a restart takes a few. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 class HttpError extends Error {
   constructor(
@@ -107,7 +114,12 @@ async function handle(
   budget: ByteBudget,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  // Probes, before the Host guard: an orchestrator calls them by the container's address.
   if (path === '/healthz') return sendJson(res, 200, { ok: true });
+  if (path === '/readyz') {
+    const readiness = await opts.readiness();
+    return sendJson(res, readiness.ready ? 200 : 503, readiness, { 'cache-control': 'no-store' });
+  }
   // Before authentication: a rebound browser page must learn nothing, not even that a token is wrong.
   guard(req);
   if (path !== '/mcp') throw new HttpError(404, 'not_found', 'not found: the MCP endpoint is POST /mcp');
@@ -117,7 +129,7 @@ async function handle(
     principal = await opts.authenticate(req.headers.authorization);
   } catch (err) {
     if (err instanceof AuthError) throw new HttpError(401, 'unauthorized', err.message);
-    throw err;
+    throw databaseDown(err) ?? err;
   }
   if (req.method !== 'POST') {
     // Stateless server: no standalone SSE stream (GET) and no sessions to delete (DELETE).
@@ -246,6 +258,18 @@ function readJsonBody(
 function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the request body is over ${maxBytes} bytes`, {
     connection: 'close',
+  });
+}
+
+/**
+ * The key or token could not be checked because the database is down: 503 with Retry-After, and the
+ * type a tool caller would read, not 401 (the credentials may be fine) or 500 (nothing is broken here).
+ */
+function databaseDown(err: unknown): HttpError | undefined {
+  const { type, message } = describeFailure(err);
+  if (type !== ErrorType.DatabaseUnavailable) return undefined;
+  return new HttpError(503, 'database_unavailable', `${type}: ${message}`, {
+    'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
   });
 }
 

@@ -2,6 +2,7 @@
  * mbox imports: staged uploads and the per-message ledger (see migration 20261123003100_mailboxes).
  */
 import type { Queryable, Sql } from './db.js';
+import { countRawPendingInMailbox } from './raw-messages.js';
 
 export type LedgerStatus = 'pending' | 'stored' | 'duplicate' | 'failed';
 
@@ -104,7 +105,12 @@ export async function ledgerFailures(
     order by seq limit ${limit}`;
 }
 
-/** Messages of [fromSeq, toSeq) that this import stored and whose attachments are not all stored yet. */
+/**
+ * Emails of the messages in [fromSeq, toSeq) whose attachments are not all stored: the ones this import
+ * stored, and the ones stored before (a duplicate) whose attachments failed or are still pending, so a
+ * different file with the same messages completes them too. An email is the work of its first message
+ * in the mailbox only. The raw SHA-256 is the email's own (a duplicate's bytes may differ).
+ */
 export async function ledgerAttachmentsPending(
   sql: Sql,
   tenantId: string,
@@ -113,12 +119,51 @@ export async function ledgerAttachmentsPending(
   toSeq: number,
 ): Promise<{ emailId: string; rawSha256: string }[]> {
   return sql<{ emailId: string; rawSha256: string }[]>`
-    select m.email_id as "emailId", m.raw_sha256 as "rawSha256"
-    from public.mailbox_messages m
-    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status = 'stored'
-      and m.seq >= ${fromSeq} and m.seq < ${toSeq} and m.attachment_count > 0 and m.email_id is not null
-      and m.attachment_count > (
-        select count(*) from public.email_attachments a where a.email_id = m.email_id and a.status = 'stored'
-      )
+    select m.email_id as "emailId", e.raw_sha256 as "rawSha256"
+    from public.mailbox_messages m join public.emails e on e.id = m.email_id
+    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status in ('stored', 'duplicate')
+      and m.seq >= ${fromSeq} and m.seq < ${toSeq}
+      and not exists (
+        select 1 from public.mailbox_messages p
+        where p.tenant_id = m.tenant_id and p.mailbox_sha256 = m.mailbox_sha256 and p.email_id = m.email_id
+          and p.seq < m.seq)
+      and (
+        exists (select 1 from public.email_attachments a where a.email_id = m.email_id and a.status <> 'stored')
+        -- claimed in the same transaction that stored the email, but counted in case they are missing
+        or (m.status = 'stored' and m.attachment_count >
+              (select count(*) from public.email_attachments a where a.email_id = m.email_id)))
     order by m.seq`;
+}
+
+export interface MailboxAttachmentCounts {
+  /** Attachments of the mailbox's emails whose upload failed (importing the same file again retries them). */
+  attachmentsFailed: number;
+  /** Claimed and not uploaded yet (while the import runs). */
+  attachmentsPending: number;
+}
+
+/** The attachments of the emails an import stored or found already stored, by upload status. */
+export async function ledgerAttachmentCounts(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+): Promise<MailboxAttachmentCounts> {
+  const [row] = await sql<MailboxAttachmentCounts[]>`
+    select (count(*) filter (where a.status = 'failed'))::int as "attachmentsFailed",
+           (count(*) filter (where a.status = 'pending'))::int as "attachmentsPending"
+    from public.email_attachments a
+    where a.tenant_id = ${tenantId} and a.email_id in (
+      select m.email_id from public.mailbox_messages m
+      where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status in ('stored', 'duplicate'))`;
+  return row ?? { attachmentsFailed: 0, attachmentsPending: 0 };
+}
+
+/** What the import's emails still miss in storage: raw messages not archived, attachments not stored. */
+export async function mailboxLeftovers(
+  sql: Sql,
+  tenantId: string,
+  mailbox: string,
+): Promise<MailboxAttachmentCounts & { rawNotArchived: number }> {
+  const rawNotArchived = await countRawPendingInMailbox(sql, tenantId, mailbox);
+  return { rawNotArchived, ...(await ledgerAttachmentCounts(sql, tenantId, mailbox)) };
 }

@@ -17,7 +17,11 @@ export function rawPendingForEmail(sql: Queryable, tenantId: string, emailId: st
     where tenant_id = ${tenantId} and id = ${emailId} and raw_file_id is null`;
 }
 
-/** Emails an mbox import stored in [fromSeq, toSeq) whose raw message is not in storage yet. */
+/**
+ * Emails of an mbox import's messages in [fromSeq, toSeq), stored by it or already stored before (a
+ * duplicate), whose raw message is not in storage yet. An email is the work of its first message in the
+ * mailbox only, so a message repeated in the same file is archived once.
+ */
 export function rawPendingInMailbox(
   sql: Queryable,
   tenantId: string,
@@ -25,13 +29,18 @@ export function rawPendingInMailbox(
   range: { fromSeq: number; toSeq: number },
 ): Promise<RawPending[]> {
   return sql<RawPending[]>`
-    select distinct e.id as "emailId", e.raw_sha256 as "rawSha256"
+    select e.id as "emailId", e.raw_sha256 as "rawSha256"
     from public.mailbox_messages m join public.emails e on e.id = m.email_id
-    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status = 'stored'
-      and m.seq >= ${range.fromSeq} and m.seq < ${range.toSeq} and e.raw_file_id is null`;
+    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status in ('stored', 'duplicate')
+      and m.seq >= ${range.fromSeq} and m.seq < ${range.toSeq} and e.raw_file_id is null
+      and not exists (
+        select 1 from public.mailbox_messages p
+        where p.tenant_id = m.tenant_id and p.mailbox_sha256 = m.mailbox_sha256 and p.email_id = m.email_id
+          and p.seq < m.seq)
+    order by m.seq`;
 }
 
-/** How many emails an mbox import stored whose raw message is still not in storage. */
+/** How many emails of an mbox import's messages (stored by it or before) have no raw message in storage. */
 export async function countRawPendingInMailbox(
   sql: Queryable,
   tenantId: string,
@@ -40,7 +49,7 @@ export async function countRawPendingInMailbox(
   const [row] = await sql<{ n: number }[]>`
     select count(distinct e.id)::int as n
     from public.mailbox_messages m join public.emails e on e.id = m.email_id
-    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status = 'stored'
+    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.status in ('stored', 'duplicate')
       and e.raw_file_id is null`;
   return row?.n ?? 0;
 }
@@ -55,4 +64,34 @@ export async function linkRawFile(
   await sql`
     update public.emails set raw_file_id = ${fileId}
     where tenant_id = ${tenantId} and id = ${emailId} and raw_file_id is distinct from ${fileId}`;
+}
+
+/** Why the raw message with this SHA-256 could not be archived, if its upload gave up. */
+export async function rawArchiveFailure(
+  sql: Queryable,
+  tenantId: string,
+  rawSha256: string,
+): Promise<string | null> {
+  const [row] = await sql<{ error: string | null }[]>`
+    select error from public.files
+    where tenant_id = ${tenantId} and bucket = 'raw-messages' and sha256 = ${rawSha256} and status = 'failed'`;
+  return row?.error ?? null;
+}
+
+/**
+ * Mark the raw-messages files of these raw SHA-256s failed with the reason, where an archive that gave
+ * up left them `pending`. A finished upload is never touched.
+ */
+export async function failPendingRawFiles(
+  sql: Queryable,
+  tenantId: string,
+  rawSha256s: string[],
+  reason: string,
+): Promise<number> {
+  if (rawSha256s.length === 0) return 0;
+  const result = await sql`
+    update public.files set status = 'failed', error = ${reason.slice(0, 2000)}, updated_at = now()
+    where tenant_id = ${tenantId} and bucket = 'raw-messages' and status = 'pending'
+      and sha256 in ${sql(rawSha256s)}`;
+  return result.count;
 }

@@ -6,9 +6,11 @@
 import { createAuthenticator } from '../app/auth.js';
 import type { TemporalAccess } from '../app/deps.js';
 import type { Principal } from '../app/principal.js';
+import { checkReadiness } from '../app/readiness.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
+import { createStorageBackend } from '../supabase/storage/index.js';
 import type { Stack } from './stack.js';
 
 /** The stack's Temporal client, its UI target and its task queues, as the app layer takes them. */
@@ -18,6 +20,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     target: stack.temporal,
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
     startTimeoutMs: stack.config.temporal.startTimeoutMs,
+    callTimeoutMs: stack.config.temporal.callTimeoutMs,
   };
 }
 
@@ -39,6 +42,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
 
 export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServer> {
   const { config } = stack;
+  const storage = createStorageBackend(config.storage);
   return startHttpServer({
     host: config.mcp.host,
     port: config.mcp.port,
@@ -53,6 +57,7 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
     // The largest tool payload (message, inline upload or mbox) in base64, plus the JSON-RPC envelope.
     maxBodyBytes: config.mcp.maxBodyBytes,
     maxBodyBytesInFlight: config.mcp.maxBodyBytesInFlight,
+    readiness: () => checkReadiness({ sql: stack.sql, temporal: { client: stack.client }, storage }),
     log,
   });
 }

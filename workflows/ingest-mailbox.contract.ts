@@ -19,6 +19,12 @@ export interface IngestMailboxInput {
   chunkMessages: number;
   /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are not uploaded. */
   filesTaskQueue?: string;
+  /**
+   * Only finish what an earlier completed run of this mailbox left: raw messages not archived and
+   * attachments not stored, read from the ledger (app/ingest.ts starts such a run when the same file is
+   * imported again). The file is not read again.
+   */
+  leftoversOnly?: boolean;
   /** Carried across continue-as-new. */
   position?: { offset: number; seq: number; total: number };
 }

@@ -9,6 +9,7 @@
  */
 import {
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -17,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { MailboxActivities, MailboxReport } from '../activities/mailbox-activities.js';
 import { inParallel } from '../core/in-parallel.js';
+import { createTaskPool, type TaskPool } from '../core/task-pool.js';
 import { storeEmailAttachments } from './email-attachments.js';
 import {
   type IngestMailboxInput,
@@ -40,10 +42,13 @@ const CHUNKS_PER_RUN = 20;
 
 export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<MailboxReport> {
   const ref = { tenantId: input.tenantId, mailboxSha256: input.mailboxSha256 };
+  // A run that only finishes what an earlier run left (leftoversOnly) walks the ledger, not the file.
   const position = input.position ?? {
     offset: 0,
     seq: 0,
-    total: (await inspectMailbox({ ...ref, source: input.source })).messages,
+    total: input.leftoversOnly
+      ? (await mailboxReport(ref)).scanned
+      : (await inspectMailbox({ ...ref, source: input.source })).messages,
   };
   let progress: MailboxProgress = {
     total: position.total,
@@ -54,7 +59,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     pending: 0,
   };
   setHandler(mailboxProgressQuery, () => progress);
-  upsertSearchAttributes([searchAttribute(IngestStatus, 'importing')]);
+  upsertSearchAttributes([searchAttribute(IngestStatus, input.leftoversOnly ? 'completing' : 'importing')]);
 
   const refresh = async () => {
     const counts = await mailboxReport(ref);
@@ -69,23 +74,33 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     };
     setCurrentDetails(
       `**${done} / ${position.total}** messages\n\nstored ${counts.stored} · duplicates ${counts.duplicates} · failed ${counts.failed}` +
-        (counts.rawNotArchived ? ` · raw messages not archived yet ${counts.rawNotArchived}` : ''),
+        (counts.rawNotArchived ? ` · raw messages not archived yet ${counts.rawNotArchived}` : '') +
+        (counts.attachmentsFailed ? ` · attachments failed ${counts.attachmentsFailed}` : ''),
     );
     return counts;
   };
   await refresh();
 
+  // Attachments upload beside the next chunks, on one pool for the whole run: a slow or failing one
+  // never holds up the rest of its chunk or the chunks after it. The run drains the pool before it
+  // continues as new and before its report.
+  const attachments = createTaskPool(input.concurrency);
+  // Runs started before the pool keep awaiting each chunk's uploads, so their histories replay.
+  const pooled = patched(ATTACHMENT_POOL_PATCH);
   for (let chunks = 0; ; chunks++) {
     if (chunks >= CHUNKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await attachments.drain();
       await continueAsNew<typeof ingestMailboxWorkflow>({ ...input, position });
     }
-    const scan = await scanMailboxChunk({
-      ...ref,
-      source: input.source,
-      offset: position.offset,
-      seq: position.seq,
-      maxMessages: input.chunkMessages,
-    });
+    const scan = input.leftoversOnly
+      ? ledgerChunk(position, input.chunkMessages)
+      : await scanMailboxChunk({
+          ...ref,
+          source: input.source,
+          offset: position.offset,
+          seq: position.seq,
+          maxMessages: input.chunkMessages,
+        });
     const slices: { fromSeq: number; toSeq: number }[] = [];
     for (let from = position.seq; from < scan.nextSeq; from += SLICE_MESSAGES) {
       slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
@@ -93,42 +108,66 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     // With a files queue, each slice also claims and stages its new emails' attachments, from the same
     // parse that stores them; the upload step below then reads only the claims.
     const stageAttachments = Boolean(input.filesTaskQueue);
-    await inParallel(slices, input.concurrency, (slice) =>
-      ingestMailboxSlice({ ...ref, ...slice, stageAttachments }),
-    );
+    if (!input.leftoversOnly) {
+      await inParallel(slices, input.concurrency, (slice) =>
+        ingestMailboxSlice({ ...ref, ...slice, stageAttachments }),
+      );
+    }
     if (input.filesTaskQueue) {
-      // Read from the ledger, not from the slice results: a slice whose result was lost to a crash still
-      // had its messages stored, and their attachments still need uploading.
-      const withAttachments = await mailboxAttachmentsPending({
-        ...ref,
+      await storeChunkFiles(input, input.filesTaskQueue, slices, pooled ? attachments : undefined, {
         fromSeq: position.seq,
         toSeq: scan.nextSeq,
       });
-      const filesTaskQueue = input.filesTaskQueue;
-      // Attachments and raw messages go to storage side by side, on the files queue. Raw messages go a
-      // slice per activity; the activity reads from the ledger which emails of its slice still need
-      // theirs, so a retry or a re-run does only what is left.
-      await Promise.all([
-        inParallel(withAttachments, input.concurrency, (email) =>
-          storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue }),
-        ),
-        inParallel(slices, input.concurrency, (slice) =>
-          archiveRawMessages(input.tenantId, filesTaskQueue, {
-            mailboxSha256: input.mailboxSha256,
-            ...slice,
-          }),
-        ),
-      ]);
     }
     position.offset = scan.nextOffset;
     position.seq = scan.nextSeq;
     await refresh();
     if (scan.eof) break;
   }
+  await attachments.drain();
 
   const report = await mailboxReport(ref);
-  upsertSearchAttributes([
-    searchAttribute(IngestStatus, report.failed > 0 ? 'imported-with-failures' : 'imported'),
-  ]);
+  const unfinished = report.failed > 0 || report.rawNotArchived > 0 || report.attachmentsFailed > 0;
+  upsertSearchAttributes([searchAttribute(IngestStatus, unfinished ? 'imported-with-failures' : 'imported')]);
   return report;
+}
+
+const ATTACHMENT_POOL_PATCH = 'mailbox-attachment-pool';
+
+/** The next range of an already scanned mailbox, read from the ledger's count (leftoversOnly runs). */
+function ledgerChunk(position: { seq: number; total: number }, chunkMessages: number) {
+  const nextSeq = Math.min(position.seq + chunkMessages, position.total);
+  return { nextSeq, nextOffset: 0, eof: nextSeq >= position.total };
+}
+
+/**
+ * A chunk's files: its emails' attachments are queued on the run's pool, its raw messages archived a
+ * slice per activity. Both read from the ledger, not from the slice results: a slice whose result was
+ * lost to a crash still had its messages stored, and a retry or a re-run does only what is left.
+ */
+async function storeChunkFiles(
+  input: IngestMailboxInput,
+  filesTaskQueue: string,
+  slices: { fromSeq: number; toSeq: number }[],
+  /** The run's upload pool; without it (a run from before the pool) the chunk awaits its uploads. */
+  attachments: TaskPool | undefined,
+  range: { fromSeq: number; toSeq: number },
+): Promise<void> {
+  const withAttachments = await mailboxAttachmentsPending({
+    tenantId: input.tenantId,
+    mailboxSha256: input.mailboxSha256,
+    ...range,
+  });
+  const store = (email: { emailId: string; rawSha256: string }) =>
+    storeEmailAttachments({ ...email, tenantId: input.tenantId, filesTaskQueue });
+  const archive = () =>
+    inParallel(slices, input.concurrency, (slice) =>
+      archiveRawMessages(input.tenantId, filesTaskQueue, { mailboxSha256: input.mailboxSha256, ...slice }),
+    );
+  if (!attachments) {
+    await Promise.all([inParallel(withAttachments, input.concurrency, store), archive()]);
+    return;
+  }
+  for (const email of withAttachments) attachments.add(() => store(email));
+  await archive();
 }

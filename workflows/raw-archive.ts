@@ -3,7 +3,7 @@
  * ingestion and mbox imports. An archive that cannot finish never fails the caller: the email is stored
  * and its raw bytes stay staged in Postgres; the outcome says so, and ingesting again completes it.
  */
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { RawArchiveActivities, RawArchiveScope } from '../activities/raw-archive-activities.js';
 import { failureText } from '../core/failure.js';
 import { rawArchiveActivityOptions } from './raw-archive.contract.js';
@@ -20,7 +20,7 @@ export async function archiveRawMessages(
   filesTaskQueue: string,
   scope: RawArchiveScope,
 ): Promise<RawArchiveOutcome> {
-  const { archiveRawMessages: archive } = proxyActivities<RawArchiveActivities>(
+  const { archiveRawMessages: archive, failRawArchive } = proxyActivities<RawArchiveActivities>(
     rawArchiveActivityOptions(filesTaskQueue),
   );
   try {
@@ -28,6 +28,14 @@ export async function archiveRawMessages(
     return { archived: report.archived, failed: report.failed.length, error: report.failed[0]?.error };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    return { archived: 0, failed: 1, error: failureText(err) };
+    const error = failureText(err);
+    // Runs from before this step replay without it.
+    if (!patched('raw-archive-marks-failed')) return { archived: 0, failed: 1, error };
+    // Given up: no `files` row of the scope stays `pending` as if an upload were still under way.
+    const failed = await failRawArchive({ tenantId, scope, reason: error }).catch((markErr: unknown) => {
+      if (!(markErr instanceof ActivityFailure)) throw markErr;
+      return 1;
+    });
+    return { archived: 0, failed, error };
   }
 }

@@ -21,7 +21,20 @@ const ReportSchema = z.object({
   rawNotArchived: z
     .number()
     .int()
-    .describe('Stored emails whose raw message is not in storage; import the same mailbox again to retry'),
+    .describe(
+      "Emails of the mailbox's messages (stored now or before) whose raw message is not in storage; import the same mailbox again to retry",
+    ),
+  // Optional: the reports of runs from before these counts lack them.
+  attachmentsFailed: z
+    .number()
+    .int()
+    .optional()
+    .describe('Attachments of those emails whose upload failed; import the same mailbox again to retry'),
+  attachmentsPending: z
+    .number()
+    .int()
+    .optional()
+    .describe('Attachments not uploaded yet (while the import runs)'),
 });
 
 export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): void {
@@ -34,7 +47,8 @@ export function registerIngestMailbox(server: ToolRegistry, ctx: ToolContext): v
         'Ingest every message of an mbox file through a durable batch workflow: give `path` (inside the ' +
         'import directory) or `content` (base64). Bad messages are recorded as failed and never stop the ' +
         'batch; duplicates are skipped. Returns a report, or status "running" for long imports: follow ' +
-        'up with get_workflow.',
+        'up with get_workflow. When the report shows raw messages or attachments missing (storage ' +
+        'failed), importing the same file again runs only that missing work.',
       inputSchema: {
         path: z.string().min(1).max(1024).optional().describe('mbox file, relative to the import directory'),
         content: z

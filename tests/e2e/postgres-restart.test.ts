@@ -19,8 +19,8 @@ import { migrate } from '../../supabase/migrate.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { mailboxProgressQuery } from '../../workflows/ingest-mailbox.contract.js';
-import { spawnWorker, startTestStack, testEnv } from '../support/harness.js';
+import { expectExactlyStored, importUnderWay, spawnWatchedWorker } from '../support/chaos.js';
+import { startTestStack, testEnv } from '../support/harness.js';
 import { generateMailbox } from '../support/mbox.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
 
@@ -59,25 +59,15 @@ describe('a Postgres restart mid-import', () => {
     await registerApiKey(stack.sql, stack.defaultTenant.id, 'chaos', key);
     const mcp = await connectHttp(http.url, key);
 
-    let workerLog = '';
-    worker = await spawnWorker(env, (text) => {
-      workerLog += text;
-    });
-    const workerExit = new Promise<never>((_, reject) =>
-      worker?.once('exit', (code, signal) =>
-        reject(new Error(`the worker died (code ${code}, signal ${signal}):\n${workerLog.slice(-2000)}`)),
-      ),
-    );
+    const watched = await spawnWatchedWorker(env);
+    worker = watched.child;
+    const workerExit = watched.exit;
     const started = await callOk<{ workflowId: string }>(mcp, 'ingest_mailbox', {
       path: 'pgdown.mbox',
       wait: false,
     });
     const handle = stack.client.workflow.getHandle(started.workflowId);
-    let progress = { done: 0, total: 1 };
-    while (progress.done < 400) {
-      await new Promise((r) => setTimeout(r, 100));
-      progress = await handle.query(mailboxProgressQuery).catch(() => progress);
-    }
+    const progress = await importUnderWay(handle, 400);
 
     // Crash while the worker is inside a transaction (a slice's upserts): then postgres.js 3.4.9 writes
     // the ROLLBACK of sql.begin() on the connection whose socket closed() has just nulled.
@@ -105,19 +95,8 @@ describe('a Postgres restart mid-import', () => {
       failed: generated.bad,
       rawNotArchived: 0,
     });
-    expect(worker.exitCode).toBeNull();
-    const tenant = stack.defaultTenant.id;
-    const [rows] = await stack.sql`
-      select count(*)::int as emails, count(distinct message_id)::int as distinct_ids,
-             count(distinct dedup_key)::int as distinct_keys,
-             count(*) filter (where raw_file_id is not null)::int as raw_linked
-      from public.emails where tenant_id = ${tenant}`;
-    expect(rows).toEqual({
-      emails: generated.unique,
-      distinct_ids: generated.unique,
-      distinct_keys: generated.unique,
-      raw_linked: generated.unique,
-    });
+    expect(watched.child.exitCode).toBeNull();
+    await expectExactlyStored(stack, generated.unique);
     await mcp.close().catch(() => {});
     await http.close();
   });

@@ -152,7 +152,10 @@ describe('a run that cannot start', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const address = proxy.address() as net.AddressInfo;
-    const env = testEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${address.port}` });
+    const env = testEnv({
+      TEMPORAL_ADDRESS: `127.0.0.1:${address.port}`,
+      TEMPORAL_CALL_TIMEOUT_SECONDS: '3',
+    });
     mcp = await connectStdio(env);
     sql = testDb();
     tenantId = (await findTenant(sql, loadConfig(env).tenant))!.id;
@@ -197,5 +200,12 @@ describe('a run that cannot start', () => {
     const failures = await sql`
       select reason from public.ingest_failures where tenant_id = ${tenantId} and sha256 = ${sha256(mbox)}`;
     expect(failures).toEqual([{ reason: 'TemporalUnavailable' }]);
+  });
+
+  it('get_workflow: says Temporal is unavailable (TEMPORAL_CALL_TIMEOUT_SECONDS), not a ServiceError', async () => {
+    const text = await callError(mcp, 'get_workflow', { workflowId: `email/${tenantId}/${'0'.repeat(64)}` });
+    expect(text).toMatch(
+      /^TemporalUnavailable: the Temporal service cannot be reached \(.+\); try again in a moment$/,
+    );
   });
 });

@@ -37,6 +37,8 @@ export interface Fault {
   hold?: Promise<void>;
   /** tus-patch: only match a PATCH at or after this upload offset. */
   fromOffset?: number;
+  /** Object routes: only match requests for this bucket. */
+  bucket?: string;
 }
 
 export interface LoggedRequest {
@@ -190,6 +192,7 @@ export async function startStorageStandIn(serviceKey = 'stand-in-service-role-ke
       (f) =>
         f.route === matched.route &&
         (f.fromOffset === undefined || at >= f.fromOffset) &&
+        (f.bucket === undefined || splitKey(matched.rest).bucket === f.bucket) &&
         (f.dropAtOffset === undefined || (f.dropAtOffset > at && f.dropAtOffset < at + length)),
     );
     const fault = index >= 0 ? faults.splice(index, 1)[0] : undefined;

@@ -73,4 +73,9 @@ describe('docker-compose.yml', () => {
     expect(loadConfig(env).mcp.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
     expect(compose.services.worker!.command).toEqual(['worker']);
   });
+
+  it('checks the MCP server by its readiness endpoint (database, Temporal and storage reachable)', () => {
+    const test = compose.services.mcp!.healthcheck!.test;
+    expect(Array.isArray(test) ? test.join(' ') : test).toContain('http://127.0.0.1:8787/readyz');
+  });
 });

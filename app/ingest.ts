@@ -88,6 +88,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     rawSha256: parsed.rawSha256,
     dedupKey: parsed.dedupKey,
     filesTaskQueue: deps.files.taskQueue,
+    analyse: deps.ai.analyseOnIngest,
   };
   const from = parsed.from[0]?.address ?? '';
   const options = {

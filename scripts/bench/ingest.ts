@@ -7,11 +7,11 @@
  * same SQL and the same raw-message archive to storage, with no Temporal.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureOrganization } from '../../supabase/tenants.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { directBaseline, singleMessage } from './direct.js';
+import { breakdown, medianRows } from './history.js';
 import { startBenchStack, writeMailbox } from './stack.js';
 import { percentile, table, timed } from './stats.js';
 
@@ -43,8 +43,20 @@ export async function run(argv: string[]): Promise<void> {
 
     // --- single-message latency ---
     const viaMcp: number[] = [];
-    for (let i = 0; i < calls; i++)
-      viaMcp.push((await timed(() => call('ingest_email', { raw: singleMessage(i, 'mcp') })))[1]);
+    const runs: { workflowId: string; runId: string }[] = [];
+    const cpuBefore = process.cpuUsage();
+    for (let i = 0; i < calls; i++) {
+      const [out, callMs] = await timed(() => call('ingest_email', { raw: singleMessage(i, 'mcp') }));
+      viaMcp.push(callMs);
+      runs.push(out as { workflowId: string; runId: string });
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuPerMessageMs = (cpu.user + cpu.system) / 1000 / calls;
+    const histories = await Promise.all(
+      runs.map(async (r) =>
+        breakdown(await stack.client.workflow.getHandle(r.workflowId, r.runId).fetchHistory()),
+      ),
+    );
     const viaSql: number[] = [];
     for (let i = 0; i < calls; i++)
       viaSql.push((await timed(() => direct.single(singleMessage(i, 'sql'))))[1]);
@@ -75,7 +87,12 @@ export async function run(argv: string[]): Promise<void> {
             percentile(viaMcp, 95) / percentile(viaSql, 95),
           ],
         ],
-      )}\n\npeak RSS of this process (worker + MCP server + baseline): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`,
+      )}\n\none single message, medians over ${calls} runs (from their event histories)\n${table([
+        ['figure', 'value'],
+        ...medianRows(histories),
+      ])}\n\nCPU of this process (worker + MCP server + client) per single message: ${cpuPerMessageMs.toFixed(1)} ms` +
+        ' (the Temporal dev server and Postgres are other processes)' +
+        `\npeak RSS of this process (worker + MCP server + baseline): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`,
     );
   } finally {
     await bench.close();

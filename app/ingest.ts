@@ -44,6 +44,7 @@ import {
 import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { recordStartFailure, startOrJoin, uiLink } from './workflows.js';
 
@@ -94,6 +95,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const options = {
     workflowId,
     args: [input] as [IngestEmailInput],
+    priority: await priorityFor(deps.sql, tenantId, 'interactive'),
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),
@@ -204,11 +206,13 @@ export async function importMailbox(
     chunkMessages: deps.mailbox.chunkMessages,
     filesTaskQueue: deps.files.taskQueue,
   };
+  const priority = await priorityFor(deps.sql, tenantId, 'bulk');
   // An uploaded mailbox is staged: if no run can start, that is recorded against its SHA-256.
   const { handle, runId } = await recordStartFailure(deps, tenantId, sha256, () =>
     startOrJoin(deps.temporal, ingestMailboxContract, {
       workflowId,
       args: [input],
+      priority,
       typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
       staticSummary: summaryText(`Import mailbox ${label} (${bytes} bytes)`),
     }),

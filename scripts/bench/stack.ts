@@ -40,10 +40,13 @@ export interface BenchStack {
 export async function startBenchStack(opts: {
   database: string;
   env?: Record<string, string>;
+  /** Task-queue fairness on the dev server (default on, as the app starts it). */
+  fairness?: boolean;
 }): Promise<BenchStack> {
   const temporal = await startTemporalDevServer({
     cliPath: await resolveTemporalCli({ log: quiet }),
     headless: true,
+    fairness: opts.fairness,
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
     log: quiet,
   });

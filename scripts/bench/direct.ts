@@ -25,6 +25,18 @@ export interface DirectBaseline {
   single(raw: string): Promise<string>;
   /** The same work as the mailbox activities: slices of 50 per transaction, each slice archived. */
   mailbox(mbox: string): Promise<void>;
+  /** One slice of that: stage, parse, store in one transaction, archive. */
+  slice(raws: Uint8Array[]): Promise<void>;
+}
+
+/** An mbox file's messages in slices of 50, as the import activities take them. */
+export function mboxSlices(mbox: string, maxEmailBytes: number): Uint8Array[][] {
+  const splitter = new MboxSplitter(maxEmailBytes);
+  const all = [...splitter.push(Buffer.from(mbox)), ...splitter.end()];
+  const slices: Uint8Array[][] = [];
+  for (let i = 0; i < all.length; i += 50)
+    slices.push(all.slice(i, i + 50).flatMap((m) => (m.kind === 'message' ? [m.raw] : [])));
+  return slices;
 }
 
 export function directBaseline(sql: Sql, config: Config, tenantId: string): DirectBaseline {
@@ -44,25 +56,23 @@ export function directBaseline(sql: Sql, config: Config, tenantId: string): Dire
       await archiveAll([{ emailId, rawSha256: parsed.rawSha256 }]);
       return emailId;
     },
+    async slice(slice) {
+      const parsed = await Promise.all(slice.map((raw) => parseEmail(raw, config.limits)));
+      await stageContents(
+        sql,
+        tenantId,
+        parsed.map((p, j) => ({ sha256: p.rawSha256, content: slice[j]! })),
+      );
+      const stored = await sql.begin(async (tx) => {
+        const ids: { emailId: string; rawSha256: string }[] = [];
+        for (const p of parsed)
+          ids.push({ emailId: (await upsertEmail(tx, tenantId, p)).emailId, rawSha256: p.rawSha256 });
+        return ids;
+      });
+      await archiveAll(stored);
+    },
     async mailbox(mbox) {
-      const splitter = new MboxSplitter(config.limits.maxEmailBytes);
-      const all = [...splitter.push(Buffer.from(mbox)), ...splitter.end()];
-      for (let i = 0; i < all.length; i += 50) {
-        const slice = all.slice(i, i + 50).flatMap((m) => (m.kind === 'message' ? [m.raw] : []));
-        const parsed = await Promise.all(slice.map((raw) => parseEmail(raw, config.limits)));
-        await stageContents(
-          sql,
-          tenantId,
-          parsed.map((p, j) => ({ sha256: p.rawSha256, content: slice[j]! })),
-        );
-        const stored = await sql.begin(async (tx) => {
-          const ids: { emailId: string; rawSha256: string }[] = [];
-          for (const p of parsed)
-            ids.push({ emailId: (await upsertEmail(tx, tenantId, p)).emailId, rawSha256: p.rawSha256 });
-          return ids;
-        });
-        await archiveAll(stored);
-      }
+      for (const slice of mboxSlices(mbox, config.limits.maxEmailBytes)) await this.slice(slice);
     },
   };
 }

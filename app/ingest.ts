@@ -45,6 +45,7 @@ import {
 import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { recordStartFailure, startOrJoin, uiLink, withinCallBound } from './workflows.js';
 
@@ -89,11 +90,13 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     rawSha256: parsed.rawSha256,
     dedupKey: parsed.dedupKey,
     filesTaskQueue: deps.files.taskQueue,
+    analyse: deps.ai.analyseOnIngest,
   };
   const from = parsed.from[0]?.address ?? '';
   const options = {
     workflowId,
     args: [input] as [IngestEmailInput],
+    priority: await priorityFor(deps.sql, tenantId, 'interactive'),
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),
@@ -207,9 +210,11 @@ export async function importMailbox(
     chunkMessages: deps.mailbox.chunkMessages,
     filesTaskQueue: deps.files.taskQueue,
   };
+  const priority = await priorityFor(deps.sql, tenantId, 'bulk');
   const options = (run: IngestMailboxInput, summary: string) => ({
     workflowId,
     args: [run] as [IngestMailboxInput],
+    priority,
     typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
     staticSummary: summaryText(`${summary} ${label} (${bytes} bytes)`),
   });

@@ -20,6 +20,9 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   namespace?: string;
   searchAttributes?: Record<string, SearchAttributeType>;
+  /** Task-queue fairness (matching.enableFairness): per-tenant fair dispatch of the runs' tasks. Default
+   * on, as the app expects of any cluster (README: Fairness between tenants); off only to measure it. */
+  fairness?: boolean;
   log?: Log;
 }
 
@@ -70,6 +73,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   for (const [name, type] of Object.entries(searchAttributes)) {
     args.push('--search-attribute', `${name}=${type}`);
   }
+  if (opts.fairness !== false) args.push('--dynamic-config-value', 'matching.enableFairness=true');
 
   log(`starting ${opts.cliPath} ${args.join(' ')}`);
   // Own process group, so stop() and the exit hook can kill everything it spawned.

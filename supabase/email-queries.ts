@@ -22,17 +22,12 @@ export async function searchEmails(
   query: string,
   page: { limit: number; offset: number },
 ): Promise<{ total: number; hits: EmailSearchHit[] }> {
+  // search_tenant_emails checks the caller's membership once and searches on the full-text index; as
+  // a plain query under RLS the match could not use it (see its migration).
   const rows = await tx<(EmailSearchHit & { total: string })[]>`
-    with q as (select websearch_to_tsquery('simple', ${query}) as q)
-    select e.id as "emailId", e.subject, e.from_address as "from", e.sent_at as "sentAt",
-           e.thread_id as "threadId", ts_rank_cd(e.search, q.q) as rank,
-           ts_headline('simple', left(coalesce(e.text_body, ''), 20000), q.q,
-                       'MaxFragments=2, MinWords=5, MaxWords=20, StartSel=**, StopSel=**') as snippet,
-           count(*) over () as total
-    from public.emails e, q
-    where e.tenant_id = ${tenantId} and e.search @@ q.q
-    order by rank desc, e.sent_at desc, e.id
-    limit ${page.limit} offset ${page.offset}`;
+    select email_id as "emailId", subject, from_address as "from", sent_at as "sentAt",
+           thread_id as "threadId", rank, snippet, total
+    from public.search_tenant_emails(${tenantId}, ${query}, ${page.limit}, ${page.offset})`;
   return {
     total: Number(rows[0]?.total ?? 0),
     hits: rows.map(({ total: _total, ...hit }) => ({

@@ -7,6 +7,10 @@
  * staged bytes once, parses them once, checks the key, stores the email and stages its attachments; what
  * crosses the history is ids and a small summary.
  *
+ * The store and the analysis plan are LOCAL activities (issue 15: short database steps, no round trip
+ * through the server's task queue; see ingestEmailLocalActivityOptions); runs started before that replay
+ * the activities they scheduled (LOCAL_STEPS_PATCH). With analysis off on ingest the plan step is skipped.
+ *
  * The workflow id is `email/<tenant>/<dedupKey>` (emailWorkflowId in the contract), so a second request
  * for the same message finds this run instead of starting another.
  *
@@ -23,7 +27,9 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ParentClosePolicy,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -42,7 +48,9 @@ import {
   type IngestEmailResult,
   type IngestStage,
   ingestEmailActivityOptions,
+  ingestEmailLocalActivityOptions,
   ingestProgressQuery,
+  LOCAL_STEPS_PATCH,
 } from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
 import {
@@ -57,9 +65,11 @@ import {
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { ingestStagedEmail, planEmailAnalysis } = proxyActivities<EmailActivities & AnalysisActivities>(
-  ingestEmailActivityOptions,
-);
+type Steps = Pick<EmailActivities & AnalysisActivities, 'ingestStagedEmail' | 'planEmailAnalysis'>;
+const remoteSteps = proxyActivities<Steps>(ingestEmailActivityOptions);
+const localSteps = proxyLocalActivities<Steps>(ingestEmailLocalActivityOptions);
+
+const ANALYSIS_OFF = 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)';
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -85,6 +95,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
   };
 
+  const { ingestStagedEmail, planEmailAnalysis } = patched(LOCAL_STEPS_PATCH) ? localSteps : remoteSteps;
   advance('storing');
   // A key that differs from the run's (caller and worker on different parser versions) is refused by
   // the activity with KeyMismatch, before anything is stored.
@@ -118,7 +129,11 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     rawMessage = archive.failed ? { status: 'failed', error: archive.error } : { status: 'stored' };
   }
   advance('stored');
-  const analysis = stored.created ? await startAnalysis(input.tenantId, stored.emailId) : undefined;
+  const analysis = !stored.created
+    ? undefined
+    : input.analyse === false
+      ? { workflowId: null, note: ANALYSIS_OFF }
+      : await startAnalysis(planEmailAnalysis, input.tenantId, stored.emailId);
   const analysisWorkflowId = analysis?.workflowId ?? null;
   const failed = attachments.filter((a) => a.status === 'failed').length;
   setCurrentDetails(
@@ -150,16 +165,17 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
  * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
  */
 async function startAnalysis(
+  planEmailAnalysis: Steps['planEmailAnalysis'],
   tenantId: string,
   emailId: string,
 ): Promise<{ workflowId: string | null; note: string }> {
-  let plan: Awaited<ReturnType<typeof planEmailAnalysis>>;
+  let plan: Awaited<ReturnType<Steps['planEmailAnalysis']>>;
   try {
     plan = await planEmailAnalysis({ tenantId, emailId });
   } catch (err) {
     return { workflowId: null, note: `Analysis not started: ${failureText(err)}` };
   }
-  if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
+  if (!plan) return { workflowId: null, note: ANALYSIS_OFF };
   try {
     await startChild<AnalyzeEmailWorkflow>(analyzeEmailContract.workflowType, {
       workflowId: plan.workflowId,

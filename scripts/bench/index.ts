@@ -5,6 +5,9 @@
  *   npm run bench -- analysis
  *   npm run bench -- rollout [--calls 5000]
  *   npm run bench -- rollup [--rows 1000000] [--batch 1000]
+ *   npm run bench -- peers [--messages 2000] [--calls 50]
+ *   npm run bench -- fairness [--import 2000] [--calls 30]
+ *   npm run bench -- scale [--sizes 0,1000,100000,1000000] [--calls 100] [--searches 40] [--mailbox 300]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
@@ -12,6 +15,9 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   analysis: () => import('./analysis.js').then((m) => ({ run: () => m.benchAnalysis() })),
   rollout: () => import('./rollout.js'),
   rollup: () => import('./rollup.js'),
+  scale: () => import('./scale.js'),
+  fairness: () => import('./fairness.js'),
+  peers: () => import('./peers.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -76,6 +76,21 @@ describe('RLS: tenants see only their own email', () => {
     expect(await visibleTo({ role: 'authenticated', sub: keyId })).toEqual([]);
   });
 
+  it('the search function holds the same wall: a member searches its own tenant, never another', async () => {
+    const search = (claims: Parameters<typeof asCaller>[1], tenantId: string) =>
+      asCaller(sql, claims, async (tx) => {
+        const rows =
+          await tx`select email_id from public.search_tenant_emails(${tenantId}, 'quarterly', 10, 0)`;
+        return rows.map((r) => r.email_id as string);
+      });
+    expect(await search({ role: 'authenticated', sub: userA }, orgA.id)).toEqual([emailA]);
+    expect(await search({ role: 'authenticated', sub: userA }, orgB.id)).toEqual([]);
+    expect(await search({ role: 'authenticated', sub: randomUUID() }, orgA.id)).toEqual([]);
+    await expect(search({ role: 'anon' }, orgA.id)).rejects.toThrow(
+      /permission denied for function search_tenant_emails/,
+    );
+  });
+
   it('callers cannot write, call the service functions or read key hashes', async () => {
     await expect(
       asCaller(

@@ -6,7 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { INGEST_LAST_STEP } from '../../workflows/ingest-email.contract.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId } from '../../workflows/search-attributes.js';
-import { decodedHistoryText } from '../support/analysis.js';
+import { decodedHistoryText, localActivities } from '../support/analysis.js';
 import { fixture, fixtureBytes, runCount, startTestStack, testEnv } from '../support/harness.js';
 import { callOk, connectStdio } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
@@ -75,10 +75,11 @@ describe('ingest_email over stdio', () => {
     const activities = (history.events ?? [])
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter(Boolean);
-    // Then the raw message goes to storage, and the last step plans the AI-analysis child, which
-    // ingestion starts but does not wait for.
-    // One activity parses the staged message once and stores it (issue 12: parse once).
-    expect(activities).toEqual(['ingestStagedEmail', 'archiveRawMessages', 'planEmailAnalysis']);
+    // One local activity parses the staged message once and stores it (issue 12: parse once; issue 15:
+    // local, no activity task), then the raw message goes to storage on the files queue, and a last
+    // local step plans the AI-analysis child, which ingestion starts but does not wait for.
+    expect(localActivities(history).map((a) => a.type)).toEqual(['ingestStagedEmail', 'planEmailAnalysis']);
+    expect(activities).toEqual(['archiveRawMessages']);
     // Decoded: payloads are base64 in the JSON form, so a raw stringify would hide any body text.
     const historyText = decodedHistoryText(history);
     expect(historyText).not.toContain('Revenue grew');

@@ -112,3 +112,24 @@ export function decodedHistoryText(history: unknown): string {
   walk(history);
   return `${JSON.stringify(history)}\n${parts.join('\n')}`;
 }
+
+/**
+ * The local activities a run recorded (one `core_local_activity` marker each), in order: type and attempt.
+ * Their inputs are not in the history at all; their results are in the marker.
+ */
+export function localActivities(history: {
+  events?:
+    | { markerRecordedEventAttributes?: { markerName?: string | null; details?: unknown } | null }[]
+    | null;
+}): { type: string; attempt: number }[] {
+  return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') return [];
+    const details = marker.details as Record<string, { payloads?: { data?: Uint8Array | string | null }[] }>;
+    const data = details.data?.payloads?.[0]?.data;
+    if (!data) return [];
+    const text = data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data);
+    const info = JSON.parse(text) as { activity_type: string; attempt: number };
+    return [{ type: info.activity_type, attempt: info.attempt }];
+  });
+}

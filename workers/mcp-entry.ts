@@ -5,10 +5,12 @@
 
 import { createAuthenticator } from '../app/auth.js';
 import type { TemporalAccess } from '../app/deps.js';
+import type { InboundDeps } from '../app/inbound.js';
 import type { Principal } from '../app/principal.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
+import type { InboundHttp } from '../mcp/inbound-http.js';
 import type { Stack } from './stack.js';
 
 /** The stack's Temporal client, its UI target and its task queues, as the app layer takes them. */
@@ -37,6 +39,26 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
   };
 }
 
+/** What the inbound doors (SMTP, webhooks) run over: no principal, the routing settings instead. */
+export function inboundDeps(stack: Stack, log: Logger): InboundDeps {
+  return {
+    sql: stack.sql,
+    temporal: temporalAccess(stack),
+    limits: stack.config.limits,
+    files: stack.config.files,
+    inbound: stack.config.inbound,
+    log: log.child({ actor: 'inbound' }),
+  };
+}
+
+export function inboundHttp(stack: Stack, log: Logger): InboundHttp {
+  return {
+    deps: inboundDeps(stack, log),
+    webhooks: stack.config.inbound,
+    maxBodyBytes: stack.config.inbound.maxBodyBytes,
+  };
+}
+
 export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServer> {
   const { config } = stack;
   return startHttpServer({
@@ -53,6 +75,7 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
     // The largest tool payload (message, inline upload or mbox) in base64, plus the JSON-RPC envelope.
     maxBodyBytes: config.mcp.maxBodyBytes,
     maxBodyBytesInFlight: config.mcp.maxBodyBytesInFlight,
+    inbound: inboundHttp(stack, log),
     log,
   });
 }

@@ -58,7 +58,8 @@ export async function receiveWebhook(
     );
   }
   const token = message.replayToken;
-  const bodySha256 = sha256Hex(request.body);
+  // The same token with the same message is the provider's re-delivery; with another, a forgery.
+  const messageSha256 = sha256Hex(message.raw);
   const accepted = await acceptInbound(deps, {
     source: provider,
     raw: message.raw,
@@ -67,7 +68,7 @@ export async function receiveWebhook(
     before: token
       ? async (tx) => {
           // In the accepting transaction: a request that fails to store does not use its token up.
-          if ((await rememberWebhookToken(tx, provider, token, bodySha256)) === 'replayed') {
+          if ((await rememberWebhookToken(tx, provider, token, messageSha256)) === 'replayed') {
             throw new UserFacingError(ErrorType.InvalidSignature, `this ${provider} token was already used`);
           }
         }

@@ -171,14 +171,16 @@ export function postmarkMessage(req: WebhookRequest): WebhookMessage {
 function mimeFromPostmark(p: PostmarkPayload): string {
   const clean = (v: string | undefined) => (v ?? '').replace(/[\r\n]+/g, ' ');
   const boundary = `durable-inbox-${Math.random().toString(36).slice(2)}`;
-  const own = new Set(['from', 'to', 'cc', 'subject', 'date', 'message-id', 'mime-version', 'content-type']);
+  const own = new Set(['from', 'to', 'cc', 'subject', 'date', 'mime-version', 'content-type']);
+  // The sender's Message-ID is among Headers; Postmark's MessageID is its own id, the fallback only.
+  const hasMessageId = (p.Headers ?? []).some((h) => h.Name?.toLowerCase() === 'message-id');
   const lines = [
     `From: ${clean(p.From)}`,
     ...(p.To ? [`To: ${clean(p.To)}`] : []),
     ...(p.Cc ? [`Cc: ${clean(p.Cc)}`] : []),
     `Subject: ${clean(p.Subject)}`,
     ...(p.Date ? [`Date: ${clean(p.Date)}`] : []),
-    ...(p.MessageID ? [`Message-ID: <${clean(p.MessageID).replace(/^<|>$/g, '')}>`] : []),
+    ...(p.MessageID && !hasMessageId ? [`Message-ID: <${clean(p.MessageID).replace(/^<|>$/g, '')}>`] : []),
     ...(p.Headers ?? [])
       .filter((h) => h.Name && !own.has(h.Name.toLowerCase()) && /^[\x21-\x39\x3b-\x7e]+$/.test(h.Name))
       .map((h) => `${h.Name}: ${clean(h.Value)}`),

@@ -152,22 +152,22 @@ export function claimPending(tx: Queryable, olderThan: Date, limit: number): Pro
 }
 
 /**
- * Remember a webhook token. 'new' the first time; 'same' when the token was seen with the same body (a
- * provider's re-delivery, harmless: it is the same email); 'replayed' when it comes with another body.
+ * Remember a webhook token. 'new' the first time; 'same' when the token was seen with the same message
+ * (a provider's re-delivery, harmless: it is the same email); 'replayed' when it comes with another.
  */
 export async function rememberWebhookToken(
   sql: Queryable,
   provider: string,
   token: string,
-  bodySha256: string,
+  messageSha256: string,
 ): Promise<'new' | 'same' | 'replayed'> {
   await sql`delete from public.inbound_webhook_tokens where seen_at < now() - interval '1 day'`;
   const inserted = await sql`
     insert into public.inbound_webhook_tokens (provider, token, body_sha256)
-    values (${provider}, ${token}, ${bodySha256})
+    values (${provider}, ${token}, ${messageSha256})
     on conflict (provider, token) do nothing returning token`;
   if (inserted.length > 0) return 'new';
   const [seen] = await sql<{ body_sha256: string }[]>`
     select body_sha256 from public.inbound_webhook_tokens where provider = ${provider} and token = ${token}`;
-  return seen?.body_sha256 === bodySha256 ? 'same' : 'replayed';
+  return seen?.body_sha256 === messageSha256 ? 'same' : 'replayed';
 }

@@ -42,6 +42,7 @@ select private.enable_tenant_rls('public.inbound_messages');
 create table if not exists public.inbound_webhook_tokens (
   provider text not null,
   token text not null,
+  -- The message the token came with: the same one again is a re-delivery, another one a forgery.
   body_sha256 text not null,
   seen_at timestamptz not null default now(),
   primary key (provider, token)

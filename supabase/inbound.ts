@@ -171,3 +171,13 @@ export async function rememberWebhookToken(
     select body_sha256 from public.inbound_webhook_tokens where provider = ${provider} and token = ${token}`;
   return seen?.body_sha256 === messageSha256 ? 'same' : 'replayed';
 }
+
+/** Drop ledger rows whose run started more than `days` ago (a batch at a time): their job is done. */
+export async function purgeStartedInbound(sql: Queryable, days: number, limit: number): Promise<number> {
+  const rows = await sql`
+    delete from public.inbound_messages where id in (
+      select id from public.inbound_messages
+      where started_at < now() - make_interval(days => ${days}) limit ${limit})
+    returning id`;
+  return rows.length;
+}

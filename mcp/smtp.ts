@@ -12,7 +12,6 @@
  *  - 250 only once the message is staged and its ledger row committed. The ingestion run starts after
  *    the reply; if this process dies first, the recovery sweep starts it from the ledger.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import {
@@ -25,6 +24,7 @@ import {
 import { isLoopbackHost } from '../core/config.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { describeFailure } from '../core/failure.js';
+import { constantTimeEqual } from '../core/inbound-webhooks.js';
 
 export interface SmtpListenerOptions {
   host: string;
@@ -53,12 +53,6 @@ function smtpError(code: number, text: string): Error & { responseCode: number }
   return Object.assign(new Error(text), { responseCode: code });
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export async function startSmtpServer(opts: SmtpListenerOptions): Promise<RunningSmtpServer> {
   const { deps } = opts;
   const starts = new Set<Promise<void>>();
@@ -81,8 +75,8 @@ export async function startSmtpServer(opts: SmtpListenerOptions): Promise<Runnin
     onAuth(auth, _session, callback) {
       const ok =
         opts.auth &&
-        sameSecret(auth.username ?? '', opts.auth.username) &&
-        sameSecret(auth.password ?? '', opts.auth.password);
+        constantTimeEqual(auth.username ?? '', opts.auth.username) &&
+        constantTimeEqual(auth.password ?? '', opts.auth.password);
       if (!ok) return callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
       callback(null, { user: auth.username });
     },

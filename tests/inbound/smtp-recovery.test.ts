@@ -55,6 +55,8 @@ describe('inbound SMTP while the worker is down', () => {
       expect(info.response).toMatch(/^250 /);
     }
     client.close();
+    // The five runs start right after their 250s.
+    while (smtp.pendingStarts() > 0) await new Promise((r) => setTimeout(r, 50));
     // A crash right after the commit, before the run started: recorded and staged, no run yet.
     const crashed = `${prefix}-crash`;
     const deps = inboundDeps(stack, log);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
+import { decodeRawEmail, type ParsedEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { importRelative, resolveImportPath } from '../core/import-path.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
@@ -76,55 +76,9 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'ingest_email');
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
-  const parsed = await parseEmail(raw, deps.limits).catch(async (err: unknown) => {
-    // Nothing disappears silently: a rejected message leaves a row saying why.
-    if (err instanceof UserFacingError) {
-      await recordIngestFailure(deps.sql, tenantId, sha256Hex(raw), err.type, err.message);
-    }
-    throw err;
-  });
+  const parsed = await parseOrRecord(deps, [tenantId], raw);
   await stageContent(deps.sql, tenantId, parsed.rawSha256, raw);
-  const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
-  const input: IngestEmailInput = {
-    tenantId,
-    rawSha256: parsed.rawSha256,
-    dedupKey: parsed.dedupKey,
-    filesTaskQueue: deps.files.taskQueue,
-    analyse: deps.ai.analyseOnIngest,
-  };
-  const from = parsed.from[0]?.address ?? '';
-  const options = {
-    workflowId,
-    args: [input] as [IngestEmailInput],
-    priority: await priorityFor(deps.sql, tenantId, 'interactive'),
-    // Bounded by construction: a hostile header can neither stop the start nor the run.
-    typedSearchAttributes: [
-      searchAttribute(TenantId, tenantId),
-      searchAttribute(EmailFrom, from),
-      ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
-    ],
-    staticSummary: summaryText(
-      `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,
-    ),
-    staticDetails: detailsText(
-      `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
-        `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
-    ),
-  };
-  // The message is staged: if no run can start, the failure is recorded against it (see
-  // recordStartFailure), and the same call again completes it.
-  const { handle, runId } = await recordStartFailure(deps, tenantId, parsed.rawSha256, async () => {
-    const started = await startOrJoin(deps.temporal, ingestEmailContract, options);
-    if (
-      started.existing &&
-      (await withinCallBound(deps.temporal, () => leftWorkUnfinished(started.handle)))
-    ) {
-      // The email is stored but an attachment or the raw message failed to reach storage: this
-      // request is the retry that completes them.
-      return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
-    }
-    return started;
-  });
+  const { handle, runId } = await startIngestRun(deps, tenantId, parsed);
   const base = {
     workflowId: handle.workflowId,
     runId,
@@ -157,6 +111,78 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     rawMessage: outcome.result.rawMessage,
     analysisWorkflowId: outcome.result.analysisWorkflowId,
   };
+}
+
+/**
+ * Parse a raw message; a message the parser refuses leaves an `ingest_failures` row saying why, in each
+ * tenant it was meant for.
+ */
+export async function parseOrRecord(
+  deps: Pick<AppDeps, 'sql' | 'limits'>,
+  tenantIds: string[],
+  raw: Uint8Array,
+): Promise<ParsedEmail> {
+  return parseEmail(raw, deps.limits).catch(async (err: unknown) => {
+    // Nothing disappears silently: a rejected message leaves a row saying why.
+    if (err instanceof UserFacingError) {
+      for (const tenantId of tenantIds) {
+        await recordIngestFailure(deps.sql, tenantId, sha256Hex(raw), err.type, err.message);
+      }
+    }
+    throw err;
+  });
+}
+
+/**
+ * Start (or join) the ingestion run of a parsed message whose bytes are staged: every way mail arrives
+ * (the MCP tools, the SMTP listener, inbound webhooks) ends here.
+ */
+export async function startIngestRun(
+  deps: Pick<AppDeps, 'sql' | 'log' | 'temporal' | 'files' | 'ai'>,
+  tenantId: string,
+  parsed: ParsedEmail,
+): Promise<{ handle: WorkflowHandle; runId: string }> {
+  const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
+  const input: IngestEmailInput = {
+    tenantId,
+    rawSha256: parsed.rawSha256,
+    dedupKey: parsed.dedupKey,
+    filesTaskQueue: deps.files.taskQueue,
+    analyse: deps.ai.analyseOnIngest,
+  };
+  const from = parsed.from[0]?.address ?? '';
+  const options = {
+    workflowId,
+    args: [input] as [IngestEmailInput],
+    priority: await priorityFor(deps.sql, tenantId, 'interactive'),
+    // Bounded by construction: a hostile header can neither stop the start nor the run.
+    typedSearchAttributes: [
+      searchAttribute(TenantId, tenantId),
+      searchAttribute(EmailFrom, from),
+      ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
+    ],
+    staticSummary: summaryText(
+      `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,
+    ),
+    staticDetails: detailsText(
+      `Tenant \`${tenantId}\`\n\nMessage-ID: \`${parsed.messageId ?? '(none: keyed by content)'}\`\n\n` +
+        `Size: ${parsed.sizeBytes} bytes, ${parsed.attachmentCount} attachment(s)`,
+    ),
+  };
+  // The message is staged: if no run can start, the failure is recorded against it (see
+  // recordStartFailure), and the same call again completes it.
+  return recordStartFailure(deps, tenantId, parsed.rawSha256, async () => {
+    const started = await startOrJoin(deps.temporal, ingestEmailContract, options);
+    if (
+      started.existing &&
+      (await withinCallBound(deps.temporal, () => leftWorkUnfinished(started.handle)))
+    ) {
+      // The email is stored but an attachment or the raw message failed to reach storage: this
+      // request is the retry that completes them.
+      return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
+    }
+    return started;
+  });
 }
 
 /** Did the latest completed run leave an attachment or the raw message unstored? */

@@ -36,6 +36,7 @@ export const PERMISSIONS = {
   performance_report: { what: 'reading the performance report', roles: READ },
   'email_retention_policy.read': { what: 'reading the email retention policy', roles: READ },
   'retention_schedule.describe': { what: 'reading the retention schedule', roles: READ },
+  'inbound_addresses.list': { what: 'listing inbound addresses', roles: READ },
   // Writing and spending
   ingest_email: { what: 'ingesting email', roles: WRITE },
   ingest_mailbox: { what: 'importing a mailbox', roles: WRITE },
@@ -50,6 +51,7 @@ export const PERMISSIONS = {
   'retention_run_now.dryRun': { what: 'a retention dry run', roles: ADMIN },
   'retention_schedule.change': { what: 'changing the retention schedule', roles: ADMIN },
   'email_retention_policy.set': { what: 'changing the email retention policy', roles: ADMIN },
+  'inbound_addresses.change': { what: 'changing inbound addresses', roles: ADMIN },
 } as const satisfies Record<string, Permission>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -91,6 +91,10 @@ const duration = (min: number) =>
       return ms;
     });
 
+const tenantRef = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid');
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   SUPABASE_DB_URL: postgresUrl,
@@ -179,6 +183,42 @@ const envSchema = z.object({
   MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  /** Inbound SMTP: off unless a port is set (0: any free port). */
+  SMTP_INBOUND_PORT: z
+    .literal('')
+    .transform(() => undefined)
+    .or(port.optional()),
+  SMTP_INBOUND_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** The name the listener greets with (220 <name> ESMTP); default: the machine's host name. */
+  SMTP_INBOUND_HOSTNAME: optionalString,
+  /** PEM files; both set: STARTTLS is offered. */
+  SMTP_TLS_CERT: optionalString,
+  SMTP_TLS_KEY: optionalString,
+  /** Both set: AUTH PLAIN/LOGIN is offered (over TLS, or on a loopback listener). */
+  SMTP_AUTH_USERNAME: optionalString,
+  SMTP_AUTH_PASSWORD: optionalString,
+  /** Refuse MAIL FROM (530) until the client authenticated: a submission port, not an MX. */
+  SMTP_AUTH_REQUIRED: bool.default(false),
+  SMTP_MAX_CLIENTS: positiveInt.max(10_000).default(100),
+  /** `*@<slug>.localhost` reaches organization <slug> without an inbound_addresses row; default on loopback listeners. */
+  INBOUND_LOCALHOST_DOMAINS: bool.optional(),
+  /** How often accepted mail whose run never started is looked for (and started). */
+  INBOUND_RECOVERY_SECONDS: positiveInt.max(3600).default(30),
+  /** Largest inbound webhook body; default 3 × MAX_EMAIL_BYTES + 1 MiB (Postmark's JSON carries the message twice). */
+  INBOUND_MAX_BODY_BYTES: positiveInt.max(1024 * MiB).optional(),
+  /** Mailgun: the HTTP webhook signing key (Settings → Webhooks); set, POST /inbound/mailgun is on. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: optionalString,
+  MAILGUN_INBOUND_TENANT: optionalString.pipe(tenantRef.optional()),
+  /** Postmark: the basic-auth credentials in the inbound webhook URL; set, POST /inbound/postmark is on. */
+  POSTMARK_INBOUND_USERNAME: optionalString,
+  POSTMARK_INBOUND_PASSWORD: optionalString,
+  POSTMARK_INBOUND_TENANT: optionalString.pipe(tenantRef.optional()),
+  /** SendGrid Inbound Parse: the signed-webhook public key (base64 DER or PEM); set, POST /inbound/sendgrid is on. */
+  SENDGRID_INBOUND_PUBLIC_KEY: optionalString,
+  /** Serve /inbound/sendgrid without a signature: anyone who knows the URL can deliver mail. */
+  SENDGRID_INBOUND_UNSIGNED: bool.default(false),
+  SENDGRID_INBOUND_TENANT: optionalString.pipe(tenantRef.optional()),
 
   /** Which analyser serves requests that name none: the heuristic unless an API key is set. */
   AI_PROVIDER: z
@@ -306,6 +346,28 @@ export interface Config {
   /** Prompt rollouts: who may change prompts, and the defaults of start_prompt_rollout. */
   rollouts: { adminOrgs: string[]; bakeSeconds: number; pollSeconds: number };
   retention: RetentionConfig;
+  inbound: InboundConfig;
+}
+
+/** Mail that arrives by itself: the SMTP listener and the inbound-parse webhooks (app/inbound.ts). */
+export interface InboundConfig {
+  /** `*@<slug>.localhost` routes to organization <slug> without a row. */
+  localhostDomains: boolean;
+  recoveryEveryMs: number;
+  /** An accepted message whose run has not started this long after is started by the sweep. */
+  recoveryGraceMs: number;
+  maxBodyBytes: number;
+  smtp?: {
+    host: string;
+    port: number;
+    hostname?: string;
+    tls?: { certPath: string; keyPath: string };
+    auth?: { username: string; password: string; required: boolean };
+    maxClients: number;
+  };
+  mailgun?: { signingKey: string; tenant?: string };
+  postmark?: { username: string; password: string; tenant?: string };
+  sendgrid?: { publicKey?: string; tenant?: string };
 }
 
 export interface McpHttpConfig {
@@ -419,6 +481,63 @@ export function loadConfig(
       pollSeconds: env.PROMPT_ROLLOUT_POLL_SECONDS,
     },
     retention: retentionConfig(env),
+    inbound: inboundConfig(env),
+  };
+}
+
+function bothOrNeither(env: Env, a: keyof Env, b: keyof Env): boolean {
+  if (Boolean(env[a]) !== Boolean(env[b])) {
+    throw new ConfigError(`Invalid configuration: ${env[a] ? b : a}: required when ${env[a] ? a : b} is set`);
+  }
+  return Boolean(env[a]);
+}
+
+function inboundConfig(env: Env): InboundConfig {
+  const tls = bothOrNeither(env, 'SMTP_TLS_CERT', 'SMTP_TLS_KEY');
+  const auth = bothOrNeither(env, 'SMTP_AUTH_USERNAME', 'SMTP_AUTH_PASSWORD');
+  if (env.SMTP_AUTH_REQUIRED && !auth) {
+    throw new ConfigError(
+      'Invalid configuration: SMTP_AUTH_REQUIRED: needs SMTP_AUTH_USERNAME and SMTP_AUTH_PASSWORD',
+    );
+  }
+  const postmark = bothOrNeither(env, 'POSTMARK_INBOUND_USERNAME', 'POSTMARK_INBOUND_PASSWORD');
+  const local = isLoopbackHost(env.SMTP_INBOUND_HOST) && isLoopbackHost(env.MCP_HTTP_HOST);
+  return {
+    localhostDomains: env.INBOUND_LOCALHOST_DOMAINS ?? local,
+    recoveryEveryMs: env.INBOUND_RECOVERY_SECONDS * 1000,
+    recoveryGraceMs: Math.max(10_000, 2 * env.TEMPORAL_START_TIMEOUT_SECONDS * 1000),
+    maxBodyBytes: env.INBOUND_MAX_BODY_BYTES ?? 3 * env.MAX_EMAIL_BYTES + MiB,
+    smtp:
+      env.SMTP_INBOUND_PORT === undefined
+        ? undefined
+        : {
+            host: env.SMTP_INBOUND_HOST,
+            port: env.SMTP_INBOUND_PORT,
+            hostname: env.SMTP_INBOUND_HOSTNAME,
+            tls: tls ? { certPath: env.SMTP_TLS_CERT!, keyPath: env.SMTP_TLS_KEY! } : undefined,
+            auth: auth
+              ? {
+                  username: env.SMTP_AUTH_USERNAME!,
+                  password: env.SMTP_AUTH_PASSWORD!,
+                  required: env.SMTP_AUTH_REQUIRED,
+                }
+              : undefined,
+            maxClients: env.SMTP_MAX_CLIENTS,
+          },
+    mailgun: env.MAILGUN_WEBHOOK_SIGNING_KEY
+      ? { signingKey: env.MAILGUN_WEBHOOK_SIGNING_KEY, tenant: env.MAILGUN_INBOUND_TENANT }
+      : undefined,
+    postmark: postmark
+      ? {
+          username: env.POSTMARK_INBOUND_USERNAME!,
+          password: env.POSTMARK_INBOUND_PASSWORD!,
+          tenant: env.POSTMARK_INBOUND_TENANT,
+        }
+      : undefined,
+    sendgrid:
+      env.SENDGRID_INBOUND_PUBLIC_KEY || env.SENDGRID_INBOUND_UNSIGNED
+        ? { publicKey: env.SENDGRID_INBOUND_PUBLIC_KEY, tenant: env.SENDGRID_INBOUND_TENANT }
+        : undefined,
   };
 }
 

@@ -50,6 +50,13 @@ export const ErrorType = {
   // Storage: the service kept failing after every retry, or refused with a code of its own.
   StorageUnavailable: 'StorageUnavailable',
   StorageRefused: 'StorageRefused',
+  // Inbound mail (SMTP listener, inbound-parse webhooks)
+  /** A recipient no tenant receives mail for (no inbound_addresses row, no `<slug>.localhost`). */
+  UnknownRecipient: 'UnknownRecipient',
+  /** A webhook whose signature, token or credentials do not verify; nothing was stored. */
+  InvalidSignature: 'InvalidSignature',
+  /** The inbound address or domain is routed to another organization already. */
+  InboundAddressTaken: 'InboundAddressTaken',
   // Runs and the services under them
   /** A run (or one of its steps) ran out of time. */
   TimedOut: 'TimedOut',

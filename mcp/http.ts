@@ -17,6 +17,7 @@ import { ErrorType } from '../core/errors.js';
 import { describeFailure } from '../core/failure.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from './context.js';
+import { handleInbound, type InboundHttp } from './inbound-http.js';
 import { createMcpServer } from './server.js';
 
 export interface HttpServerOptions {
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   maxBodyBytesInFlight: number;
   /** `GET /readyz`: whether the database, Temporal and storage answer (app/readiness.ts). */
   readiness: () => Promise<Readiness>;
+  /** POST /inbound/<provider>: inbound-parse webhooks (mcp/inbound-http.ts); absent, those paths are 404. */
+  inbound?: InboundHttp;
   log: Logger;
 }
 
@@ -122,6 +125,13 @@ async function handle(
   }
   // Before authentication: a rebound browser page must learn nothing, not even that a token is wrong.
   guard(req);
+  if (path.startsWith('/inbound/') && opts.inbound) {
+    const answer = await handleInbound(req, path, opts.inbound, (max) =>
+      readBody(req, max, holdBody(res, budget)),
+    );
+    sendJson(res, answer.status, answer.body, answer.headers);
+    return answer.after?.();
+  }
   if (path !== '/mcp') throw new HttpError(404, 'not_found', 'not found: the MCP endpoint is POST /mcp');
 
   let principal: Principal;
@@ -138,17 +148,7 @@ async function handle(
     });
   }
 
-  // The request holds its body bytes until its response ends: the parsed arguments live that long.
-  let held = 0;
-  res.once('close', () => {
-    budget.give(held);
-    held = 0;
-  });
-  const take = (bytes: number, total: number) => {
-    if (!budget.tryTake(bytes)) throw busy(total, budget.limit);
-    held += bytes;
-  };
-  const body = await readJsonBody(req, opts.maxBodyBytes, take);
+  const body = await readJsonBody(req, opts.maxBodyBytes, holdBody(res, budget));
   const mcp = createMcpServer(opts.contextFor(principal));
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.on('close', () => {
@@ -207,16 +207,42 @@ function hostnameOf(url: string): string | null {
   }
 }
 
+/** The request holds its body bytes until its response ends: the parsed arguments live that long. */
+function holdBody(res: ServerResponse, budget: ByteBudget): (bytes: number, total: number) => void {
+  let held = 0;
+  res.once('close', () => {
+    budget.give(held);
+    held = 0;
+  });
+  return (bytes, total) => {
+    if (!budget.tryTake(bytes)) throw busy(total, budget.limit);
+    held += bytes;
+  };
+}
+
+async function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  take: (bytes: number, total: number) => void,
+): Promise<unknown> {
+  const text = (await readBody(req, maxBytes, take)).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
+  }
+}
+
 /**
  * Read the body, taking its bytes from the budget: all of a declared Content-Length up front (Node
  * stops the body there), else chunk by chunk. On refusal it stops reading and the response closes
  * the connection, so the rest of the body is never buffered.
  */
-function readJsonBody(
+function readBody(
   req: IncomingMessage,
   maxBytes: number,
   take: (bytes: number, total: number) => void,
-): Promise<unknown> {
+): Promise<Buffer> {
   const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
   if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes);
   if (declared !== null) take(declared, declared);
@@ -242,13 +268,8 @@ function readJsonBody(
     };
     const onEnd = () => {
       req.off('close', onClose);
-      const text = Buffer.concat(chunks, size).toString('utf8');
+      resolve(Buffer.concat(chunks, size));
       chunks.length = 0;
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new HttpError(400, 'invalid_json', 'the request body is not valid JSON'));
-      }
     };
     const onClose = () => stop(new HttpError(400, 'aborted', 'the request body ended early'));
     req.on('data', onData).once('end', onEnd).once('close', onClose);

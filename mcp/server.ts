@@ -10,6 +10,7 @@ import { registerEmailRetentionPolicy } from './tools/email-retention-policy.js'
 import { registerGetEmail } from './tools/get-email.js';
 import { registerGetPromptRollout } from './tools/get-prompt-rollout.js';
 import { registerGetWorkflow } from './tools/get-workflow.js';
+import { registerInboundAddresses } from './tools/inbound-addresses.js';
 import { registerIngestEmail } from './tools/ingest-email.js';
 import { registerIngestMailbox } from './tools/ingest-mailbox.js';
 import { registerListPromptVersions } from './tools/list-prompt-versions.js';
@@ -47,5 +48,6 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerRetentionSchedule(tools, ctx);
   registerPerformanceReport(tools, ctx);
   registerEmailRetentionPolicy(tools, ctx);
+  registerInboundAddresses(tools, ctx);
   return server;
 }

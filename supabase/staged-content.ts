@@ -3,14 +3,14 @@
  * inline upload, an attachment) are stored once per tenant under their SHA-256, and workflows carry that
  * reference instead of the bytes.
  */
-import type { Sql } from './db.js';
+import type { Queryable } from './db.js';
 
 /**
  * Stage many at once. Idempotent: the same bytes are stored once per tenant; staging them again renews
  * `last_staged_at`, so the retention cleanup never drops bytes a new workflow is about to read.
  */
 export async function stageContents(
-  sql: Sql,
+  sql: Queryable,
   tenantId: string,
   items: { sha256: string; content: Uint8Array }[],
 ): Promise<void> {
@@ -30,7 +30,7 @@ export async function stageContents(
 }
 
 export async function loadContents(
-  sql: Sql,
+  sql: Queryable,
   tenantId: string,
   sha256s: string[],
 ): Promise<Map<string, Buffer>> {
@@ -45,7 +45,11 @@ export async function loadContents(
  * Renew the staged bytes of these hashes (as staging them again would, without sending them) and return
  * the hashes that are still staged; a missing one was dropped by the retention cleanup.
  */
-export async function renewContents(sql: Sql, tenantId: string, sha256s: string[]): Promise<Set<string>> {
+export async function renewContents(
+  sql: Queryable,
+  tenantId: string,
+  sha256s: string[],
+): Promise<Set<string>> {
   if (sha256s.length === 0) return new Set();
   const rows = await sql<{ sha256: string }[]>`
     update public.staged_content set last_staged_at = now()
@@ -54,10 +58,15 @@ export async function renewContents(sql: Sql, tenantId: string, sha256s: string[
   return new Set(rows.map((r) => r.sha256));
 }
 
-export function stageContent(sql: Sql, tenantId: string, sha256: string, content: Uint8Array): Promise<void> {
+export function stageContent(
+  sql: Queryable,
+  tenantId: string,
+  sha256: string,
+  content: Uint8Array,
+): Promise<void> {
   return stageContents(sql, tenantId, [{ sha256, content }]);
 }
 
-export async function loadContent(sql: Sql, tenantId: string, sha256: string): Promise<Buffer | null> {
+export async function loadContent(sql: Queryable, tenantId: string, sha256: string): Promise<Buffer | null> {
   return (await loadContents(sql, tenantId, [sha256])).get(sha256) ?? null;
 }

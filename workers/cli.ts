@@ -3,7 +3,8 @@
  *   start                 the whole local stack + MCP on Streamable HTTP (what `npm start` runs)
  *   worker                a worker for the configured Temporal and database
  *   mcp --stdio           MCP over stdio for desktop clients (bridges to a running `npm start`)
- *   mcp --http            MCP over Streamable HTTP only
+ *   mcp --http            MCP over Streamable HTTP only (with the inbound webhooks)
+ *   smtp                  the inbound SMTP listener on SMTP_INBOUND_PORT (default 2525 here)
  *   migrate               apply database migrations
  *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT (--rotate replaces a live one)
  *   health                exit 0 when the database and Temporal answer (container health checks)
@@ -15,10 +16,12 @@ import { applyRetentionSchedule, scheduleInfo } from '../app/retention-schedule.
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { tenantImportDir } from '../core/import-path.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { RunningSmtpServer } from '../mcp/smtp.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { createDb } from '../supabase/db.js';
 import { createApiKey as createNamedApiKey, generateApiKey } from '../supabase/tenants.js';
 import { connectClient, temporalTarget } from '../temporal/client.js';
+import { startRecovery, startSmtp } from './inbound-entry.js';
 import {
   ensureLocalApiKey,
   readLiveStackState,
@@ -39,7 +42,7 @@ import {
 } from './supervise.js';
 
 const USAGE =
-  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';
+  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | smtp | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -67,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
       if (values.stdio) return mcpStdio(config, log, Boolean(values.worker));
       if (values.http) return mcpHttp(config, log);
       break;
+    case 'smtp':
+      return smtp(config, log);
     case 'migrate': {
       const db = await openDatabase(config, log);
       log.info('database is up to date');
@@ -102,14 +107,18 @@ async function start(config: Config, log: Logger): Promise<void> {
   const importFolder = tenantImportDir(config.mailbox.importDir, stack.defaultTenant.slug);
   await mkdir(importFolder, { recursive: true, mode: 0o700 });
   const http = await startMcpHttp(stack, log);
+  const smtpServer = config.inbound.smtp ? await startSmtp(stack, log) : undefined;
+  const recovery = startRecovery(stack, log);
   await writeStackState(config.dataDir, {
     pid: process.pid,
     mcpUrl: http.url,
     temporalUiUrl: stack.temporal.uiUrl,
     temporalAddress: stack.temporal.address,
   });
-  printBanner(stack, http.url, apiKey, importFolder);
+  printBanner(stack, http.url, apiKey, importFolder, smtpServer);
   await runUntilSignal(stack, log, async () => {
+    await smtpServer?.close();
+    await recovery.stop();
     await supervisor?.stop();
     await removeStackState(config.dataDir);
     await http.close();
@@ -142,8 +151,25 @@ async function supervise(supervisor: Supervisor, log: Logger): Promise<void> {
 async function mcpHttp(config: Config, log: Logger): Promise<void> {
   const stack = await startStack(config, { log, runWorker: false });
   const http = await startMcpHttp(stack, log);
+  const recovery = startRecovery(stack, log);
   log.info('MCP server listening', { url: http.url });
-  await runUntilSignal(stack, log, http.close);
+  await runUntilSignal(stack, log, async () => {
+    await recovery.stop();
+    await http.close();
+  });
+}
+
+/** The SMTP listener alone (workers run elsewhere), with the recovery sweep for what it accepted. */
+async function smtp(config: Config, log: Logger): Promise<void> {
+  const stack = await startStack(config, { log, runWorker: false });
+  const server = await startSmtp(stack, log, config.inbound.smtp ? undefined : 2525);
+  const recovery = startRecovery(stack, log);
+  log.info('SMTP listener accepting mail', { host: server.host, port: server.port });
+  process.stdout.write(`smtp listening on ${server.host}:${server.port}\n`);
+  await runUntilSignal(stack, log, async () => {
+    await server.close();
+    await recovery.stop();
+  });
 }
 
 async function mcpStdio(config: Config, log: Logger, withWorker: boolean): Promise<void> {
@@ -242,7 +268,13 @@ async function schedules(config: Config, log: Logger): Promise<void> {
   }
 }
 
-function printBanner(stack: Stack, mcpUrl: string, apiKey: string, importFolder: string): void {
+function printBanner(
+  stack: Stack,
+  mcpUrl: string,
+  apiKey: string,
+  importFolder: string,
+  smtp?: RunningSmtpServer,
+): void {
   const snippet = {
     mcpServers: {
       'durable-inbox': { command: 'npx', args: ['durable-inbox', 'mcp', '--stdio'], cwd: process.cwd() },
@@ -261,6 +293,16 @@ function printBanner(stack: Stack, mcpUrl: string, apiKey: string, importFolder:
     `  MCP (HTTP)        ${mcpUrl}`,
     `  API key           ${apiKey}`,
     '                    send it as "Authorization: Bearer <key>"',
+    ...(smtp
+      ? [
+          `  SMTP (inbound)    ${smtp.host}:${smtp.port}`,
+          ...(stack.config.inbound.localhostDomains
+            ? [
+                `                    mail to *@${stack.defaultTenant.slug}.localhost reaches ${stack.defaultTenant.slug}`,
+              ]
+            : []),
+        ]
+      : []),
     '',
     '  MCP client config for the stdio entry (e.g. claude_desktop_config.json):',
     '',

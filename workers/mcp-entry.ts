@@ -5,11 +5,13 @@
 
 import { createAuthenticator } from '../app/auth.js';
 import type { TemporalAccess } from '../app/deps.js';
+import type { InboundDeps } from '../app/inbound.js';
 import type { Principal } from '../app/principal.js';
 import { checkReadiness } from '../app/readiness.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
+import type { InboundHttp } from '../mcp/inbound-http.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import type { Stack } from './stack.js';
 
@@ -40,6 +42,27 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
   };
 }
 
+/** What the inbound doors (SMTP, webhooks) run over: no principal, the routing settings instead. */
+export function inboundDeps(stack: Stack, log: Logger): InboundDeps {
+  return {
+    sql: stack.sql,
+    temporal: temporalAccess(stack),
+    limits: stack.config.limits,
+    files: stack.config.files,
+    ai: stack.config.ai,
+    inbound: stack.config.inbound,
+    log: log.child({ actor: 'inbound' }),
+  };
+}
+
+export function inboundHttp(stack: Stack, log: Logger): InboundHttp {
+  return {
+    deps: inboundDeps(stack, log),
+    webhooks: stack.config.inbound,
+    maxBodyBytes: stack.config.inbound.maxBodyBytes,
+  };
+}
+
 export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServer> {
   const { config } = stack;
   const storage = createStorageBackend(config.storage);
@@ -58,6 +81,7 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
     maxBodyBytes: config.mcp.maxBodyBytes,
     maxBodyBytesInFlight: config.mcp.maxBodyBytesInFlight,
     readiness: () => checkReadiness({ sql: stack.sql, temporal: { client: stack.client }, storage }),
+    inbound: inboundHttp(stack, log),
     log,
   });
 }

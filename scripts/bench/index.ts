@@ -8,6 +8,7 @@
  *   npm run bench -- peers [--messages 2000] [--calls 50]
  *   npm run bench -- fairness [--import 2000] [--calls 30]
  *   npm run bench -- scale [--sizes 0,1000,100000,1000000] [--calls 100] [--searches 40] [--mailbox 300]
+ *   npm run bench -- sources [--messages 1000]   (inbound SMTP with 10 concurrent senders)
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scale: () => import('./scale.js'),
   fairness: () => import('./fairness.js'),
   peers: () => import('./peers.js'),
+  sources: () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
 };
 
 const [name, ...args] = process.argv.slice(2);

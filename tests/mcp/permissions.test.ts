@@ -34,6 +34,7 @@ const EXPECTED: Record<Action, Role[]> = {
   performance_report: ['owner', 'admin', 'member', 'viewer'],
   'email_retention_policy.read': ['owner', 'admin', 'member', 'viewer'],
   'retention_schedule.describe': ['owner', 'admin', 'member', 'viewer'],
+  'inbound_addresses.list': ['owner', 'admin', 'member', 'viewer'],
   ingest_email: ['owner', 'admin', 'member'],
   ingest_mailbox: ['owner', 'admin', 'member'],
   upload_file: ['owner', 'admin', 'member'],
@@ -46,6 +47,7 @@ const EXPECTED: Record<Action, Role[]> = {
   'retention_run_now.dryRun': ['owner', 'admin'],
   'retention_schedule.change': ['owner', 'admin'],
   'email_retention_policy.set': ['owner', 'admin'],
+  'inbound_addresses.change': ['owner', 'admin'],
 };
 
 /** The refusals, word for word, as a caller reads them. */
@@ -64,6 +66,7 @@ const EXPECTED_TEXT: Partial<Record<Action, string>> = {
   'retention_run_now.dryRun': `a retention dry run ${NEEDS_ADMIN}`,
   'retention_schedule.change': `changing the retention schedule ${NEEDS_ADMIN}`,
   'email_retention_policy.set': `changing the email retention policy ${NEEDS_ADMIN}`,
+  'inbound_addresses.change': `changing inbound addresses ${NEEDS_ADMIN}`,
 };
 
 describe('the permission matrix, every tool as every role over MCP HTTP', () => {
@@ -105,6 +108,9 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
     'retention_run_now.dryRun': ['retention_run_now', { dryRun: true, wait: false }],
     'retention_schedule.change': ['retention_schedule', { action: 'pause' }],
     'email_retention_policy.set': ['email_retention_policy', { days: null }],
+    'inbound_addresses.list': ['inbound_addresses', { action: 'list' }],
+    // Allowed, this removes an address the tenant never had: nothing changes.
+    'inbound_addresses.change': ['inbound_addresses', { action: 'remove', domain: 'never-added.example' }],
   });
 
   beforeAll(async () => {

@@ -1,0 +1,162 @@
+/**
+ * MCP resources and subscriptions at the door: real SDK clients over Streamable HTTP (sessions) and
+ * stdio subscribe, and hear of a new email and its analysis from the outbox, without polling; another
+ * tenant's session hears nothing; a session id is worth nothing with another token.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
+import { uniqueName } from '../support/harness.js';
+import { useHttpStack } from '../support/http-stack.js';
+import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { type Notifications, recordNotifications, uniqueMessage } from '../support/subscriptions.js';
+
+interface InboxItem {
+  emailId: string;
+  status: string;
+  category: string | null;
+  priority: number | null;
+}
+
+async function readJson<T>(client: Client, uri: string): Promise<T> {
+  const { contents } = await client.readResource({ uri });
+  const first = contents[0] as { text: string; mimeType: string };
+  expect(first.mimeType).toBe('application/json');
+  return JSON.parse(first.text) as T;
+}
+
+describe('resources and subscriptions over Streamable HTTP', () => {
+  const t = useHttpStack('member');
+  let other: Client;
+  let otherKey: string;
+  let mine: Notifications;
+  let theirs: Notifications;
+
+  beforeAll(async () => {
+    const org = await ensureOrganization(t.stack.sql, uniqueName('other'));
+    otherKey = generateApiKey();
+    await registerApiKey(t.stack.sql, org.id, uniqueName('key'), otherKey, 'member');
+    other = await connectHttp(t.http.url, otherKey);
+    mine = recordNotifications(t.mcp);
+    theirs = recordNotifications(other);
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  it('declares subscribe and listChanged, and lists the resource templates', async () => {
+    expect(t.mcp.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: true });
+    const { resourceTemplates } = await t.mcp.listResourceTemplates();
+    expect(resourceTemplates.map((r) => r.uriTemplate).sort()).toEqual([
+      'email://{emailId}',
+      'run://{workflowId}',
+      'thread://{threadId}',
+    ]);
+    const { resources } = await t.mcp.listResources();
+    expect(resources.map((r) => r.uri)).toContain('inbox://recent');
+  });
+
+  it('a subscriber hears of a new email and of its analysis; the other tenant hears nothing', async () => {
+    await t.mcp.subscribeResource({ uri: 'inbox://recent' });
+    await other.subscribeResource({ uri: 'inbox://recent' });
+    const before = mine.updated.length;
+    const raw = uniqueMessage('Portal down, urgent');
+    const { emailId } = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', { raw });
+
+    // Each notification makes the client read the inbox once: no timer polls the server.
+    let seen: InboxItem | undefined;
+    for (let n = 1; !(seen?.status === 'analyzed'); n++) {
+      await mine.waitForUpdate('inbox://recent', before + n);
+      const { emails } = await readJson<{ emails: InboxItem[] }>(t.mcp, 'inbox://recent');
+      seen = emails.find((e) => e.emailId === emailId);
+      expect(seen, 'the notified inbox shows the new email').toBeDefined();
+    }
+    expect(seen.category).toEqual(expect.any(String));
+    expect(seen.priority).toEqual(expect.any(Number));
+    expect(mine.listChanged).toBeGreaterThanOrEqual(1);
+
+    // The email resource: the parsed email as JSON and the raw message, byte for byte.
+    const { contents } = await t.mcp.readResource({ uri: `email://${emailId}` });
+    expect(contents.map((c) => c.mimeType)).toEqual(['application/json', 'message/rfc822']);
+    expect(JSON.parse((contents[0] as { text: string }).text)).toMatchObject({
+      emailId,
+      subject: 'Portal down, urgent',
+      status: 'analyzed',
+    });
+    expect(Buffer.from((contents[1] as { blob: string }).blob, 'base64').toString('utf8')).toBe(raw);
+
+    // The other tenant's session, subscribed to its own inbox, heard nothing of this.
+    expect(theirs.updated).toEqual([]);
+    expect(theirs.listChanged).toBe(0);
+  });
+
+  it('a thread subscription hears of a reply', async () => {
+    const first = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+      raw: uniqueMessage('Thread start'),
+    });
+    const email = await readJson<{ threadId: string }>(t.mcp, `email://${first.emailId}`);
+    const uri = `thread://${encodeURIComponent(email.threadId)}`;
+    await t.mcp.subscribeResource({ uri });
+    const reply = uniqueMessage('Re: Thread start')
+      .replace('10:00:00', '11:00:00')
+      .replace(
+        'MIME-Version',
+        `In-Reply-To: ${(await readJson<{ messageId: string }>(t.mcp, `email://${first.emailId}`)).messageId}\r\nMIME-Version`,
+      );
+    const before = mine.updated.filter((u) => u === uri).length;
+    const second = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', { raw: reply });
+    await mine.waitForUpdate(uri, before + 1);
+    const thread = await readJson<{ emails: { emailId: string }[] }>(t.mcp, uri);
+    expect(thread.emails.map((e) => e.emailId)).toEqual([first.emailId, second.emailId]);
+  });
+
+  it('another tenant cannot read or subscribe to this tenant’s email', async () => {
+    const { emailId } = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+      raw: uniqueMessage('Private'),
+    });
+    await expect(other.readResource({ uri: `email://${emailId}` })).rejects.toThrow(
+      `NotFound: no email ${emailId} for this caller`,
+    );
+    await expect(other.subscribeResource({ uri: `email://${emailId}` })).rejects.toThrow(
+      `NotFound: no email ${emailId} for this caller`,
+    );
+  });
+
+  it('a session id with another token reads as unknown (404)', async () => {
+    const sessionId = (t.mcp.transport as StreamableHTTPClientTransport).sessionId;
+    expect(sessionId).toEqual(expect.any(String));
+    for (const method of ['POST', 'GET'] as const) {
+      const res = await fetch(t.http.url, {
+        method,
+        headers: {
+          authorization: `Bearer ${otherKey}`,
+          'mcp-session-id': sessionId!,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: method === 'POST' ? JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) : undefined,
+      });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({
+        error: 'session_not_found',
+        message: 'no such session for this token: send initialize to open a new one',
+      });
+    }
+  });
+
+  it('a request without a session is served statelessly, as before', async () => {
+    const res = await fetch(t.http.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${otherKey}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('mcp-session-id')).toBeNull();
+    expect(await res.text()).toContain('ingest_email');
+  });
+});

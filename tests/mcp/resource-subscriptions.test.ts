@@ -7,9 +7,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
+import { searchAttribute, TenantId } from '../../workflows/search-attributes.js';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { useStdioStack } from '../support/stdio-stack.js';
 import { type Notifications, recordNotifications, uniqueMessage } from '../support/subscriptions.js';
 
 interface InboxItem {
@@ -158,5 +160,44 @@ describe('resources and subscriptions over Streamable HTTP', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBeNull();
     expect(await res.text()).toContain('ingest_email');
+  });
+});
+
+describe('resources and subscriptions over stdio', () => {
+  const t = useStdioStack();
+  let seen: Notifications;
+  beforeAll(() => {
+    seen = recordNotifications(t.mcp);
+  });
+
+  it('a stdio subscriber hears of a new email', async () => {
+    await t.mcp.subscribeResource({ uri: 'inbox://recent' });
+    const { emailId } = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+      raw: uniqueMessage('Over stdio'),
+    });
+    await seen.waitForUpdate('inbox://recent');
+    const { emails } = await readJson<{ emails: InboxItem[] }>(t.mcp, 'inbox://recent');
+    expect(emails.map((e) => e.emailId)).toContain(emailId);
+  });
+
+  it('a run subscriber hears of the run failing, and reads its failure', async () => {
+    const workflowId = `email/${t.tenantId}/${'f'.repeat(64)}-${Date.now()}`;
+    // Delayed, so the run exists (and may be subscribed to) before it fails.
+    await t.stack.client.workflow.start('ingestEmailWorkflow', {
+      taskQueue: t.stack.config.temporal.taskQueue,
+      workflowId,
+      args: [{ tenantId: t.tenantId, rawSha256: '0'.repeat(64), dedupKey: 'f'.repeat(64) }],
+      typedSearchAttributes: [searchAttribute(TenantId, t.tenantId)],
+      startDelay: '2 seconds',
+    });
+    const uri = `run://${encodeURIComponent(workflowId)}`;
+    await t.mcp.subscribeResource({ uri });
+    await seen.waitForUpdate(uri);
+    const run = await readJson<{ status: string; failure: { type: string; message: string } }>(t.mcp, uri);
+    expect(run.status).toBe('failed');
+    expect(run.failure).toEqual({
+      type: 'RawMessageMissing',
+      message: `no staged raw message ${'0'.repeat(64)} for tenant ${t.tenantId}`,
+    });
   });
 });

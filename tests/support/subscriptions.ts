@@ -37,7 +37,10 @@ export function recordNotifications(client: Client): Notifications {
             ),
           timeoutMs,
         );
-        if (!check()) waiters.push(() => void check());
+        const waiter = () => {
+          if (!check()) waiters.push(waiter);
+        };
+        waiter();
       });
     },
   };

@@ -32,9 +32,22 @@ export function variable(value: string | string[] | undefined): string {
   }
 }
 
+/**
+ * A JSON-RPC error whose message is exactly `Type: message`. (The SDK's McpError prefixes its message
+ * with "MCP error <code>: ", which the client then prefixes again.)
+ */
+export class ResourceError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A thrown failure as a JSON-RPC error whose message reads `Type: message`. */
-export function resourceError(err: unknown, ctx: ToolContext): McpError {
-  if (err instanceof McpError) return err;
+export function resourceError(err: unknown, ctx: ToolContext): Error {
+  if (err instanceof ResourceError || err instanceof McpError) return err;
   const { type, message, detail } = describeFailure(err);
   if (type === ErrorType.InternalError)
     ctx.log.error('resource read failed unexpectedly', { detail, error: err });
@@ -44,7 +57,7 @@ export function resourceError(err: unknown, ctx: ToolContext): McpError {
       : type === ErrorType.InternalError
         ? ErrorCode.InternalError
         : ErrorCode.InvalidParams;
-  return new McpError(code, `${type}: ${message}`);
+  return new ResourceError(code, `${type}: ${message}`);
 }
 
 async function guarded(
@@ -84,7 +97,7 @@ export async function readResource(ctx: ToolContext, uri: string): Promise<ReadR
     case 'inbox':
       if (rest === 'recent') return { contents: [json(uri, await readRecentEmails(ctx))] };
   }
-  throw new McpError(RESOURCE_NOT_FOUND, `NotFound: no resource ${uri} on this server`);
+  throw new ResourceError(RESOURCE_NOT_FOUND, `NotFound: no resource ${uri} on this server`);
 }
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {

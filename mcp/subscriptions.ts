@@ -10,14 +10,13 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ErrorCode,
-  McpError,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { EventHub } from '../app/event-hub.js';
 import { resourcesChangedBy } from '../core/events.js';
 import type { ToolContext } from './context.js';
-import { readResource, resourceError, variable } from './resources.js';
+import { ResourceError, readResource, resourceError, variable } from './resources.js';
 
 /** Subscriptions one session may hold. */
 export const MAX_SUBSCRIPTIONS = 200;
@@ -83,7 +82,7 @@ export function enableSubscriptions(server: McpServer, ctx: ToolContext, opts: S
 
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     if (!opts.hub) {
-      throw new McpError(
+      throw new ResourceError(
         ErrorCode.InvalidRequest,
         'InvalidInput: subscriptions need a session: initialize first (Streamable HTTP with a session, or stdio)',
       );
@@ -91,7 +90,7 @@ export function enableSubscriptions(server: McpServer, ctx: ToolContext, opts: S
     const { uri } = request.params;
     if (subscribed.has(uri)) return {};
     if (subscribed.size >= MAX_SUBSCRIPTIONS) {
-      throw new McpError(
+      throw new ResourceError(
         ErrorCode.InvalidRequest,
         `InvalidInput: a session holds at most ${MAX_SUBSCRIPTIONS} subscriptions; unsubscribe from some first`,
       );

@@ -117,12 +117,13 @@ describe('resources and subscriptions over Streamable HTTP', () => {
     const { emailId } = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
       raw: uniqueMessage('Private'),
     });
-    await expect(other.readResource({ uri: `email://${emailId}` })).rejects.toThrow(
-      `NotFound: no email ${emailId} for this caller`,
-    );
-    await expect(other.subscribeResource({ uri: `email://${emailId}` })).rejects.toThrow(
-      `NotFound: no email ${emailId} for this caller`,
-    );
+    // The SDK client prefixes "MCP error <code>: " once; the server's text is `Type: message`.
+    const refused = {
+      code: -32002,
+      message: `MCP error -32002: NotFound: no email ${emailId} for this caller`,
+    };
+    await expect(other.readResource({ uri: `email://${emailId}` })).rejects.toMatchObject(refused);
+    await expect(other.subscribeResource({ uri: `email://${emailId}` })).rejects.toMatchObject(refused);
   });
 
   it('a session id with another token reads as unknown (404)', async () => {

@@ -24,7 +24,10 @@ describe('loadConfig', () => {
     });
     // No LISTEN on the embedded database (one connection): the outbox is polled.
     expect(config.events).toEqual({ pollMs: 200, notify: false });
-    expect(loadConfig({ DATABASE_URL: 'postgres://h:5432/db' }).events).toEqual({ pollMs: 2000, notify: true });
+    expect(loadConfig({ DATABASE_URL: 'postgres://h:5432/db' }).events).toEqual({
+      pollMs: 2000,
+      notify: true,
+    });
     expect(config.limits).toEqual({
       maxEmailBytes: 25 * 1024 * 1024,
       maxAttachments: 100,

@@ -148,6 +148,54 @@ describe('resources and subscriptions over Streamable HTTP', () => {
     }
   });
 
+  it('a client that reconnects its stream with Last-Event-ID gets the notifications it missed', async () => {
+    const key = generateApiKey();
+    await registerApiKey(t.stack.sql, t.stack.defaultTenant.id, uniqueName('raw'), key, 'viewer');
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const post = async (body: unknown) => {
+      const res = await fetch(t.http.url, { method: 'POST', headers, body: JSON.stringify(body) });
+      await res.text();
+      return res;
+    };
+    const init = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    headers['mcp-session-id'] = init.headers.get('mcp-session-id')!;
+    headers['mcp-protocol-version'] = '2025-06-18';
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+    await post({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'inbox://recent' } });
+
+    const first = await openStream(t.http.url, headers);
+    await callOk(t.mcp, 'ingest_email', { raw: uniqueMessage('While connected') });
+    const seen = await first.next((e) => e.data.includes('notifications/resources/updated'));
+    first.close();
+
+    // Disconnected: this one is kept for the session, not lost.
+    await callOk(t.mcp, 'ingest_email', { raw: uniqueMessage('While away') });
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await openStream(t.http.url, { ...headers, 'last-event-id': seen.id });
+    // Replayed from the session's store: the stream resumes right after the last id the client saw
+    // (a live event instead would come after the ones sent while it was away).
+    const seq = (id: string) => Number(id.slice(id.lastIndexOf(':') + 1));
+    const resumed = await again.next(() => true);
+    expect(seq(resumed.id)).toBe(seq(seen.id) + 1);
+    const missed = await again.next((e) => e.data.includes('notifications/resources/updated'));
+    again.close();
+    expect(JSON.parse(missed.data)).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/resources/updated',
+      params: { uri: 'inbox://recent' },
+    });
+    expect(missed.id).not.toBe(seen.id);
+  });
+
   it('a request without a session is served statelessly, as before', async () => {
     const res = await fetch(t.http.url, {
       method: 'POST',
@@ -202,3 +250,43 @@ describe('resources and subscriptions over stdio', () => {
     });
   });
 });
+
+interface SseEvent {
+  id: string;
+  data: string;
+}
+
+/** A GET SSE stream read event by event (`id:` and `data:` lines), for the resumption test. */
+async function openStream(url: string, headers: Record<string, string>) {
+  const abort = new AbortController();
+  const res = await fetch(url, { method: 'GET', headers, signal: abort.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const events: SseEvent[] = [];
+  return {
+    async next(match: (e: SseEvent) => boolean, timeoutMs = 20_000): Promise<SseEvent> {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const found = events.find(match);
+        if (found) return found;
+        if (Date.now() > end) throw new Error(`no matching SSE event (saw ${JSON.stringify(events)})`);
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the stream ended');
+        buffer += value;
+        for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          const field = (name: string) =>
+            block
+              .split('\n')
+              .filter((l) => l.startsWith(`${name}:`))
+              .map((l) => l.slice(name.length + 1).trim())
+              .join('\n');
+          if (field('data')) events.push({ id: field('id'), data: field('data') });
+        }
+      }
+    },
+    close: () => abort.abort(),
+  };
+}

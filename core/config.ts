@@ -149,6 +149,16 @@ const envSchema = z.object({
   MCP_ALLOWED_ORIGINS: commaList(origin).transform((list) => list.map((o) => new URL(o).origin)),
   /** Request-body bytes the HTTP entry buffers at once over all requests; default in loadConfig. */
   MCP_MAX_BODY_BYTES_IN_FLIGHT: positiveInt.optional(),
+  /** Streamable HTTP sessions (for subscriptions) held at once; a new one past it gets 503. */
+  MCP_MAX_SESSIONS: positiveInt.max(100_000).default(1000),
+  /** A session nobody has used (no request, no open stream) for this long is closed. */
+  MCP_SESSION_IDLE_SECONDS: positiveInt.max(7 * 86_400).default(1800),
+  /** An SSE comment this often keeps idle streams open through proxies. */
+  MCP_SSE_KEEPALIVE_SECONDS: positiveInt.max(300).default(15),
+  /** Server-to-client messages a session keeps for a client that reconnects with Last-Event-ID. */
+  MCP_SESSION_REPLAY_MESSAGES: positiveInt.max(100_000).default(1000),
+  /** How often the outbox is read without a notification (the only wake-up on the embedded database). */
+  EVENTS_POLL_MS: positiveInt.max(60_000).optional(),
 
   MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
   MAX_ATTACHMENTS: positiveInt.max(10_000).default(100),
@@ -287,6 +297,8 @@ const envSchema = z.object({
   RETENTION_STAGED_CONTENT_DAYS: days.default(7),
   RETENTION_MAILBOX_LEDGER_DAYS: days.default(30),
   RETENTION_FILE_JOBS_DAYS: days.default(30),
+  /** Outbox events (and, on plain Postgres, the compat realtime.messages rows). */
+  RETENTION_EVENTS_DAYS: days.default(30),
   /** Rows per purge statement: small enough that no statement holds locks for long. */
   RETENTION_BATCH_SIZE: positiveInt.max(100_000).default(1000),
   /** An hour is rolled up this long after it ends, so late metric writes still land in it. */
@@ -326,6 +338,8 @@ export interface Config {
     devUiPort: number;
   };
   mcp: McpHttpConfig;
+  /** The outbox readers (supabase/event-listener.ts). */
+  events: { pollMs: number; notify: boolean };
   limits: { maxEmailBytes: number; maxAttachments: number; maxHeaderBytes: number; maxMimeDepth: number };
   files: {
     taskQueue: string;
@@ -382,6 +396,7 @@ export interface McpHttpConfig {
   maxBodyBytes: number;
   /** Request-body bytes buffered at once over all requests of the process. */
   maxBodyBytesInFlight: number;
+  sessions: { max: number; idleMs: number; keepAliveMs: number; replayMessages: number };
 }
 
 export interface RetentionConfig {
@@ -443,6 +458,9 @@ export function loadConfig(
       devUiPort: env.TEMPORAL_DEV_UI_PORT,
     },
     mcp: mcpConfig(env),
+    // LISTEN/NOTIFY wakes readers on a real Postgres (the poll is a safety net); the embedded database
+    // serves one connection, so there the poll is the wake-up.
+    events: { pollMs: env.EVENTS_POLL_MS ?? (dbUrl ? 2000 : 200), notify: Boolean(dbUrl) },
     limits: {
       maxEmailBytes: env.MAX_EMAIL_BYTES,
       maxAttachments: env.MAX_ATTACHMENTS,
@@ -576,6 +594,12 @@ function mcpConfig(env: Env): McpHttpConfig {
     allowedOrigins: env.MCP_ALLOWED_ORIGINS,
     maxBodyBytes,
     maxBodyBytesInFlight,
+    sessions: {
+      max: env.MCP_MAX_SESSIONS,
+      idleMs: env.MCP_SESSION_IDLE_SECONDS * 1000,
+      keepAliveMs: env.MCP_SSE_KEEPALIVE_SECONDS * 1000,
+      replayMessages: env.MCP_SESSION_REPLAY_MESSAGES,
+    },
   };
 }
 
@@ -600,6 +624,7 @@ function retentionConfig(env: Env): RetentionConfig {
       stagedContentDays: env.RETENTION_STAGED_CONTENT_DAYS,
       mailboxLedgerDays: env.RETENTION_MAILBOX_LEDGER_DAYS,
       fileJobsDays: env.RETENTION_FILE_JOBS_DAYS,
+      eventsDays: env.RETENTION_EVENTS_DAYS,
       batchSize: env.RETENTION_BATCH_SIZE,
       graceSeconds: env.RETENTION_ROLLUP_GRACE_SECONDS,
       fileGraceMinutes: env.RETENTION_FILE_GRACE_MINUTES,

@@ -16,6 +16,8 @@ export interface RetentionPolicy {
   mailboxLedgerDays: number;
   /** file_deletion_jobs that are done or skipped. */
   fileJobsDays: number;
+  /** Outbox events. */
+  eventsDays: number;
   /** Rows per purge statement. */
   batchSize: number;
   /** An hour (or day) is rolled up only this long after it ends. */
@@ -38,6 +40,7 @@ export const PURGE_TARGETS = [
   'staged_content',
   'mailbox_messages',
   'file_deletion_jobs',
+  'events',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 export const TENANT_PURGE_TARGETS: readonly PurgeTarget[] = [
@@ -45,6 +48,7 @@ export const TENANT_PURGE_TARGETS: readonly PurgeTarget[] = [
   'staged_content',
   'mailbox_messages',
   'file_deletion_jobs',
+  'events',
 ];
 
 export const HOUR_MS = 3_600_000;
@@ -117,5 +121,6 @@ export function purgeCutoffs(
     staged_content: ago(policy.stagedContentDays),
     mailbox_messages: ago(policy.mailboxLedgerDays),
     file_deletion_jobs: ago(policy.fileJobsDays),
+    events: ago(policy.eventsDays),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * What every tool handler needs; built once per transport session. It is the application layer's deps:
- * a tool is its schemas plus one app call over them.
+ * a tool is its schemas plus one app call over them. Resources may also read archived raw messages from
+ * storage when the server has it.
  */
-import type { AppDeps } from '../app/deps.js';
+import type { ResourceDeps } from '../app/resources.js';
 
-export type ToolContext = AppDeps;
+export type ToolContext = ResourceDeps;

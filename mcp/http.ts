@@ -1,6 +1,11 @@
 /**
- * The Streamable HTTP entry (`POST /mcp`), stateless: each request gets its own server and transport,
- * so any number of instances can sit behind a load balancer. In order, a request must
+ * The Streamable HTTP entry (`/mcp`). Two modes on one endpoint:
+ *  - sessions (mcp/http-sessions.ts): an `initialize` request opens one; the client then sends
+ *    `Mcp-Session-Id`, opens the GET SSE stream for notifications (resource subscriptions) and may
+ *    resume it with `Last-Event-ID`; DELETE ends it. This is what the SDK's client does by itself.
+ *  - stateless: any other request without `Mcp-Session-Id` gets its own server and transport for that
+ *    request only, so tool-only clients need no session and any instance can answer them.
+ * In order, a request must
  *  - name an allowed Host and, when it sends one, an allowed Origin (DNS rebinding protection);
  *  - authenticate;
  *  - fit its body under the cap, and into the process's budget of body bytes being buffered, which it
@@ -9,7 +14,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AuthError, type Authenticate } from '../app/auth.js';
+import type { EventHub } from '../app/event-hub.js';
 import type { Principal } from '../app/principal.js';
 import type { Readiness } from '../app/readiness.js';
 import { isLoopbackHost } from '../core/config.js';
@@ -17,6 +24,13 @@ import { ErrorType } from '../core/errors.js';
 import { describeFailure } from '../core/failure.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolContext } from './context.js';
+import {
+  newSessionId,
+  type Session,
+  SessionEventStore,
+  SessionRegistry,
+  tokenHash,
+} from './http-sessions.js';
 import { handleInbound, type InboundHttp } from './inbound-http.js';
 import { createMcpServer } from './server.js';
 
@@ -36,6 +50,9 @@ export interface HttpServerOptions {
   readiness: () => Promise<Readiness>;
   /** POST /inbound/<provider>: inbound-parse webhooks (mcp/inbound-http.ts); absent, those paths are 404. */
   inbound?: InboundHttp;
+  sessions: { max: number; idleMs: number; keepAliveMs: number; replayMessages: number };
+  /** The process's outbox reader, for sessions' resource subscriptions. */
+  events?: EventHub;
   log: Logger;
 }
 
@@ -43,6 +60,8 @@ export interface RunningHttpServer {
   url: string;
   /** Body bytes currently held by requests (buffered, or parsed and being served). */
   bodyBytesInFlight(): number;
+  /** Streamable HTTP sessions open now. */
+  sessionCount(): number;
   close(): Promise<void>;
 }
 
@@ -83,8 +102,9 @@ class ByteBudget {
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const guard = hostGuard(opts);
   const budget = new ByteBudget(opts.maxBodyBytesInFlight);
+  const sessions = new SessionRegistry(opts.sessions.max, opts.sessions.idleMs);
   const server = createServer((req, res) => {
-    handle(req, res, opts, guard, budget).catch((err: unknown) => {
+    handle(req, res, opts, guard, budget, sessions).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'internal error');
       if (e.status === 500) opts.log.error('MCP HTTP request failed', { error: err });
       const headers = { ...e.headers };
@@ -101,11 +121,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   return {
     url: `http://${host}:${port}/mcp`,
     bodyBytesInFlight: () => budget.inFlight,
-    close: () =>
-      new Promise<void>((resolve) => {
+    sessionCount: () => sessions.size,
+    close: async () => {
+      await sessions.closeAll();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
@@ -115,6 +138,7 @@ async function handle(
   opts: HttpServerOptions,
   guard: (req: IncomingMessage) => void,
   budget: ByteBudget,
+  sessions: SessionRegistry,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   // Probes, before the Host guard: an orchestrator calls them by the container's address.
@@ -141,15 +165,39 @@ async function handle(
     if (err instanceof AuthError) throw new HttpError(401, 'unauthorized', err.message);
     throw databaseDown(err) ?? err;
   }
-  if (req.method !== 'POST') {
-    // Stateless server: no standalone SSE stream (GET) and no sessions to delete (DELETE).
-    throw new HttpError(405, 'method_not_allowed', 'this server is stateless: use POST /mcp', {
-      allow: 'POST',
-    });
-  }
+  // The request holds its body bytes until its response ends: the parsed arguments live that long.
+  const take = holdBody(res, budget);
 
-  const body = await readJsonBody(req, opts.maxBodyBytes, holdBody(res, budget));
-  const mcp = createMcpServer(opts.contextFor(principal));
+  const sessionId = req.headers['mcp-session-id'];
+  if (typeof sessionId === 'string') {
+    const session = sessions.find(sessionId, req.headers.authorization);
+    if (!session) {
+      throw new HttpError(
+        404,
+        'session_not_found',
+        'no such session for this token: send initialize to open a new one',
+      );
+    }
+    if (req.method === 'GET') return serveStream(session, req, res, opts.sessions.keepAliveMs);
+    if (req.method === 'DELETE') return session.transport.handleRequest(req, res);
+    if (req.method !== 'POST') throw notAllowed();
+    return session.transport.handleRequest(req, res, await readJsonBody(req, opts.maxBodyBytes, take));
+  }
+  if (req.method === 'GET' || req.method === 'DELETE') {
+    throw new HttpError(
+      400,
+      'session_required',
+      `${req.method} /mcp needs an Mcp-Session-Id: send initialize first`,
+    );
+  }
+  if (req.method !== 'POST') throw notAllowed();
+
+  const body = await readJsonBody(req, opts.maxBodyBytes, take);
+  const ctx = opts.contextFor(principal);
+  if (isInitializeRequest(body)) return openSession(ctx, req, res, body, opts, sessions);
+
+  // Stateless: a server and transport for this request only.
+  const mcp = createMcpServer(ctx);
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.on('close', () => {
     void transport.close();
@@ -157,6 +205,74 @@ async function handle(
   });
   await mcp.connect(transport);
   await transport.handleRequest(req, res, body);
+}
+
+async function openSession(
+  ctx: ToolContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  opts: HttpServerOptions,
+  sessions: SessionRegistry,
+): Promise<void> {
+  if (sessions.size >= sessions.max) {
+    throw new HttpError(
+      503,
+      'server_busy',
+      `the server holds its maximum of ${sessions.max} sessions (MCP_MAX_SESSIONS); retry after ${BUSY_RETRY_AFTER_SECONDS} s`,
+      { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS) },
+    );
+  }
+  const server = createMcpServer(ctx, { hub: opts.events });
+  const hash = tokenHash(req.headers.authorization);
+  let session: Session | undefined;
+  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: newSessionId,
+    eventStore: new SessionEventStore(opts.sessions.replayMessages),
+    onsessioninitialized: (id) => {
+      session = { id, transport, server, tokenHash: hash, lastSeen: Date.now(), streams: 0 };
+      sessions.add(session);
+    },
+    onsessionclosed: (id) => {
+      sessions.remove(id);
+      void server.close();
+    },
+  });
+  transport.onclose = () => {
+    if (session) sessions.remove(session.id);
+  };
+  await server.connect(transport);
+  await transport.handleRequest(req, res, body);
+}
+
+/** The session's GET SSE stream, with a comment every keepAliveMs so proxies keep it open. */
+async function serveStream(
+  session: Session,
+  req: IncomingMessage,
+  res: ServerResponse,
+  keepAliveMs: number,
+): Promise<void> {
+  session.streams++;
+  const timer = setInterval(() => {
+    if (res.headersSent && !res.writableEnded) res.write(': keep-alive\n\n');
+  }, keepAliveMs);
+  res.once('close', () => {
+    clearInterval(timer);
+    session.streams--;
+    session.lastSeen = Date.now();
+  });
+  await session.transport.handleRequest(req, res);
+}
+
+function notAllowed(): HttpError {
+  return new HttpError(
+    405,
+    'method_not_allowed',
+    'the MCP endpoint takes POST, GET (a session stream) and DELETE',
+    {
+      allow: 'POST, GET, DELETE',
+    },
+  );
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
- * The MCP server: one registerTool per tool, each with zod input and output schemas.
+ * The MCP server: one registerTool per tool, each with zod input and output schemas; the resources
+ * (mcp/resources.ts) and their subscriptions (mcp/subscriptions.ts).
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context.js';
+import { registerResources } from './resources.js';
+import { enableSubscriptions, type SubscriptionOptions } from './subscriptions.js';
 import { adoptSdkRefusals, guardedRegistry } from './tool-registry.js';
 import { registerAnalyzeEmail } from './tools/analyze-email.js';
 import { registerControlPromptRollout } from './tools/control-prompt-rollout.js';
@@ -24,11 +27,14 @@ import { registerUploadFile } from './tools/upload-file.js';
 
 export const SERVER_INFO = { name: 'durable-inbox', version: '0.1.0' };
 
-export function createMcpServer(ctx: ToolContext): McpServer {
+export function createMcpServer(ctx: ToolContext, sessions: SubscriptionOptions = {}): McpServer {
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'Tools that start durable Temporal workflows for an email inbox backend. Long-running tools return ' +
-      'a workflowId; use get_workflow to follow it. Every run links to the Temporal Web UI.',
+      'a workflowId; use get_workflow to follow it, or subscribe to run://<workflowId>. Every run links to ' +
+      'the Temporal Web UI. Subscribe to inbox://recent, email://<id> or thread://<id> to hear of new mail ' +
+      'and analyses as they are committed.',
+    capabilities: { resources: { subscribe: true, listChanged: true } },
   });
   adoptSdkRefusals(server, ctx.log);
   const tools = guardedRegistry(server, ctx.log);
@@ -49,5 +55,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
   registerPerformanceReport(tools, ctx);
   registerEmailRetentionPolicy(tools, ctx);
   registerInboundAddresses(tools, ctx);
+  registerResources(server, ctx);
+  enableSubscriptions(server, ctx, sessions);
   return server;
 }

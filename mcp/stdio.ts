@@ -8,12 +8,13 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { EventHub } from '../app/event-hub.js';
 import type { ToolContext } from './context.js';
 import { createMcpServer } from './server.js';
 
-/** Serve tools over stdio; resolves when the client closes stdin. */
-export async function serveStdio(ctx: ToolContext): Promise<void> {
-  const server = createMcpServer(ctx);
+/** Serve tools and resources (with subscriptions, given the outbox reader) over stdio; resolves when the client closes stdin. */
+export async function serveStdio(ctx: ToolContext, events?: EventHub): Promise<void> {
+  const server = createMcpServer(ctx, { hub: events });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

@@ -102,6 +102,9 @@ export async function purgeBatch(
       rows =
         await sql`select public.purge_file_deletion_jobs(${before}, ${limit}, ${dryRun}, ${tenant}) as n`;
       break;
+    case 'events':
+      rows = await sql`select public.purge_events(${before}, ${limit}, ${dryRun}, ${tenant}) as n`;
+      break;
   }
   return rows[0]!.n;
 }

@@ -30,7 +30,7 @@ import {
   stdioPrincipal,
   writeStackState,
 } from './local-identity.js';
-import { startMcpHttp, toolContext } from './mcp-entry.js';
+import { startMcpEventHub, startMcpHttp, toolContext } from './mcp-entry.js';
 import { openDatabase, type Stack, startStack } from './stack.js';
 import {
   CHILD_ENV,
@@ -186,7 +186,12 @@ async function mcpStdio(config: Config, log: Logger, withWorker: boolean): Promi
   const stack = await startStack(config, { log, runWorker });
   try {
     const principal = await stdioPrincipal(stack.sql, stack.defaultTenant);
-    await serveStdio(toolContext(stack, principal, log));
+    const events = await startMcpEventHub(stack, log);
+    try {
+      await serveStdio(toolContext(stack, principal, log), events);
+    } finally {
+      await events.stop();
+    }
   } finally {
     await stack.shutdown();
   }

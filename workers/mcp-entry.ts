@@ -5,6 +5,7 @@
 
 import { createAuthenticator } from '../app/auth.js';
 import type { TemporalAccess } from '../app/deps.js';
+import { type EventHub, startEventHub } from '../app/event-hub.js';
 import type { InboundDeps } from '../app/inbound.js';
 import type { Principal } from '../app/principal.js';
 import { checkReadiness } from '../app/readiness.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { ToolContext } from '../mcp/context.js';
 import { type RunningHttpServer, startHttpServer } from '../mcp/http.js';
 import type { InboundHttp } from '../mcp/inbound-http.js';
-import { createStorageBackend } from '../supabase/storage/index.js';
+import { createStorageBackend, type StorageBackend } from '../supabase/storage/index.js';
 import type { Stack } from './stack.js';
 
 /** The stack's Temporal client, its UI target and its task queues, as the app layer takes them. */
@@ -26,8 +27,14 @@ export function temporalAccess(stack: Stack): TemporalAccess {
   };
 }
 
-export function toolContext(stack: Stack, principal: Principal, log: Logger): ToolContext {
+export function toolContext(
+  stack: Stack,
+  principal: Principal,
+  log: Logger,
+  storage: StorageBackend = createStorageBackend(stack.config.storage),
+): ToolContext {
   return {
+    storage,
     sql: stack.sql,
     temporal: temporalAccess(stack),
     limits: stack.config.limits,
@@ -63,10 +70,16 @@ export function inboundHttp(stack: Stack, log: Logger): InboundHttp {
   };
 }
 
-export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServer> {
+/** The process's outbox reader for MCP subscriptions: LISTEN on a real Postgres, polling on PGlite. */
+export function startMcpEventHub(stack: Stack, log: Logger): Promise<EventHub> {
+  return startEventHub({ sql: stack.sql, ...stack.config.events, log });
+}
+
+export async function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServer> {
   const { config } = stack;
+  const events = await startMcpEventHub(stack, log);
   const storage = createStorageBackend(config.storage);
-  return startHttpServer({
+  const http = await startHttpServer({
     host: config.mcp.host,
     port: config.mcp.port,
     authenticate: createAuthenticator({
@@ -74,7 +87,7 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
       supabaseJwtSecret: config.supabase.jwtSecret,
       supabaseUrl: config.supabase.url,
     }),
-    contextFor: (principal) => toolContext(stack, principal, log),
+    contextFor: (principal) => toolContext(stack, principal, log, storage),
     allowedHosts: config.mcp.allowedHosts,
     allowedOrigins: config.mcp.allowedOrigins,
     // The largest tool payload (message, inline upload or mbox) in base64, plus the JSON-RPC envelope.
@@ -82,6 +95,18 @@ export function startMcpHttp(stack: Stack, log: Logger): Promise<RunningHttpServ
     maxBodyBytesInFlight: config.mcp.maxBodyBytesInFlight,
     readiness: () => checkReadiness({ sql: stack.sql, temporal: { client: stack.client }, storage }),
     inbound: inboundHttp(stack, log),
+    sessions: config.mcp.sessions,
+    events,
     log,
+  }).catch(async (err: unknown) => {
+    await events.stop();
+    throw err;
   });
+  return {
+    ...http,
+    close: async () => {
+      await http.close();
+      await events.stop();
+    },
+  };
 }

@@ -9,6 +9,7 @@
  *   npm run bench -- fairness [--import 2000] [--calls 30]
  *   npm run bench -- scale [--sizes 0,1000,100000,1000000] [--calls 100] [--searches 40] [--mailbox 300]
  *   npm run bench -- sources [--messages 1000]   (inbound SMTP with 10 concurrent senders)
+ *   npm run bench -- events [--emails 500] [--mailbox 5000]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   fairness: () => import('./fairness.js'),
   peers: () => import('./peers.js'),
   sources: () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
+  events: () => import('./events.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

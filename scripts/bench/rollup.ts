@@ -138,6 +138,7 @@ export async function run(argv: string[]): Promise<void> {
           stagedContentDays: 7,
           mailboxLedgerDays: 30,
           fileJobsDays: 30,
+          eventsDays: 30,
           batchSize,
           fileGraceMinutes: 60,
         },

@@ -10,6 +10,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv } from '../support/harness.js';
 import { callOk, connectHttp, connectStdio } from '../support/mcp-clients.js';
+import { recordNotifications } from '../support/subscriptions.js';
 
 describe('embedded PGlite', () => {
   const { DATABASE_URL: _external, ...env } = testEnv({ MCP_HTTP_PORT: '0' });
@@ -27,9 +28,13 @@ describe('embedded PGlite', () => {
     const http = await startMcpHttp(stack, log);
     const key = await ensureLocalApiKey(stack.sql, stack.config.dataDir, stack.defaultTenant);
     const mcp = await connectHttp(http.url, key);
+    // PGlite serves one connection, so no LISTEN: the outbox is polled, and subscribers still hear.
+    const heard = recordNotifications(mcp);
+    await mcp.subscribeResource({ uri: 'inbox://recent' });
     const out = await callOk<{ emailId: string }>(mcp, 'ingest_email', {
       raw: fixture('quarterly-report.eml'),
     });
+    await heard.waitForUpdate('inbox://recent');
     await mcp.close();
     const [row] = await stack.sql`select subject, from_address from public.emails where id = ${out.emailId}`;
     expect(row).toEqual({ subject: 'Quarterly report for Q3', from_address: 'alice@example.com' });
@@ -42,9 +47,12 @@ describe('embedded PGlite', () => {
       temporalAddress: stack.temporal.address,
     });
     const stdio = await connectStdio(env);
+    const heardOverBridge = recordNotifications(stdio);
+    await stdio.subscribeResource({ uri: 'inbox://recent' });
     const viaStdio = await callOk<{ emailId: string }>(stdio, 'ingest_email', {
       raw: fixture('no-message-id.eml'),
     });
+    await heardOverBridge.waitForUpdate('inbox://recent');
     await stdio.close();
     await removeStackState(stack.config.dataDir);
     await http.close();

@@ -1,7 +1,7 @@
 /**
  * The MCP conformance suite (@modelcontextprotocol/conformance 0.1.16) against the real Streamable HTTP
- * entry, for the server scenarios that apply: initialize, ping, tools/list, a failing tool call and DNS
- * rebinding protection (no resources or prompts yet). The suite's client cannot send a bearer token, so
+ * entry, for the server scenarios that apply: initialize, ping, tools/list, a failing tool call, DNS
+ * rebinding protection and the resources scenarios (those needing the suite's fixtures are expected failures). The suite's client cannot send a bearer token, so
  * the test puts a plain forwarding proxy in front that adds one, the way a configured MCP client would;
  * it passes every other header (Host, Origin) through untouched, so the server sees what the suite sent.
  */
@@ -21,7 +21,19 @@ import type { Stack } from '../../workers/stack.js';
 import { type ConformanceTool, ensureConformance } from '../support/conformance.js';
 import { startTestStack, testEnv } from '../support/harness.js';
 
-const SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'tools-call-error', 'dns-rebinding-protection'];
+const SCENARIOS = [
+  'server-initialize',
+  'ping',
+  'tools-list',
+  'tools-call-error',
+  'dns-rebinding-protection',
+  'resources-list',
+  'resources-read-text',
+  'resources-read-binary',
+  'resources-templates-read',
+  'resources-subscribe',
+  'resources-unsubscribe',
+];
 const EXPECTED_FAILURES = path.resolve('tests/mcp/conformance-expected-failures.yml');
 
 /** Forward every request to `target`, adding the Authorization header; nothing else changes. */

@@ -20,6 +20,13 @@ describe('loadConfig', () => {
       // The largest tool payload is a 64 MiB uploaded mailbox: base64 (×1.4 with slack) plus 64 KiB.
       maxBodyBytes: Math.ceil(64 * 1024 * 1024 * 1.4) + 64 * 1024,
       maxBodyBytesInFlight: 256 * 1024 * 1024,
+      sessions: { max: 1000, idleMs: 1_800_000, keepAliveMs: 15_000, replayMessages: 1000 },
+    });
+    // No LISTEN on the embedded database (one connection): the outbox is polled.
+    expect(config.events).toEqual({ pollMs: 200, notify: false });
+    expect(loadConfig({ DATABASE_URL: 'postgres://h:5432/db' }).events).toEqual({
+      pollMs: 2000,
+      notify: true,
     });
     expect(config.limits).toEqual({
       maxEmailBytes: 25 * 1024 * 1024,

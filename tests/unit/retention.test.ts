@@ -120,6 +120,9 @@ describe('retention settings', () => {
     expect(cuts.performance_hourly).toBe(T - 90 * DAY_MS);
     expect(cuts.performance_daily).toBe(Date.UTC(2026, 10, 23) - 730 * DAY_MS);
     expect(cuts.ingest_failures).toBe(asOf - 30 * DAY_MS);
+    expect(cuts.events).toBe(asOf - 30 * DAY_MS);
+    const shorter = loadConfig({ RETENTION_EVENTS_DAYS: '3' }).retention.policy;
+    expect(purgeCutoffs(asOf, shorter, T).events).toBe(asOf - 3 * DAY_MS);
   });
 });
 

@@ -1,0 +1,56 @@
+/**
+ * Reading the outbox (migration 20261203007100): events in (txid, id) order, only of transactions older
+ * than every transaction still running, so a reader that moves its cursor past an event can never meet
+ * an earlier one later. The service connection reads all tenants; sinks filter by tenant themselves.
+ */
+import type { EventCursor, OutboxEvent } from '../core/events.js';
+import type { Queryable } from './db.js';
+
+/** The cursor of a reader starting now: it will see every event not yet committed, and none before. */
+export async function cursorNow(sql: Queryable): Promise<EventCursor> {
+  const [row] = await sql<{ txid: string }[]>`
+    select pg_snapshot_xmin(pg_current_snapshot())::text as txid`;
+  return { txid: row!.txid, id: '0' };
+}
+
+export interface EventBatch {
+  events: OutboxEvent[];
+  /** Events past the cursor exist but wait for an older transaction to end: read again soon. */
+  blocked: boolean;
+}
+
+export async function readEventsAfter(
+  sql: Queryable,
+  cursor: EventCursor,
+  limit: number,
+): Promise<EventBatch> {
+  const rows = await sql<(Omit<OutboxEvent, 'createdAt'> & { createdAt: Date })[]>`
+    select e.id::text as id, e.txid::text as txid, e.tenant_id as "tenantId", e.type,
+           e.subject_id as "subjectId", e.payload, e.created_at as "createdAt"
+    from public.events e
+    where (e.txid, e.id) > (${cursor.txid}::xid8, ${cursor.id}::bigint)
+      and e.txid < pg_snapshot_xmin(pg_current_snapshot())
+    order by e.txid, e.id limit ${limit}`;
+  const events = rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() }));
+  if (events.length === limit) return { events, blocked: false };
+  const last = events.at(-1) ?? cursor;
+  const [waiting] = await sql<{ blocked: boolean }[]>`
+    select exists (select 1 from public.events e
+                   where (e.txid, e.id) > (${last.txid}::xid8, ${last.id}::bigint)) as blocked`;
+  return { events, blocked: waiting!.blocked };
+}
+
+/** Events of one tenant after an id, newest last: what a caller may read of its own stream (as caller, RLS). */
+export async function listTenantEvents(
+  tx: Queryable,
+  tenantId: string,
+  afterId: string,
+  limit: number,
+): Promise<OutboxEvent[]> {
+  const rows = await tx<(Omit<OutboxEvent, 'createdAt'> & { createdAt: Date })[]>`
+    select id::text as id, txid::text as txid, tenant_id as "tenantId", type, subject_id as "subjectId",
+           payload, created_at as "createdAt"
+    from public.events where tenant_id = ${tenantId} and id > ${afterId}::bigint
+    order by id limit ${limit}`;
+  return rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() }));
+}

@@ -41,9 +41,12 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
         await deps.temporal.client.workflowService.getSystemInfo({});
       }),
     ),
-    // Reaching the bucket is the point; whether the probe object exists is not.
+    // Reaching storage is the point; whether the probe object, or the bucket a worker creates at its
+    // start, exists yet is not: an answer of "no such bucket" is an answer.
     timed(ErrorType.StorageUnavailable, 'storage', async () => {
-      await deps.storage.headObject('raw-messages', 'readyz-probe');
+      await deps.storage.headObject('raw-messages', 'readyz-probe').catch((err: unknown) => {
+        if (describeFailure(err).type !== ErrorType.NoSuchBucket) throw err;
+      });
     }),
   ]);
   return { ready: database.ok && temporal.ok && storage.ok, checks: { database, temporal, storage } };

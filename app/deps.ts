@@ -24,6 +24,8 @@ export interface TemporalAccess {
    * instead of waiting out the client's retries of an unreachable server.
    */
   startTimeoutMs: number;
+  /** Mail values in search attributes: clear, or keyed hashes (core/search-privacy.ts). */
+  searchPrivacy: Config['privacy']['searchAttributes'];
 }
 
 export interface AppDeps {

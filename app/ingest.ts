@@ -11,6 +11,7 @@ import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { importRelative, resolveImportPath } from '../core/import-path.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
+import { mailSearchValue } from '../core/search-privacy.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import { stageContent } from '../supabase/staged-content.js';
 import { tenantSlug } from '../supabase/tenants.js';
@@ -96,8 +97,15 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),
-      searchAttribute(EmailFrom, from),
-      ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
+      searchAttribute(EmailFrom, mailSearchValue(deps.temporal.searchPrivacy, 'EmailFrom', from)),
+      ...(parsed.messageId
+        ? [
+            searchAttribute(
+              MessageId,
+              mailSearchValue(deps.temporal.searchPrivacy, 'MessageId', parsed.messageId),
+            ),
+          ]
+        : []),
     ],
     staticSummary: summaryText(
       `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,

@@ -20,6 +20,8 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   namespace?: string;
   searchAttributes?: Record<string, SearchAttributeType>;
+  /** The Web UI decodes payloads through this codec server (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   log?: Log;
 }
 
@@ -65,6 +67,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   for (const [name, type] of Object.entries(searchAttributes)) {
     args.push('--search-attribute', `${name}=${type}`);
   }
+  if (opts.uiCodecEndpoint && uiPort !== undefined) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
 
   log(`starting ${opts.cliPath} ${args.join(' ')}`);
   // Own process group, so stop() and the exit hook can kill everything it spawned.

@@ -18,6 +18,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     target: stack.temporal,
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
     startTimeoutMs: stack.config.temporal.startTimeoutMs,
+    searchPrivacy: stack.config.privacy.searchAttributes,
   };
 }
 

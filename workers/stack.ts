@@ -15,6 +15,7 @@ import {
 import { applyRetentionSchedule } from '../app/retention-schedule.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import type { PayloadKey } from '../core/payload-keys.js';
 import { resolveTemporalCli } from '../dev-stack/temporal-cli.js';
 import { startTemporalDevServer } from '../dev-stack/temporal-dev-server.js';
 import { createDb, type Sql } from '../supabase/db.js';
@@ -23,6 +24,7 @@ import { migrate } from '../supabase/migrate.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
 import { connectClient, type TemporalTarget, temporalTarget } from '../temporal/client.js';
+import { dataConverterFor, resolvePayloadKeys } from '../temporal/data-converter.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { connectWorkerConnection } from '../temporal/worker-connection.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -36,6 +38,8 @@ export interface Stack {
   embeddedDatabase: boolean;
   temporal: TemporalTarget;
   client: Client;
+  /** The payload key ring (null: encryption off), for the codec server and a supervised worker. */
+  payloadKeys: PayloadKey[] | null;
   /** The tenant DURABLE_INBOX_TENANT names (created on first start when it is a slug). */
   defaultTenant: Tenant;
   /** Running workers, one per task queue (empty unless runWorker). */
@@ -47,6 +51,10 @@ export interface StackOptions {
   log: Logger;
   runWorker: boolean;
   workflowBundle?: WorkflowBundleOption;
+  /** The codec server the local dev server's Web UI decodes payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
+  /** Resolved by the caller already (it started the codec server with them). */
+  payloadKeys?: PayloadKey[] | null;
 }
 
 export async function startStack(config: Config, opts: StackOptions): Promise<Stack> {
@@ -64,14 +72,17 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
     cleanups.push(db.close);
     const { sql, defaultTenant } = db;
 
+    const payloadKeys =
+      opts.payloadKeys === undefined ? await resolvePayloadKeys(config, log) : opts.payloadKeys;
+    const dataConverter = dataConverterFor(payloadKeys);
     let devServer: { address: string; uiUrl: string } | undefined;
     if (!config.temporal.address) {
-      const server = await startDevServer(config, log);
+      const server = await startDevServer(config, log, opts.uiCodecEndpoint);
       cleanups.push(server.stop);
       devServer = server;
     }
     const temporal = temporalTarget(config, devServer);
-    const client = await connectClient(temporal);
+    const client = await connectClient(temporal, dataConverter);
     cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client, log);
 
@@ -93,7 +104,9 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           storage,
           files: config.files,
           ai: config.ai,
+          searchPrivacy: config.privacy.searchAttributes,
         },
+        dataConverter,
         workflowBundle: opts.workflowBundle,
       });
       for (const worker of created) {
@@ -122,6 +135,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       embeddedDatabase: db.embedded,
       temporal,
       client,
+      payloadKeys,
       defaultTenant,
       workers,
       shutdown,
@@ -180,7 +194,7 @@ async function defaultTenantFor(sql: Sql, idOrSlug: string): Promise<Tenant> {
   return ensureOrganization(sql, idOrSlug, idOrSlug === 'local' ? 'Local' : idOrSlug);
 }
 
-async function startDevServer(config: Config, log: Logger) {
+async function startDevServer(config: Config, log: Logger, uiCodecEndpoint: string | undefined) {
   const cliPath = await resolveTemporalCli({ log: (msg) => log.info(msg) });
   log.info('starting Temporal dev server', { cli: cliPath });
   return startTemporalDevServer({
@@ -190,6 +204,7 @@ async function startDevServer(config: Config, log: Logger) {
     port: config.temporal.devPort || undefined,
     uiPort: config.temporal.devUiPort || undefined,
     namespace: config.temporal.namespace,
+    uiCodecEndpoint,
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
     log: (msg) => log.info(msg),
   });

@@ -6,6 +6,7 @@
  * Each is compared with a direct-insert baseline in the same process and database: the same parse, the
  * same SQL and the same raw-message archive to storage, with no Temporal.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,9 @@ export async function run(argv: string[]): Promise<void> {
     const config = loadConfig({
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
+      // Measured as deployed: payloads encrypted, mail search attributes keyed.
+      PAYLOAD_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+      SEARCH_ATTRIBUTE_HMAC_KEY: randomBytes(32).toString('base64'),
       DURABLE_INBOX_DATA_DIR: dataDir,
       DURABLE_INBOX_TENANT: 'bench',
       MCP_HTTP_PORT: '0',

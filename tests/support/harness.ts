@@ -19,6 +19,13 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The payload key ring and search-attribute key every test stack uses: a shared Temporal means both
+ * are required (core/config.ts), so tests run what production runs, histories encrypted.
+ */
+export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_SEARCH_ATTRIBUTE_HMAC_KEY = 'test-search-attribute-hmac-key-0123456789';
+
 /** Environment for the app (in-process or spawned) that targets this run's services. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -31,6 +38,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     DURABLE_INBOX_TENANT: uniqueName('org'),
     DURABLE_INBOX_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-test-')),
     TEMPORAL_UI_URL: 'http://localhost:8233',
+    PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
+    SEARCH_ATTRIBUTE_HMAC_KEY: TEST_SEARCH_ATTRIBUTE_HMAC_KEY,
     LOG_LEVEL: 'warn',
     // Workers in tests never create the retention schedule: it would keep firing into a task queue that
     // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.

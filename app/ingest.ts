@@ -10,6 +10,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { decodeRawEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { importRelative, resolveImportPath } from '../core/import-path.js';
+import { metrics } from '../core/metrics.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
 import { mailSearchValue } from '../core/search-privacy.js';
 import { recordIngestFailure } from '../supabase/emails.js';
@@ -78,6 +79,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const parsed = await parseEmail(raw, deps.limits).catch(async (err: unknown) => {
     // Nothing disappears silently: a rejected message leaves a row saying why.
     if (err instanceof UserFacingError) {
+      metrics.emailRefused('mcp', err.type, tenantId);
       await recordIngestFailure(deps.sql, tenantId, sha256Hex(raw), err.type, err.message);
     }
     throw err;
@@ -133,6 +135,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     subject: parsed.subject,
     ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
+  metrics.emailIngested('mcp', tenantId);
   deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };
 

@@ -124,6 +124,8 @@ async function start(config: Config, log: Logger): Promise<void> {
     runWorker: inProcessWorker,
     payloadKeys,
     uiCodecEndpoint: codec?.endpointWithToken,
+    // The local stack always serves /metrics: on METRICS_PORT, or on a free port the banner prints.
+    metricsPort: config.metrics.port ?? 0,
   }).catch(async (err: unknown) => {
     await codec?.close();
     throw err;
@@ -402,6 +404,7 @@ function printBanner(
     codec
       ? `  Codec server      ${codec.url} (the Web UI decodes payloads with it; CODEC_SERVER_TOKEN or this run's token)`
       : '  Payloads          NOT encrypted (PAYLOAD_ENCRYPTION=off)',
+    `  Metrics           ${stack.metricsUrl} (Prometheus: Temporal SDK and application series)`,
     `  Database          ${stack.embeddedDatabase ? `embedded PGlite (${stack.config.dataDir}/pglite)` : 'DATABASE_URL'}`,
     `  Tenant            ${stack.defaultTenant.slug} (${stack.defaultTenant.id})`,
     `  Import folder     ${importFolder}`,

@@ -10,7 +10,9 @@ import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { parseKeyRing } from '../../core/payload-keys.js';
 import { createDb, type Sql } from '../../supabase/db.js';
+import { dataConverterFor } from '../../temporal/data-converter.js';
 import { type Stack, startStack } from '../../workers/stack.js';
 
 export { FIXTURES, fixture, fixtureBytes } from './fixtures.js';
@@ -45,6 +47,16 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.
     RETENTION_SCHEDULE_ENABLED: 'false',
     ...overrides,
+  };
+}
+
+/** Options for Worker.runReplayHistory: the run's bundle, and the codec its histories are encrypted with. */
+export function replayOptions() {
+  const ring = parseKeyRing(TEST_PAYLOAD_KEYS);
+  if ('error' in ring) throw new Error(ring.error);
+  return {
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    dataConverter: dataConverterFor(ring),
   };
 }
 

@@ -50,7 +50,7 @@ const analysisSeconds = new Histogram({
 });
 const rolloutCalls = new Counter({
   name: 'durable_inbox_rollout_arm_calls_total',
-  help: 'Analysis calls by prompt-rollout arm (baseline, candidate, or none outside a rollout)',
+  help: 'Analysis calls by prompt-rollout arm (baseline, or the candidate of a running rollout)',
   labelNames: ['provider', 'arm'] as const,
   registers: [metricsRegistry],
 });
@@ -103,7 +103,7 @@ export const metrics = {
   }): void {
     analysisCalls.inc({ provider: call.provider, outcome: call.outcome, tenant: tenantLabel(call.tenantId) });
     analysisSeconds.observe({ provider: call.provider, outcome: call.outcome }, call.durationMs / 1000);
-    rolloutCalls.inc({ provider: call.provider, arm: call.arm ?? 'none' });
+    rolloutCalls.inc({ provider: call.provider, arm: call.arm ?? 'baseline' });
   },
   rateLimitWait(provider: string, waitedMs: number): void {
     rateLimitWaits.inc({ provider });

@@ -4,7 +4,7 @@
  * workflow ended with, and the metric rows: exactly one per call, failures included.
  */
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
 import type { Stack } from '../../workers/stack.js';
 import {

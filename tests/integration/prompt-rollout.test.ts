@@ -15,7 +15,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LaunchRequest } from '../../app/prompts.js';
 import { servesCandidate } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';

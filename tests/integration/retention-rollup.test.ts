@@ -13,7 +13,7 @@
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRetentionSchedule } from '../../app/retention-schedule.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';

@@ -25,6 +25,7 @@ import {
 } from '../core/analysis.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { analyseHeuristically } from '../core/heuristic-analysis.js';
+import { metrics } from '../core/metrics.js';
 import { truncateToTokens } from '../core/token-budget.js';
 import {
   type AnalysisRecord,
@@ -99,7 +100,9 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
   const { sql, ai } = deps;
   // One client per worker: the SDK keeps connections alive between calls.
   const client = ai.llm ? createLlmClient(ai.llm) : undefined;
-  const pacer = createPacer(ai.llm?.ratePerSecond ?? 1);
+  const pacer = createPacer(ai.llm?.ratePerSecond ?? 1, (waitedMs) =>
+    metrics.rateLimitWait(ai.llm?.provider ?? 'none', waitedMs),
+  );
 
   async function loadEmail(input: AnalysisCallInput): Promise<EmailForAnalysis> {
     const email = await loadEmailForAnalysis(sql, input.tenantId, input.emailId);
@@ -133,7 +136,7 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
       const started = performance.now();
       const result = analyseHeuristically(email);
       const durationMs = Math.round(performance.now() - started);
-      await recordAiCall(sql, {
+      await recordCall(sql, {
         ...metricBase(input, 0),
         model: HEURISTIC_MODEL,
         durationMs,
@@ -245,7 +248,7 @@ async function callWithRepair(
       validOutput: boolean;
       errorType: string | null;
     }) =>
-      recordAiCall(sql, {
+      recordCall(sql, {
         ...metricBase(input, callNo),
         model: input.model,
         durationMs: Math.round(performance.now() - started),
@@ -327,6 +330,18 @@ function buildMessages(prompt: string, email: EmailForAnalysis, budget: number):
     { role: 'system', content: prompt },
     { role: 'user', content: `${head}\n\n${body}` },
   ];
+}
+
+/** Every analysis call: its metric row (the rollout gates read them) and the Prometheus series. */
+function recordCall(sql: Sql, row: Parameters<typeof recordAiCall>[1]) {
+  metrics.analysisCall({
+    provider: row.provider,
+    outcome: row.success ? 'ok' : (row.errorType ?? 'failed'),
+    durationMs: row.durationMs,
+    tenantId: row.tenantId ?? undefined,
+    arm: row.arm,
+  });
+  return recordAiCall(sql, row);
 }
 
 /** Metric fields every call shares; the key is unique per workflow, activity, attempt and call. */

@@ -6,8 +6,10 @@
  * parser once, and takes the attachments from that same parse.
  */
 import { type EmailAttachment, parseEmailWithAttachments } from '../core/attachments.js';
+import type { PrivacyConfig } from '../core/config.js';
 import type { ParsedEmail, ParseLimits } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { mailSearchValue } from '../core/search-privacy.js';
 import { claimAttachments, listAttachments, settleAttachment } from '../supabase/attachments.js';
 import type { Queryable, Sql } from '../supabase/db.js';
 import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
@@ -16,6 +18,8 @@ import { loadContent, renewContents, stageContents } from '../supabase/staged-co
 export interface EmailActivityDeps {
   sql: Sql;
   limits: ParseLimits;
+  /** Whether mail values in search attributes are clear or keyed hashes (core/search-privacy.ts). */
+  searchPrivacy: PrivacyConfig['searchAttributes'];
 }
 
 export interface StagedEmailRef {
@@ -55,6 +59,8 @@ export interface IngestedEmail extends EmailSummary {
   /** false when the email already existed (a re-delivery or a retried request). */
   created: boolean;
   threadId: string;
+  /** What the ThreadId search attribute holds: the thread id, or its keyed hash on a shared Temporal. */
+  threadSearchValue?: string;
   /** Attachments not stored yet, their bytes staged (all of them the first time; the failed ones when
    * a later ingestion retries; none when stageAttachments is false). */
   pendingAttachments: PendingAttachment[];
@@ -121,7 +127,8 @@ export function createEmailActivities(deps: EmailActivityDeps) {
         const row = await upsertEmail(tx, input.tenantId, email);
         return { ...row, pendingAttachments: await claimPending(tx, input.tenantId, row.emailId, parts) };
       });
-      return { ...summaryOf(email), ...stored };
+      const threadSearchValue = mailSearchValue(deps.searchPrivacy, 'ThreadId', stored.threadId);
+      return { ...summaryOf(email), ...stored, threadSearchValue };
     },
 
     /**

@@ -10,6 +10,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ACTIVE_SERVED_TYPE, type ContentType, isActive, typeAllowed } from '../core/content-class.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { describeFailure } from '../core/failure.js';
+import { metrics } from '../core/metrics.js';
 import type { Sql } from '../supabase/db.js';
 import {
   bucketRules,
@@ -205,15 +207,22 @@ export function createUploader(deps: FileActivityDeps) {
           `the file is now ${source.size} bytes, not ${input.size}`,
         );
       }
-      return storage.uploadObject(input.bucket, input.storagePath, source, {
-        contentType: input.contentType,
-        contentDisposition: input.contentDisposition,
-        sha256: input.sha256,
-        signal: opts.signal,
-        resume,
-        onProgress: opts.onProgress,
-        onUploadUrl: (url) => recordUploadUrl(sql, input.tenantId, input.fileId, url),
-      });
+      try {
+        const sent = await storage.uploadObject(input.bucket, input.storagePath, source, {
+          contentType: input.contentType,
+          contentDisposition: input.contentDisposition,
+          sha256: input.sha256,
+          signal: opts.signal,
+          resume,
+          onProgress: opts.onProgress,
+          onUploadUrl: (url) => recordUploadUrl(sql, input.tenantId, input.fileId, url),
+        });
+        metrics.uploaded(input.bucket, input.size - (resume?.bytesSent ?? 0), input.tenantId);
+        return sent;
+      } catch (err) {
+        metrics.uploadFailed(input.bucket, describeFailure(err).type);
+        throw err;
+      }
     },
 
     complete(tenantId: string, fileId: string): Promise<FileRow> {

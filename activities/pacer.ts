@@ -14,7 +14,8 @@ export interface Pacer {
   take(signal?: AbortSignal): Promise<void>;
 }
 
-export function createPacer(ratePerSecond: number): Pacer {
+/** `onWait`: told how long a call waited for its turn, when it waited at all (metrics). */
+export function createPacer(ratePerSecond: number, onWait?: (waitedMs: number) => void): Pacer {
   const interval = 1000 / ratePerSecond;
   let lastRelease = Number.NEGATIVE_INFINITY;
   let line: Promise<void> = Promise.resolve();
@@ -23,7 +24,10 @@ export function createPacer(ratePerSecond: number): Pacer {
       const turn = line.then(async () => {
         signal?.throwIfAborted();
         const wait = lastRelease + interval - Date.now();
-        if (wait > 0) await delay(wait, signal);
+        if (wait > 0) {
+          await delay(wait, signal);
+          onWait?.(wait);
+        }
         lastRelease = Date.now();
       });
       // An aborted caller leaves the line; the next one still waits its turn.

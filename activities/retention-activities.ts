@@ -6,6 +6,7 @@
  * calls it again: no activity runs unbounded, and each statement touches at most one batch of rows.
  */
 import { Context } from '@temporalio/activity';
+import { metrics } from '../core/metrics.js';
 import {
   DAY_MS,
   floorTo,
@@ -215,6 +216,7 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
         const n = await purgeBatch(sql, input.target, before, input.batchSize, false, input.tenantId);
         result.rows += n;
         result.batches++;
+        metrics.retentionPurged(input.target, n);
         Context.current().heartbeat(result);
         if (n < input.batchSize) return finished(result);
         if (Date.now() - started > (input.budgetMs ?? DEFAULT_BUDGET_MS)) return result;

@@ -29,6 +29,8 @@ export interface TemporalAccess {
    * query, signal, update, a closed run's result. Never on waiting for a run, which has its own wait.
    */
   callTimeoutMs: number;
+  /** Mail values in search attributes: clear, or keyed hashes (core/search-privacy.ts). */
+  searchPrivacy: Config['privacy']['searchAttributes'];
 }
 
 export interface AppDeps {

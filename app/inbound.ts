@@ -13,6 +13,7 @@ import type { InboundConfig } from '../core/config.js';
 import type { ParsedEmail } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { describeFailure } from '../core/failure.js';
+import { metrics } from '../core/metrics.js';
 import type { Queryable } from '../supabase/db.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import {
@@ -80,7 +81,7 @@ export async function acceptInbound(deps: InboundDeps, message: InboundMessage):
   if (tenantIds.length === 0) {
     throw new UserFacingError(ErrorType.UnknownRecipient, 'no recipient of this message is served here');
   }
-  const email = await parseOrRecord(deps, tenantIds, message.raw);
+  const email = await parseOrRecord(deps, tenantIds, message.raw, message.source);
   const ledgerIds = await recordAccepted(
     deps.sql,
     message.source,
@@ -93,6 +94,7 @@ export async function acceptInbound(deps: InboundDeps, message: InboundMessage):
     })),
     message.before,
   );
+  for (const tenantId of tenantIds) metrics.emailIngested(message.source, tenantId);
   return {
     parsed: email,
     runs: tenantIds.map((tenantId, i) => ({
@@ -149,7 +151,7 @@ export async function recoverInbound(deps: InboundDeps, limit = 200): Promise<nu
         continue;
       }
       try {
-        const parsed = await parseOrRecord(deps, [row.tenantId], raw);
+        const parsed = await parseOrRecord(deps, [row.tenantId], raw, row.source);
         const { handle } = await startIngestRun(deps, row.tenantId, parsed);
         await markStarted(tx, row.id, handle.workflowId);
         started++;

@@ -10,7 +10,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { decodeRawEmail, type ParsedEmail, parseEmail, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { importRelative, resolveImportPath } from '../core/import-path.js';
+import { type EmailSource, metrics } from '../core/metrics.js';
 import type { AttachmentOutcome, RawMessageOutcome, WorkflowStatus } from '../core/records.js';
+import { mailSearchValue } from '../core/search-privacy.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import { mailboxLeftovers } from '../supabase/mailboxes.js';
 import { stageContent } from '../supabase/staged-content.js';
@@ -76,7 +78,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'ingest_email');
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
-  const parsed = await parseOrRecord(deps, [tenantId], raw);
+  const parsed = await parseOrRecord(deps, [tenantId], raw, 'mcp');
   await stageContent(deps.sql, tenantId, parsed.rawSha256, raw);
   const { handle, runId } = await startIngestRun(deps, tenantId, parsed);
   const base = {
@@ -86,6 +88,7 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
     subject: parsed.subject,
     ...uiLink(deps, tenantId, handle.workflowId, runId),
   };
+  metrics.emailIngested('mcp', tenantId);
   deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };
 
@@ -121,11 +124,13 @@ export async function parseOrRecord(
   deps: Pick<AppDeps, 'sql' | 'limits'>,
   tenantIds: string[],
   raw: Uint8Array,
+  source: EmailSource,
 ): Promise<ParsedEmail> {
   return parseEmail(raw, deps.limits).catch(async (err: unknown) => {
     // Nothing disappears silently: a rejected message leaves a row saying why.
     if (err instanceof UserFacingError) {
       for (const tenantId of tenantIds) {
+        metrics.emailRefused(source, err.type, tenantId);
         await recordIngestFailure(deps.sql, tenantId, sha256Hex(raw), err.type, err.message);
       }
     }
@@ -158,8 +163,15 @@ export async function startIngestRun(
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),
-      searchAttribute(EmailFrom, from),
-      ...(parsed.messageId ? [searchAttribute(MessageId, parsed.messageId)] : []),
+      searchAttribute(EmailFrom, mailSearchValue(deps.temporal.searchPrivacy, 'EmailFrom', from)),
+      ...(parsed.messageId
+        ? [
+            searchAttribute(
+              MessageId,
+              mailSearchValue(deps.temporal.searchPrivacy, 'MessageId', parsed.messageId),
+            ),
+          ]
+        : []),
     ],
     staticSummary: summaryText(
       `Ingest "${cutChars(parsed.subject ?? '(no subject)', 80)}" from ${cutChars(from, 120)}`,

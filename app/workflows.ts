@@ -10,7 +10,8 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { defaultPayloadConverter, type Workflow } from '@temporalio/common';
+import type { Workflow } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { describeFailure } from '../core/failure.js';
 import { type WorkflowStatus, WorkflowStatusSchema } from '../core/records.js';
 import { recordIngestFailure } from '../supabase/emails.js';
@@ -132,9 +133,14 @@ export async function readUploadProgress(handle: WorkflowHandle): Promise<Upload
   const description = await handle.describe();
   for (const pending of description.raw.pendingActivities ?? []) {
     if (pending.activityType?.name !== UPLOAD_ACTIVITY) continue;
-    const payload = pending.heartbeatDetails?.payloads?.[0];
-    if (!payload) return { bytesSent: 0 };
-    const details = defaultPayloadConverter.fromPayload<{ bytesSent?: number }>(payload);
+    const payloads = pending.heartbeatDetails?.payloads;
+    if (!payloads?.[0]) return { bytesSent: 0 };
+    // Through the client's data converter: heartbeat details are encrypted like every payload.
+    const details = await decodeFromPayloadsAtIndex<{ bytesSent?: number }>(
+      handle.client.options.loadedDataConverter,
+      0,
+      payloads,
+    );
     return { bytesSent: Number(details?.bytesSent ?? 0) };
   }
   return undefined;

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type AiConfig, PRESETS, PROVIDERS } from './ai-providers.js';
+import { type PayloadKey, parseKeyRing } from './payload-keys.js';
 import { registerSecrets, secretsOfEnvironment } from './redact.js';
 import { parseDuration, type RetentionPolicy } from './retention.js';
 
@@ -94,6 +95,16 @@ const duration = (min: number) =>
 const tenantRef = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$|^[0-9a-f-]{36}$/i, 'must be an organization slug or uuid');
+/** PAYLOAD_ENCRYPTION_KEYS: `id:base64key,…`, parsed here so a bad ring fails at start, naming the variable. */
+const keyRing = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const ring = parseKeyRing(v);
+  if ('error' in ring) {
+    ctx.addIssue({ code: 'custom', message: ring.error });
+    return z.NEVER;
+  }
+  return ring;
+});
 
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
@@ -124,6 +135,33 @@ const envSchema = z.object({
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
+
+  /** on / off; unset means on, with a generated local key when neither TEMPORAL_ADDRESS nor keys are set. */
+  PAYLOAD_ENCRYPTION: bool.optional(),
+  PAYLOAD_ENCRYPTION_KEYS: keyRing,
+  /** Keyed hashes of EmailFrom, MessageId and ThreadId (HMAC-SHA256): required on a shared Temporal. */
+  SEARCH_ATTRIBUTE_HMAC_KEY: optionalString.pipe(
+    z.string().min(32, 'at least 32 characters (openssl rand -base64 32)').optional(),
+  ),
+  /** Clear mail values in search attributes: the local default, off on a shared Temporal unless set. */
+  TEMPORAL_CLEAR_SEARCH_ATTRIBUTES: bool.optional(),
+  CODEC_SERVER_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  CODEC_SERVER_PORT: port.default(8789),
+  /** The bearer token of the codec server (generated per `npm start` when unset). */
+  CODEC_SERVER_TOKEN: optionalString.pipe(
+    z.string().min(16, 'at least 16 characters (openssl rand -hex 24)').optional(),
+  ),
+  /** Web UI origins allowed to call the codec server, besides TEMPORAL_UI_URL's and Temporal Cloud's. */
+  CODEC_SERVER_ALLOWED_ORIGINS: commaList(origin).transform((list) => list.map((o) => new URL(o).origin)),
+
+  /** Prometheus scrape port (SDK and application metrics); unset, nothing listens. */
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Label application metrics by tenant: only where the number of tenants is bounded. */
+  METRICS_TENANT_LABELS: bool.default(false),
+  /** OTLP/HTTP traces endpoint (e.g. http://localhost:4318); unset, no tracing code is loaded. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('durable-inbox'),
 
   DURABLE_INBOX_DATA_DIR: z.string().trim().min(1).default('.data'),
   /** The tenant the stdio entry acts for: an organization id (uuid) or slug. */
@@ -361,6 +399,10 @@ export interface Config {
   rollouts: { adminOrgs: string[]; bakeSeconds: number; pollSeconds: number };
   retention: RetentionConfig;
   inbound: InboundConfig;
+  privacy: PrivacyConfig;
+  codecServer: { host: string; port: number; token?: string; allowedOrigins: string[] };
+  metrics: { port?: number; host: string; tenantLabels: boolean };
+  tracing: { otlpEndpoint?: string; serviceName: string };
 }
 
 /** Mail that arrives by itself: the SMTP listener and the inbound-parse webhooks (app/inbound.ts). */
@@ -382,6 +424,16 @@ export interface InboundConfig {
   mailgun?: { signingKey: string; tenant?: string };
   postmark?: { username: string; password: string; tenant?: string };
   sendgrid?: { publicKey?: string; tenant?: string };
+}
+
+/**
+ * What Temporal may see. `encryption`: `keys` from PAYLOAD_ENCRYPTION_KEYS, `local` (a key generated into
+ * the data dir: the zero-config local stack), or `off` (asked for, and warned about). `searchAttributes`:
+ * mail values in clear, or keyed hashes under `hmacKey`.
+ */
+export interface PrivacyConfig {
+  encryption: { mode: 'keys'; keys: PayloadKey[] } | { mode: 'local' } | { mode: 'off' };
+  searchAttributes: { clear: true } | { clear: false; hmacKey: string };
 }
 
 export interface McpHttpConfig {
@@ -500,6 +552,15 @@ export function loadConfig(
     },
     retention: retentionConfig(env),
     inbound: inboundConfig(env),
+    privacy: privacyConfig(env),
+    codecServer: {
+      host: env.CODEC_SERVER_HOST,
+      port: env.CODEC_SERVER_PORT,
+      token: env.CODEC_SERVER_TOKEN,
+      allowedOrigins: env.CODEC_SERVER_ALLOWED_ORIGINS,
+    },
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST, tenantLabels: env.METRICS_TENANT_LABELS },
+    tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
   };
 }
 
@@ -556,6 +617,40 @@ function inboundConfig(env: Env): InboundConfig {
       env.SENDGRID_INBOUND_PUBLIC_KEY || env.SENDGRID_INBOUND_UNSIGNED
         ? { publicKey: env.SENDGRID_INBOUND_PUBLIC_KEY, tenant: env.SENDGRID_INBOUND_TENANT }
         : undefined,
+  };
+}
+
+/**
+ * On a shared Temporal (TEMPORAL_ADDRESS) payloads are encrypted and search attributes carry no mail
+ * values unless the operator says otherwise; locally, a generated key and clear search attributes.
+ */
+function privacyConfig(env: Env): PrivacyConfig {
+  const shared = Boolean(env.TEMPORAL_ADDRESS);
+  const problems: string[] = [];
+  let encryption: PrivacyConfig['encryption'];
+  if (env.PAYLOAD_ENCRYPTION === false) encryption = { mode: 'off' };
+  else if (env.PAYLOAD_ENCRYPTION_KEYS) {
+    // Each key alone is a secret too, wherever it might appear without its ring.
+    registerSecrets(env.PAYLOAD_ENCRYPTION_KEYS.map((k) => k.key.toString('base64')));
+    encryption = { mode: 'keys', keys: env.PAYLOAD_ENCRYPTION_KEYS };
+  } else if (!shared) encryption = { mode: 'local' };
+  else {
+    problems.push(
+      'PAYLOAD_ENCRYPTION_KEYS: required when TEMPORAL_ADDRESS is set (payloads are encrypted on a shared Temporal): id:base64key, e.g. k1:$(openssl rand -base64 32); or PAYLOAD_ENCRYPTION=off',
+    );
+    encryption = { mode: 'off' };
+  }
+  const hmacKey = env.SEARCH_ATTRIBUTE_HMAC_KEY;
+  const clear = env.TEMPORAL_CLEAR_SEARCH_ATTRIBUTES ?? (!shared && !hmacKey);
+  if (!clear && !hmacKey) {
+    problems.push(
+      `SEARCH_ATTRIBUTE_HMAC_KEY: required when ${shared ? 'TEMPORAL_ADDRESS is set' : 'TEMPORAL_CLEAR_SEARCH_ATTRIBUTES=false'} (EmailFrom, MessageId and ThreadId are keyed hashes): e.g. $(openssl rand -base64 32); or TEMPORAL_CLEAR_SEARCH_ATTRIBUTES=true`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  return {
+    encryption,
+    searchAttributes: clear ? { clear: true } : { clear: false, hmacKey: hmacKey! },
   };
 }
 

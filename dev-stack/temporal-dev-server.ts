@@ -23,6 +23,8 @@ export interface TemporalDevServerOptions {
   /** Task-queue fairness (matching.enableFairness): per-tenant fair dispatch of the runs' tasks. Default
    * on, as the app expects of any cluster (README: Fairness between tenants); off only to measure it. */
   fairness?: boolean;
+  /** The Web UI decodes payloads through this codec server (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   log?: Log;
 }
 
@@ -74,6 +76,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     args.push('--search-attribute', `${name}=${type}`);
   }
   if (opts.fairness !== false) args.push('--dynamic-config-value', 'matching.enableFairness=true');
+  if (opts.uiCodecEndpoint && uiPort !== undefined) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
 
   log(`starting ${opts.cliPath} ${args.join(' ')}`);
   // Own process group, so stop() and the exit hook can kill everything it spawned.

@@ -135,6 +135,7 @@ export interface PendingInbound {
   id: string;
   tenantId: string;
   rawSha256: string;
+  source: InboundSource;
 }
 
 /**
@@ -143,7 +144,7 @@ export interface PendingInbound {
  */
 export function claimPending(tx: Queryable, olderThan: Date, limit: number): Promise<PendingInbound[]> {
   return tx<PendingInbound[]>`
-    select id::text, tenant_id as "tenantId", raw_sha256 as "rawSha256"
+    select id::text, tenant_id as "tenantId", raw_sha256 as "rawSha256", source
     from public.inbound_messages
     where started_at is null and received_at < ${olderThan}
     order by received_at

@@ -1,10 +1,12 @@
 /**
  * The one place that knows how to reach Temporal from the client side (MCP tools, the application layer,
- * schedules, the CLI): where it is (`temporalTarget`), a connected `Client`, and links into the Web UI.
+ * schedules, the CLI): where it is (`temporalTarget`), a connected `Client` (with the one data converter,
+ * `data-converter.ts`), and links into the Web UI.
  * The worker side builds its connection from the same target in `worker-connection.ts`, kept apart so a
  * client process never loads the worker's native module. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../core/config.js';
 
 export interface TemporalTarget {
@@ -37,13 +39,14 @@ function guessUiUrl(address: string): string {
   return `http://${address.split(':')[0]}:8233`;
 }
 
-export async function connectClient(target: TemporalTarget): Promise<Client> {
+/** `dataConverter`: from data-converter.ts, so every client encrypts and decrypts alike. */
+export async function connectClient(target: TemporalTarget, dataConverter: DataConverter): Promise<Client> {
   const connection = await Connection.connect({
     address: target.address,
     tls: target.tls ? {} : undefined,
     apiKey: target.apiKey,
   });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter });
 }
 
 /** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */

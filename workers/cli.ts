@@ -9,18 +9,30 @@
  *   api-key create NAME   print a new API key for DURABLE_INBOX_TENANT (--rotate replaces a live one)
  *   health                exit 0 when the database and Temporal answer (container health checks)
  *   schedules             create or update the retention schedule and print it (what `npm run schedules` runs)
+ *   codec-server          serve /encode and /decode for the Temporal Web UI (needs CODEC_SERVER_TOKEN)
+ *   find-run --from ADDRESS | --message-id ID [--tenant ORG-ID]
+ *                         list the runs of a sender or Message-ID (search attributes may be keyed hashes)
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
 import { applyRetentionSchedule, scheduleInfo } from '../app/retention-schedule.js';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { tenantImportDir } from '../core/import-path.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { PayloadKey } from '../core/payload-keys.js';
+import { formatKeyRing } from '../core/payload-keys.js';
+import { registerSecrets } from '../core/redact.js';
 import type { RunningSmtpServer } from '../mcp/smtp.js';
 import { bridgeStdioToHttp, serveStdio } from '../mcp/stdio.js';
 import { createDb } from '../supabase/db.js';
 import { createApiKey as createNamedApiKey, generateApiKey } from '../supabase/tenants.js';
-import { connectClient, temporalTarget } from '../temporal/client.js';
+import { connectClient, type TemporalTarget, temporalTarget, workflowUiUrl } from '../temporal/client.js';
+import { codecServerOrigins, type RunningCodecServer, startCodecServer } from '../temporal/codec-server.js';
+import { dataConverterFor, resolvePayloadKeys } from '../temporal/data-converter.js';
+import { findRuns, findRunsQuery, temporalListCommand } from '../temporal/find-runs.js';
+import { EncryptionCodec } from '../temporal/payload-codec.js';
 import { startRecovery, startSmtp } from './inbound-entry.js';
 import {
   ensureLocalApiKey,
@@ -42,7 +54,7 @@ import {
 } from './supervise.js';
 
 const USAGE =
-  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | smtp | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules>';
+  'usage: durable-inbox <start | worker | mcp --stdio | mcp --http | smtp | migrate | api-key create <name> [--role admin|member|viewer] [--rotate] | health | schedules | codec-server | find-run --from <address> | --message-id <id> [--tenant <org-id>]>';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -54,6 +66,9 @@ async function main(argv: string[]): Promise<void> {
       worker: { type: 'boolean' },
       role: { type: 'string' },
       rotate: { type: 'boolean' },
+      from: { type: 'string' },
+      'message-id': { type: 'string' },
+      tenant: { type: 'string' },
     },
   });
   const config = loadConfig();
@@ -85,6 +100,14 @@ async function main(argv: string[]): Promise<void> {
       break;
     case 'schedules':
       return schedules(config, log);
+    case 'codec-server':
+      return codecServer(config, log);
+    case 'find-run':
+      return findRun(config, log, {
+        from: values.from,
+        messageId: values['message-id'],
+        tenant: values.tenant,
+      });
   }
   throw new ConfigError(USAGE);
 }
@@ -98,10 +121,31 @@ async function main(argv: string[]): Promise<void> {
 async function start(config: Config, log: Logger): Promise<void> {
   const inProcessWorker = config.database.kind === 'embedded';
   if (inProcessWorker) exitOnUnexpected(log, 'stack');
-  const stack = await startStack(config, { log, runWorker: inProcessWorker });
+  const payloadKeys = await resolvePayloadKeys(config, log);
+  // Before the dev server, whose Web UI is pointed at it (the token is the endpoint's first segment).
+  const codec = payloadKeys ? await startLocalCodecServer(config, log, payloadKeys) : undefined;
+  const stack = await startStack(config, {
+    log,
+    runWorker: inProcessWorker,
+    payloadKeys,
+    uiCodecEndpoint: codec?.endpointWithToken,
+    // The local stack always serves /metrics: on METRICS_PORT, or on a free port the banner prints.
+    metricsPort: config.metrics.port ?? 0,
+  }).catch(async (err: unknown) => {
+    await codec?.close();
+    throw err;
+  });
+  if (stack.temporal.uiUrl) codec?.allowOrigin(new URL(stack.temporal.uiUrl).origin);
   const supervisor = inProcessWorker
     ? undefined
-    : superviseWorker({ log, env: { ...process.env, TEMPORAL_ADDRESS: stack.temporal.address } });
+    : superviseWorker({
+        log,
+        env: {
+          ...process.env,
+          ...childPrivacyEnv(config, payloadKeys),
+          TEMPORAL_ADDRESS: stack.temporal.address,
+        },
+      });
   const apiKey = await ensureLocalApiKey(stack.sql, config.dataDir, stack.defaultTenant);
   // The local tenant's import folder: `path` arguments resolve inside it, and only there.
   const importFolder = tenantImportDir(config.mailbox.importDir, stack.defaultTenant.slug);
@@ -115,14 +159,121 @@ async function start(config: Config, log: Logger): Promise<void> {
     temporalUiUrl: stack.temporal.uiUrl,
     temporalAddress: stack.temporal.address,
   });
-  printBanner(stack, http.url, apiKey, importFolder, smtpServer);
+  printBanner(stack, http.url, apiKey, importFolder, codec, smtpServer);
   await runUntilSignal(stack, log, async () => {
     await smtpServer?.close();
     await recovery.stop();
     await supervisor?.stop();
     await removeStackState(config.dataDir);
     await http.close();
+    await codec?.close();
   });
+}
+
+/**
+ * The supervised worker is given TEMPORAL_ADDRESS, which on its own means "a shared Temporal": it gets
+ * this process's settings too, so it encrypts with the same keys and hashes (or not) like the tools.
+ */
+function childPrivacyEnv(config: Config, keys: PayloadKey[] | null): Record<string, string> {
+  return {
+    ...(keys ? { PAYLOAD_ENCRYPTION_KEYS: formatKeyRing(keys) } : { PAYLOAD_ENCRYPTION: 'off' }),
+    TEMPORAL_CLEAR_SEARCH_ATTRIBUTES: String(config.privacy.searchAttributes.clear),
+  };
+}
+
+/** `npm start`'s codec server: CODEC_SERVER_TOKEN, or a token of this run only. */
+async function startLocalCodecServer(
+  config: Config,
+  log: Logger,
+  keys: PayloadKey[],
+): Promise<RunningCodecServer> {
+  const token = config.codecServer.token ?? randomBytes(24).toString('hex');
+  registerSecrets([token]);
+  return startCodecServer({
+    host: config.codecServer.host,
+    port: config.codecServer.port,
+    token,
+    codec: new EncryptionCodec(keys),
+    allowedOrigins: codecServerOrigins(config),
+    log,
+  });
+}
+
+/** The codec server alone, for a deployed Temporal's Web UI (Temporal Cloud's included). */
+async function codecServer(config: Config, log: Logger): Promise<void> {
+  const { token } = config.codecServer;
+  if (!token) throw new ConfigError('codec-server needs CODEC_SERVER_TOKEN (e.g. openssl rand -hex 24)');
+  const keys = await resolvePayloadKeys(config, log);
+  if (!keys) throw new ConfigError('codec-server: payload encryption is off, there is nothing to decode');
+  const server = await startCodecServer({
+    host: config.codecServer.host,
+    port: config.codecServer.port,
+    token,
+    codec: new EncryptionCodec(keys),
+    allowedOrigins: codecServerOrigins(config),
+    log,
+  });
+  log.info('codec server listening', { url: server.url, encryptsWith: keys[0]!.id });
+  process.stdout.write(`codec server ${server.url} (POST /encode, /decode; Authorization: Bearer <token>)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+}
+
+/** Runs of a sender or Message-ID, and the query that found them (for the Web UI or the Temporal CLI). */
+async function findRun(
+  config: Config,
+  log: Logger,
+  request: { from?: string; messageId?: string; tenant?: string },
+): Promise<void> {
+  if (!request.from && !request.messageId)
+    throw new ConfigError('find-run: give --from <address> or --message-id <id>');
+  // An id, not a slug: looking a slug up would open the database, which a running local stack holds.
+  if (request.tenant && !/^[0-9a-f-]{36}$/i.test(request.tenant)) {
+    throw new ConfigError('find-run: --tenant takes an organization id (uuid)');
+  }
+  const query = findRunsQuery(config.privacy.searchAttributes, {
+    from: request.from,
+    messageId: request.messageId,
+    tenantId: request.tenant,
+  });
+  await withCommandClient(config, log, async (client, target) => {
+    const runs = await findRuns(client, query);
+    process.stdout.write(`${temporalListCommand(target.namespace, query)}\n`);
+    for (const run of runs) {
+      process.stdout.write(
+        `${run.workflowId}  ${run.runId}  ${run.type}  ${run.status}  ${run.startTime}  ${workflowUiUrl(target, run.workflowId, run.runId)}\n`,
+      );
+    }
+    process.stdout.write(`${runs.length} run(s)\n`);
+  });
+}
+
+/**
+ * A client of the configured Temporal (TEMPORAL_ADDRESS, or the dev server of a running `npm start`),
+ * with the data converter, for a command that runs once.
+ */
+async function withCommandClient(
+  config: Config,
+  log: Logger,
+  use: (client: Client, target: TemporalTarget) => Promise<void>,
+): Promise<void> {
+  const running = config.temporal.address ? null : await readLiveStackState(config.dataDir);
+  if (!config.temporal.address && !running) {
+    throw new ConfigError('this command needs Temporal: set TEMPORAL_ADDRESS, or run `npm start` first');
+  }
+  const target = temporalTarget(
+    config,
+    running ? { address: running.temporalAddress, uiUrl: running.temporalUiUrl } : undefined,
+  );
+  const client = await connectClient(target, dataConverterFor(await resolvePayloadKeys(config, log)));
+  try {
+    await use(client, target);
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** The worker itself, in a supervised child: an unexpected exception ends it (the supervisor restarts it). */
@@ -241,7 +392,8 @@ async function health(config: Config): Promise<void> {
   } finally {
     await sql.end({ timeout: 2 });
   }
-  const client = await connectClient(temporalTarget(config));
+  // Reachability only: no payload crosses, so no codec is needed.
+  const client = await connectClient(temporalTarget(config), {});
   try {
     await client.workflowService.getSystemInfo({});
   } finally {
@@ -254,23 +406,12 @@ async function health(config: Config): Promise<void> {
  * running `npm start`) and print it. Runs whatever RETENTION_SCHEDULE_ENABLED says: asking is explicit.
  */
 async function schedules(config: Config, log: Logger): Promise<void> {
-  const running = config.temporal.address ? null : await readLiveStackState(config.dataDir);
-  if (!config.temporal.address && !running) {
-    throw new ConfigError('schedules needs Temporal: set TEMPORAL_ADDRESS, or run `npm start` first');
-  }
-  const target = temporalTarget(
-    config,
-    running ? { address: running.temporalAddress, uiUrl: running.temporalUiUrl } : undefined,
-  );
-  const client = await connectClient(target);
-  try {
+  await withCommandClient(config, log, async (client, target) => {
     const outcome = await applyRetentionSchedule(client, config, log);
     const info = scheduleInfo(await client.schedule.getHandle(config.retention.schedule.id).describe());
     process.stdout.write(`${outcome} schedule ${info.scheduleId}\n${JSON.stringify(info, null, 2)}\n`);
     process.stdout.write(`${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules\n`);
-  } finally {
-    await client.connection.close();
-  }
+  });
 }
 
 function printBanner(
@@ -278,6 +419,7 @@ function printBanner(
   mcpUrl: string,
   apiKey: string,
   importFolder: string,
+  codec: RunningCodecServer | undefined,
   smtp?: RunningSmtpServer,
 ): void {
   const snippet = {
@@ -291,6 +433,10 @@ function printBanner(
     '',
     `  Temporal Web UI   ${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows`,
     `  Temporal address  ${stack.temporal.address}`,
+    codec
+      ? `  Codec server      ${codec.url} (the Web UI decodes payloads with it; CODEC_SERVER_TOKEN or this run's token)`
+      : '  Payloads          NOT encrypted (PAYLOAD_ENCRYPTION=off)',
+    `  Metrics           ${stack.metricsUrl} (Prometheus: Temporal SDK and application series)`,
     `  Database          ${stack.embeddedDatabase ? `embedded PGlite (${stack.config.dataDir}/pglite)` : 'DATABASE_URL'}`,
     `  Tenant            ${stack.defaultTenant.slug} (${stack.defaultTenant.id})`,
     `  Import folder     ${importFolder}`,

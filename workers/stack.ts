@@ -15,18 +15,23 @@ import {
 import { applyRetentionSchedule } from '../app/retention-schedule.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import { configureMetrics } from '../core/metrics.js';
+import type { PayloadKey } from '../core/payload-keys.js';
 import { resolveTemporalCli } from '../dev-stack/temporal-cli.js';
 import { startTemporalDevServer } from '../dev-stack/temporal-dev-server.js';
+import { freePort } from '../dev-stack/util.js';
 import { createDb, type Sql } from '../supabase/db.js';
 import { startEmbeddedPostgres } from '../supabase/embedded.js';
 import { migrate } from '../supabase/migrate.js';
 import { createStorageBackend } from '../supabase/storage/index.js';
 import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants.js';
 import { connectClient, type TemporalTarget, temporalTarget } from '../temporal/client.js';
+import { dataConverterFor, resolvePayloadKeys } from '../temporal/data-converter.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { connectWorkerConnection } from '../temporal/worker-connection.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureWorkerBuckets } from './buckets.js';
+import { startMetricsServer } from './metrics-server.js';
 import { createWorkers } from './worker.js';
 
 export interface Stack {
@@ -36,10 +41,14 @@ export interface Stack {
   embeddedDatabase: boolean;
   temporal: TemporalTarget;
   client: Client;
+  /** The payload key ring (null: encryption off), for the codec server and a supervised worker. */
+  payloadKeys: PayloadKey[] | null;
   /** The tenant DURABLE_INBOX_TENANT names (created on first start when it is a slug). */
   defaultTenant: Tenant;
   /** Running workers, one per task queue (empty unless runWorker). */
   workers: Worker[];
+  /** The Prometheus endpoint, when METRICS_PORT (or the caller) asked for one. */
+  metricsUrl?: string;
   shutdown(): Promise<void>;
 }
 
@@ -47,11 +56,19 @@ export interface StackOptions {
   log: Logger;
   runWorker: boolean;
   workflowBundle?: WorkflowBundleOption;
+  /** The codec server the local dev server's Web UI decodes payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
+  /** Resolved by the caller already (it started the codec server with them). */
+  payloadKeys?: PayloadKey[] | null;
+  /** Serve /metrics on this port (0: any free one) even when METRICS_PORT is unset (`npm start`). */
+  metricsPort?: number;
 }
 
 export async function startStack(config: Config, opts: StackOptions): Promise<Stack> {
   const { log } = opts;
-  installSdkLogger(config.logLevel, log);
+  const metricsPort = opts.metricsPort ?? config.metrics.port;
+  const sdkMetricsUrl = await installRuntime(config.logLevel, log, metricsPort !== undefined);
+  configureMetrics({ tenantLabels: config.metrics.tenantLabels });
   const cleanups: (() => Promise<void>)[] = [];
   const shutdown = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -60,18 +77,32 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
   };
 
   try {
+    let metricsUrl: string | undefined;
+    if (metricsPort !== undefined) {
+      const server = await startMetricsServer({
+        host: config.metrics.host,
+        port: metricsPort,
+        sdkMetricsUrl,
+        log,
+      });
+      cleanups.push(server.close);
+      metricsUrl = server.url;
+    }
     const db = await openDatabase(config, log);
     cleanups.push(db.close);
     const { sql, defaultTenant } = db;
 
+    const payloadKeys =
+      opts.payloadKeys === undefined ? await resolvePayloadKeys(config, log) : opts.payloadKeys;
+    const dataConverter = dataConverterFor(payloadKeys);
     let devServer: { address: string; uiUrl: string } | undefined;
     if (!config.temporal.address) {
-      const server = await startDevServer(config, log);
+      const server = await startDevServer(config, log, opts.uiCodecEndpoint);
       cleanups.push(server.stop);
       devServer = server;
     }
     const temporal = temporalTarget(config, devServer);
-    const client = await connectClient(temporal);
+    const client = await connectClient(temporal, dataConverter);
     cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client, log);
 
@@ -93,7 +124,9 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           storage,
           files: config.files,
           ai: config.ai,
+          searchPrivacy: config.privacy.searchAttributes,
         },
+        dataConverter,
         workflowBundle: opts.workflowBundle,
       });
       for (const worker of created) {
@@ -122,8 +155,10 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       embeddedDatabase: db.embedded,
       temporal,
       client,
+      payloadKeys,
       defaultTenant,
       workers,
+      metricsUrl,
       shutdown,
     };
   } catch (err) {
@@ -180,7 +215,7 @@ async function defaultTenantFor(sql: Sql, idOrSlug: string): Promise<Tenant> {
   return ensureOrganization(sql, idOrSlug, idOrSlug === 'local' ? 'Local' : idOrSlug);
 }
 
-async function startDevServer(config: Config, log: Logger) {
+async function startDevServer(config: Config, log: Logger, uiCodecEndpoint: string | undefined) {
   const cliPath = await resolveTemporalCli({ log: (msg) => log.info(msg) });
   log.info('starting Temporal dev server', { cli: cliPath });
   return startTemporalDevServer({
@@ -190,20 +225,29 @@ async function startDevServer(config: Config, log: Logger) {
     port: config.temporal.devPort || undefined,
     uiPort: config.temporal.devUiPort || undefined,
     namespace: config.temporal.namespace,
+    uiCodecEndpoint,
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
     log: (msg) => log.info(msg),
   });
 }
 
-let sdkLoggerInstalled = false;
+let runtimeInstalled: { sdkMetricsUrl?: string } | undefined;
 
 /**
- * The SDK's log lines (activity and workflow failures among them) go through our logger, so they are
- * redacted like ours. At `info` it prints every bundle, so it only speaks up at warn unless debugging.
+ * The SDK's runtime, once per process and before any native connection: its log lines (activity and
+ * workflow failures among them) go through our logger, so they are redacted like ours (at `info` it
+ * prints every bundle, so it only speaks up at warn unless debugging); with metrics, its Prometheus
+ * exporter on a loopback port that workers/metrics-server.ts folds into the one /metrics.
  */
-function installSdkLogger(level: Config['logLevel'], log: Logger): void {
-  if (sdkLoggerInstalled) return;
-  sdkLoggerInstalled = true;
+async function installRuntime(
+  level: Config['logLevel'],
+  log: Logger,
+  withMetrics: boolean,
+): Promise<string | undefined> {
+  if (runtimeInstalled) return runtimeInstalled.sdkMetricsUrl;
+  const sdkPort = withMetrics ? await freePort('127.0.0.1') : undefined;
+  const sdkMetricsUrl = sdkPort ? `http://127.0.0.1:${sdkPort}/metrics` : undefined;
+  runtimeInstalled = { sdkMetricsUrl };
   const write = (entry: LogEntry) => {
     // The files and AI queues' workers carry activities only, by design: not worth a warning each.
     if (entry.message.startsWith('No workflows registered')) return;
@@ -219,5 +263,9 @@ function installSdkLogger(level: Config['logLevel'], log: Logger): void {
   };
   Runtime.install({
     logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'error' ? 'ERROR' : 'WARN', write),
+    ...(sdkPort
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } } }
+      : {}),
   });
+  return sdkMetricsUrl;
 }

@@ -13,6 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
+import type { DataConverter } from '@temporalio/common';
 import {
   type NativeConnection,
   Worker,
@@ -52,6 +53,8 @@ export interface WorkerOptions {
   taskQueue: string;
   files: { taskQueue: string; concurrency: number };
   deps: ActivityDeps;
+  /** The payload codec (temporal/data-converter.ts); the workflow bundle needs nothing for it. */
+  dataConverter: DataConverter;
   workflowBundle?: WorkflowBundleOption;
 }
 
@@ -60,6 +63,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
@@ -70,6 +74,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const files = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.files.taskQueue,
     activities: createFilesQueueActivities(opts.deps),
     interceptors,
@@ -85,6 +90,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
       await Worker.create({
         connection: opts.connection,
         namespace: opts.namespace,
+        dataConverter: opts.dataConverter,
         taskQueue: aiTaskQueue(ai, ai.llm.provider),
         activities: { analyzeWithLlm: activities.analyzeWithLlm },
         interceptors,

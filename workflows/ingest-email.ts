@@ -108,7 +108,8 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
 
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long
   // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.
-  upsertSearchAttributes([searchAttribute(ThreadId, stored.threadId)]);
+  // Histories from before keyed hashes carry no threadSearchValue: they replay as they ran.
+  upsertSearchAttributes([searchAttribute(ThreadId, stored.threadSearchValue ?? stored.threadId)]);
 
   let attachments: AttachmentOutcome[] = [];
   if (stored.pendingAttachments.length > 0 && input.filesTaskQueue) {

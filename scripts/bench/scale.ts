@@ -244,7 +244,11 @@ async function explainIngestPath(bench: BenchStack, tenantId: string, size: numb
       set auto_explain.log_buffers = on; set auto_explain.log_nested_statements = on;
       set auto_explain.log_level = notice; set auto_explain.log_timing = on`);
     const { config } = bench;
-    const emails = createEmailActivities({ sql, limits: config.limits });
+    const emails = createEmailActivities({
+      sql,
+      limits: config.limits,
+      searchPrivacy: config.privacy.searchAttributes,
+    });
     const direct = directBaseline(sql, config, tenantId);
     const tag = `x${size}`;
     for (let i = 0; i < 8; i++) {

@@ -2,6 +2,7 @@
  * The whole stack for a benchmark, as a user runs it: a Temporal dev server, a PostgreSQL cluster, the
  * worker and the MCP server in this process, and an MCP client over HTTP holding an API key.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,9 @@ export async function startBenchStack(opts: {
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
+    // Measured as deployed: payloads encrypted, mail search attributes keyed.
+    PAYLOAD_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    SEARCH_ATTRIBUTE_HMAC_KEY: randomBytes(32).toString('base64'),
     DURABLE_INBOX_DATA_DIR: dataDir,
     DURABLE_INBOX_TENANT: 'bench',
     MCP_HTTP_PORT: '0',

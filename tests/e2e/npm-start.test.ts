@@ -22,6 +22,8 @@ function processesMentioning(text: string): string[] {
   }
 }
 
+const CODEC_TOKEN = 'npm-start-codec-token-0123456789';
+
 describe('npm start', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
@@ -44,6 +46,8 @@ describe('npm start', () => {
         TEMPORAL_DEV_PORT: '0',
         TEMPORAL_DEV_UI_PORT: '0',
         MCP_HTTP_PORT: '0',
+        CODEC_SERVER_PORT: '0',
+        CODEC_SERVER_TOKEN: CODEC_TOKEN,
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,6 +73,14 @@ describe('npm start', () => {
     expect(stdout).toContain(`embedded PGlite (${dataDir}/pglite)`);
     expect(stdout).toMatch(/"command": "npx",\s*"args": \[\s*"durable-inbox",\s*"mcp",\s*"--stdio"\s*\]/);
     expect(mcpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    // The dev server's Web UI decodes through the codec server, which the banner prints.
+    const codecUrl = /Codec server\s+(http:\/\/\S+)/.exec(stdout)?.[1];
+    expect(codecUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(
+      processesMentioning(dataDir).some((p) => p.includes(`--ui-codec-endpoint ${codecUrl}/${CODEC_TOKEN}`)),
+    ).toBe(true);
+    const metricsUrl = /Metrics\s+(http:\/\/\S+)/.exec(stdout)?.[1];
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(processesMentioning(dataDir).some((p) => p.includes('server start-dev'))).toBe(true);
 
     const mcp = await connectHttp(mcpUrl!, apiKey!);
@@ -77,6 +89,10 @@ describe('npm start', () => {
     });
     await mcp.close();
     expect(out.status).toBe('completed');
+    const scrape = await (await fetch(metricsUrl!)).text();
+    expect(scrape).toContain('durable_inbox_emails_ingested_total{source="mcp",tenant="all"} 1');
+    // The SDK's own series, from the in-process worker, on the same scrape.
+    expect(scrape).toMatch(/^temporal_\w+/m);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);

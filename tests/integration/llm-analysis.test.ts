@@ -4,7 +4,7 @@
  * workflow ended with, and the metric rows: exactly one per call, failures included.
  */
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
 import type { Stack } from '../../workers/stack.js';
 import {
@@ -14,7 +14,7 @@ import {
   seedEmail,
   startAnalysis,
 } from '../support/analysis.js';
-import { startTestStack, testEnv } from '../support/harness.js';
+import { replayOptions, startTestStack, testEnv } from '../support/harness.js';
 import {
   type LlmStandIn,
   reply,
@@ -93,7 +93,7 @@ describe('LLM analysis through the OpenAI SDK', () => {
     const fetched = await run.handle.fetchHistory();
     const historyText = decodedHistoryText(fetched);
     // The workflow code replays its own history: deterministic.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, fetched);
+    await Worker.runReplayHistory(replayOptions(), fetched);
     expect(historyText).not.toContain(API_KEY);
     expect(historyText).not.toContain('Revenue grew');
     expect(historyText).toContain('Call openai-compatible/stand-in-1');

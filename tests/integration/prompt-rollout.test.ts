@@ -15,7 +15,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LaunchRequest } from '../../app/prompts.js';
 import { servesCandidate } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
@@ -33,7 +33,14 @@ import {
 } from '../../workflows/prompt-rollout.contract.js';
 import { PromptTool, RolloutStage } from '../../workflows/search-attributes.js';
 import { decodedHistoryText } from '../support/analysis.js';
-import { runCount, spawnWorker, startTestStack, testEnv, uniqueName } from '../support/harness.js';
+import {
+  replayOptions,
+  runCount,
+  spawnWorker,
+  startTestStack,
+  testEnv,
+  uniqueName,
+} from '../support/harness.js';
 import { type LlmStandIn, reply, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
 import {
   activeVersion,
@@ -184,7 +191,7 @@ describe('prompt rollouts', () => {
     expect(await (await first.describe()).staticSummary()).toBe(
       `Roll out global ${TOOL}/${PROVIDER} v${result.candidate.version} over v${baseline}: 5% → 25% → 50% → 100%`,
     );
-    const bundle = { workflowBundle: { codePath: inject('workflowBundlePath') } };
+    const bundle = replayOptions();
     const firstHistory = await first.fetchHistory();
     const lastHistory = await stack.client.workflow.getHandle(handle.workflowId).fetchHistory();
     await Worker.runReplayHistory(bundle, firstHistory);

@@ -13,7 +13,7 @@
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRetentionSchedule } from '../../app/retention-schedule.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
@@ -26,7 +26,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import type { RetentionInput, RetentionReport } from '../../workflows/retention-rollup.contract.js';
 import { retentionRollupWorkflow } from '../../workflows/retention-rollup.js';
-import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
+import { replayOptions, startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';
 
@@ -252,7 +252,7 @@ describe('retention rollups', () => {
     );
     expect(rollupCalls.length).toBeGreaterThanOrEqual(10 + 2);
     // The workflow code replays its own history: deterministic.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
+    await Worker.runReplayHistory(replayOptions(), history);
     // The report is the run's current details in the Web UI.
     const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
     expect(metadata.currentDetails).toContain('**done**');

@@ -4,10 +4,18 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import { mailSearchValue } from '../../core/search-privacy.js';
 import { INGEST_LAST_STEP } from '../../workflows/ingest-email.contract.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId } from '../../workflows/search-attributes.js';
 import { decodedHistoryText, localActivities } from '../support/analysis.js';
-import { fixture, fixtureBytes, runCount, startTestStack, testEnv } from '../support/harness.js';
+import {
+  fixture,
+  fixtureBytes,
+  runCount,
+  startTestStack,
+  TEST_SEARCH_ATTRIBUTE_HMAC_KEY,
+  testEnv,
+} from '../support/harness.js';
 import { callOk, connectStdio } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
@@ -66,8 +74,15 @@ describe('ingest_email over stdio', () => {
     const handle = t.stack.client.workflow.getHandle(out.workflowId, out.runId);
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(TenantId)).toBe(t.tenantId);
-    expect(description.typedSearchAttributes.get(EmailFrom)).toBe('alice@example.com');
-    expect(description.typedSearchAttributes.get(MessageId)).toBe('q3-report.20261117@mail.example.com');
+    // On a shared Temporal mail values are keyed hashes (README "Operations"), found with find-run.
+    const keyed = { clear: false as const, hmacKey: TEST_SEARCH_ATTRIBUTE_HMAC_KEY };
+    expect(description.typedSearchAttributes.get(EmailFrom)).toBe(
+      mailSearchValue(keyed, 'EmailFrom', 'Alice@Example.com'),
+    );
+    expect(description.typedSearchAttributes.get(EmailFrom)).toMatch(/^hmac:[0-9a-f]{64}$/);
+    expect(description.typedSearchAttributes.get(MessageId)).toBe(
+      mailSearchValue(keyed, 'MessageId', '<q3-report.20261117@mail.example.com>'),
+    );
     expect(description.typedSearchAttributes.get(IngestStatus)).toBe('stored');
     expect(await description.staticSummary()).toBe('Ingest "Quarterly report for Q3" from alice@example.com');
 

@@ -4,13 +4,15 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { startAnalysisRun } from '../../app/analysis.js';
 import { parseEmail } from '../../core/email.js';
 import { describeFailure } from '../../core/failure.js';
+import { type PayloadKey, parseKeyRing } from '../../core/payload-keys.js';
 import { planAnalysis } from '../../supabase/analysis-plan.js';
 import type { Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
+import { decryptPayload, isEncrypted } from '../../temporal/payload-codec.js';
 import { temporalAccess } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import type { AnalyzeEmailResult } from '../../workflows/analyze-email.contract.js';
-import { fixture } from './harness.js';
+import { fixture, TEST_PAYLOAD_KEYS } from './harness.js';
 
 /** Store a fixture as a new email (a fresh Message-ID each time) and return its id. */
 export async function seedEmail(
@@ -91,21 +93,39 @@ export async function metricRows(sql: Sql, workflowId: string) {
 }
 
 /**
- * A workflow history as searchable text, with every payload DECODED: payload data is base64 in the
- * history's JSON form, so a plain JSON.stringify would never show the text an assertion looks for.
+ * A workflow history as searchable text, with every payload DECRYPTED (with the tests' key ring) and
+ * DECODED: payload data is base64 in the history's JSON form, so a plain JSON.stringify would never show
+ * the text an assertion looks for. `rawHistoryText` is the same without the key: what the server holds.
  */
 export function decodedHistoryText(history: unknown): string {
+  return historyText(history, TEST_RING);
+}
+
+export function rawHistoryText(history: unknown): string {
+  return historyText(history, null);
+}
+
+const TEST_RING = (() => {
+  const ring = parseKeyRing(TEST_PAYLOAD_KEYS);
+  if ('error' in ring) throw new Error(ring.error);
+  return ring;
+})();
+
+const bytesOf = (data: unknown) =>
+  data instanceof Uint8Array ? data : new Uint8Array(Buffer.from(String(data), 'base64'));
+
+function historyText(history: unknown, ring: PayloadKey[] | null): string {
   const parts: string[] = [];
   const walk = (node: unknown) => {
     if (node === null || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
     if ('metadata' in record && 'data' in record && record.data) {
-      const data = record.data;
-      parts.push(
-        data instanceof Uint8Array
-          ? Buffer.from(data).toString('utf8')
-          : Buffer.from(String(data), 'base64').toString('utf8'),
+      const metadata = Object.fromEntries(
+        Object.entries((record.metadata ?? {}) as Record<string, unknown>).map(([k, v]) => [k, bytesOf(v)]),
       );
+      const payload = { metadata, data: bytesOf(record.data) };
+      const plain = ring && isEncrypted(payload) ? decryptPayload(ring, payload) : payload;
+      parts.push(Buffer.from(plain.data ?? new Uint8Array()).toString('utf8'));
     }
     for (const value of Object.values(record)) walk(value);
   };

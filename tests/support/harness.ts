@@ -10,7 +10,9 @@ import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { parseKeyRing } from '../../core/payload-keys.js';
 import { createDb, type Sql } from '../../supabase/db.js';
+import { dataConverterFor } from '../../temporal/data-converter.js';
 import { type Stack, startStack } from '../../workers/stack.js';
 
 export { FIXTURES, fixture, fixtureBytes } from './fixtures.js';
@@ -18,6 +20,13 @@ export { FIXTURES, fixture, fixtureBytes } from './fixtures.js';
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * The payload key ring and search-attribute key every test stack uses: a shared Temporal means both
+ * are required (core/config.ts), so tests run what production runs, histories encrypted.
+ */
+export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_SEARCH_ATTRIBUTE_HMAC_KEY = 'test-search-attribute-hmac-key-0123456789';
 
 /** Environment for the app (in-process or spawned) that targets this run's services. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -31,6 +40,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     DURABLE_INBOX_TENANT: uniqueName('org'),
     DURABLE_INBOX_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-test-')),
     TEMPORAL_UI_URL: 'http://localhost:8233',
+    PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
+    SEARCH_ATTRIBUTE_HMAC_KEY: TEST_SEARCH_ATTRIBUTE_HMAC_KEY,
     LOG_LEVEL: 'warn',
     // Workers in tests never create the retention schedule: it would keep firing into a task queue that
     // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.
@@ -40,6 +51,16 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     STORAGE_BUCKETS:
       'uploads,docs,media,names,permissions,folders,door-files,archive,images,vectors,buckets-a,buckets-b',
     ...overrides,
+  };
+}
+
+/** Options for Worker.runReplayHistory: the run's bundle, and the codec its histories are encrypted with. */
+export function replayOptions() {
+  const ring = parseKeyRing(TEST_PAYLOAD_KEYS);
+  if ('error' in ring) throw new Error(ring.error);
+  return {
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    dataConverter: dataConverterFor(ring),
   };
 }
 

@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
       TEMPORAL_NAMESPACE: 'ns.acct',
       TEMPORAL_API_KEY: 'secret',
+      PAYLOAD_ENCRYPTION_KEYS: KEYS,
+      SEARCH_ATTRIBUTE_HMAC_KEY: HMAC_KEY,
     });
     expect(config.database).toMatchObject({ kind: 'external', prepare: false });
     expect(config.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', tls: true });
@@ -195,5 +197,61 @@ describe('loadConfig', () => {
     }
     expect(String(error)).toMatch(/DATABASE_URL: .*; LOG_LEVEL: /);
     expect(String(error)).not.toContain('hunter2');
+  });
+});
+
+const KEYS = `k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`;
+const HMAC_KEY = 'an-hmac-key-of-at-least-32-characters';
+
+describe('what a shared Temporal may see (issue 18)', () => {
+  it('locally: a generated key and clear search attributes, unless told otherwise', () => {
+    expect(loadConfig({}).privacy).toEqual({
+      encryption: { mode: 'local' },
+      searchAttributes: { clear: true },
+    });
+    expect(loadConfig({ PAYLOAD_ENCRYPTION: 'off' }).privacy.encryption).toEqual({ mode: 'off' });
+    expect(loadConfig({ SEARCH_ATTRIBUTE_HMAC_KEY: HMAC_KEY }).privacy.searchAttributes).toEqual({
+      clear: false,
+      hmacKey: HMAC_KEY,
+    });
+  });
+
+  it('on a shared Temporal: the key ring (first encrypts) and keyed hashes are required', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      PAYLOAD_ENCRYPTION_KEYS: KEYS,
+      SEARCH_ATTRIBUTE_HMAC_KEY: HMAC_KEY,
+    });
+    const { encryption } = config.privacy;
+    expect(encryption.mode === 'keys' && encryption.keys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(config.privacy.searchAttributes).toEqual({ clear: false, hmacKey: HMAC_KEY });
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' })).toThrow(
+      'Invalid configuration: PAYLOAD_ENCRYPTION_KEYS: required when TEMPORAL_ADDRESS is set (payloads are encrypted on a shared Temporal): id:base64key, e.g. k1:$(openssl rand -base64 32); or PAYLOAD_ENCRYPTION=off; SEARCH_ATTRIBUTE_HMAC_KEY: required when TEMPORAL_ADDRESS is set (EmailFrom, MessageId and ThreadId are keyed hashes): e.g. $(openssl rand -base64 32); or TEMPORAL_CLEAR_SEARCH_ATTRIBUTES=true',
+    );
+    expect(
+      loadConfig({
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        PAYLOAD_ENCRYPTION: 'off',
+        TEMPORAL_CLEAR_SEARCH_ATTRIBUTES: 'true',
+      }).privacy,
+    ).toEqual({ encryption: { mode: 'off' }, searchAttributes: { clear: true } });
+  });
+
+  it.each([
+    ['k1', 'entry 1: expected id:base64key'],
+    ['k1:c2hvcnQ=', 'key "k1": must be 32 bytes in base64'],
+    [
+      `k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32).toString('base64')}`,
+      'key "k1" appears twice',
+    ],
+  ])('refuses the key ring %s, without printing it', (ring, message) => {
+    let error = '';
+    try {
+      loadConfig({ PAYLOAD_ENCRYPTION_KEYS: ring });
+    } catch (err) {
+      error = String(err);
+    }
+    expect(error).toContain(`PAYLOAD_ENCRYPTION_KEYS: ${message}`);
+    expect(error).not.toContain(ring);
   });
 });

@@ -29,6 +29,7 @@ function interpolate(value: string | number): string {
       if (op === '-') return arg ?? '';
       if (name === 'DATABASE_URL')
         return 'postgresql://postgres:postgres@host.docker.internal:54322/postgres';
+      if (name === 'PAYLOAD_ENCRYPTION_KEYS') return `k1:${Buffer.alloc(32, 1).toString('base64')}`;
       return `sample-${name}`;
     },
   );

@@ -83,7 +83,11 @@ describe('parse once', () => {
   it('an mbox upload step reads claims, not the raw message; a dropped claim is repaired from it', async () => {
     const tenantId = t.stack.defaultTenant.id;
     const limits = t.stack.config.limits;
-    const email = createEmailActivities({ sql: t.stack.sql, limits });
+    const email = createEmailActivities({
+      sql: t.stack.sql,
+      limits,
+      searchPrivacy: t.stack.config.privacy.searchAttributes,
+    });
     const mailbox = createMailboxActivities({
       sql: t.stack.sql,
       limits,

@@ -1,0 +1,122 @@
+/**
+ * Application metrics (Prometheus, prom-client), on one registry that the metrics endpoint serves next
+ * to the Temporal SDK's own (workers/metrics-server.ts). Recording is cheap and safe anywhere (no I/O);
+ * nothing is exposed unless METRICS_PORT is set.
+ *
+ * Cardinality is bounded by construction: labels are providers, outcomes, error types, sources, buckets,
+ * tables and arms, never ids. Tenants appear only with METRICS_TENANT_LABELS=true (for a deployment
+ * whose number of tenants is bounded); otherwise the `tenant` label is `all`.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'durable_inbox_' });
+
+let tenantLabels = false;
+
+export function configureMetrics(options: { tenantLabels: boolean }): void {
+  tenantLabels = options.tenantLabels;
+}
+
+/** The value of the `tenant` label: the tenant only when the setting allows it. */
+export function tenantLabel(tenantId: string | undefined): string {
+  return tenantLabels && tenantId ? tenantId : 'all';
+}
+
+const emailsIngested = new Counter({
+  name: 'durable_inbox_emails_ingested_total',
+  help: 'Emails accepted for ingestion (a run started or joined), by source',
+  labelNames: ['source', 'tenant'] as const,
+  registers: [metricsRegistry],
+});
+const emailsRefused = new Counter({
+  name: 'durable_inbox_emails_refused_total',
+  help: 'Emails refused before ingestion, by source and error type',
+  labelNames: ['source', 'type', 'tenant'] as const,
+  registers: [metricsRegistry],
+});
+const analysisCalls = new Counter({
+  name: 'durable_inbox_analysis_calls_total',
+  help: 'Analysis calls (heuristic or provider), by provider and outcome (ok or the error type)',
+  labelNames: ['provider', 'outcome', 'tenant'] as const,
+  registers: [metricsRegistry],
+});
+const analysisSeconds = new Histogram({
+  name: 'durable_inbox_analysis_call_duration_seconds',
+  help: 'Duration of analysis calls, by provider and outcome',
+  labelNames: ['provider', 'outcome'] as const,
+  buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [metricsRegistry],
+});
+const rolloutCalls = new Counter({
+  name: 'durable_inbox_rollout_arm_calls_total',
+  help: 'Analysis calls by prompt-rollout arm (baseline, or the candidate of a running rollout)',
+  labelNames: ['provider', 'arm'] as const,
+  registers: [metricsRegistry],
+});
+const rateLimitWaits = new Counter({
+  name: 'durable_inbox_provider_rate_limit_waits_total',
+  help: 'Provider calls that waited for the rate limit, by provider',
+  labelNames: ['provider'] as const,
+  registers: [metricsRegistry],
+});
+const rateLimitWaitSeconds = new Counter({
+  name: 'durable_inbox_provider_rate_limit_wait_seconds_total',
+  help: 'Seconds provider calls waited for the rate limit, by provider',
+  labelNames: ['provider'] as const,
+  registers: [metricsRegistry],
+});
+const uploadBytes = new Counter({
+  name: 'durable_inbox_upload_bytes_total',
+  help: 'Bytes uploaded to storage, by bucket',
+  labelNames: ['bucket', 'tenant'] as const,
+  registers: [metricsRegistry],
+});
+const uploadFailures = new Counter({
+  name: 'durable_inbox_upload_failures_total',
+  help: 'Failed upload attempts, by bucket and error type',
+  labelNames: ['bucket', 'type'] as const,
+  registers: [metricsRegistry],
+});
+const retentionPurged = new Counter({
+  name: 'durable_inbox_retention_rows_purged_total',
+  help: 'Rows deleted by retention, by table',
+  labelNames: ['table'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Where a message came from (a bounded label). */
+export type EmailSource = 'mcp' | 'mbox' | 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
+
+export const metrics = {
+  emailIngested(source: EmailSource, tenantId: string, count = 1): void {
+    emailsIngested.inc({ source, tenant: tenantLabel(tenantId) }, count);
+  },
+  emailRefused(source: EmailSource, type: string, tenantId: string | undefined): void {
+    emailsRefused.inc({ source, type, tenant: tenantLabel(tenantId) });
+  },
+  analysisCall(call: {
+    provider: string;
+    outcome: string;
+    durationMs: number;
+    tenantId?: string;
+    arm?: string | null;
+  }): void {
+    analysisCalls.inc({ provider: call.provider, outcome: call.outcome, tenant: tenantLabel(call.tenantId) });
+    analysisSeconds.observe({ provider: call.provider, outcome: call.outcome }, call.durationMs / 1000);
+    rolloutCalls.inc({ provider: call.provider, arm: call.arm ?? 'baseline' });
+  },
+  rateLimitWait(provider: string, waitedMs: number): void {
+    rateLimitWaits.inc({ provider });
+    rateLimitWaitSeconds.inc({ provider }, waitedMs / 1000);
+  },
+  uploaded(bucket: string, bytes: number, tenantId: string): void {
+    uploadBytes.inc({ bucket, tenant: tenantLabel(tenantId) }, bytes);
+  },
+  uploadFailed(bucket: string, type: string): void {
+    uploadFailures.inc({ bucket, type });
+  },
+  retentionPurged(table: string, rows: number): void {
+    if (rows > 0) retentionPurged.inc({ table }, rows);
+  },
+};

@@ -18,6 +18,7 @@ import {
   linkRawFile,
   type RawPending,
   rawPendingForEmail,
+  rawPendingForEmails,
   rawPendingInMailbox,
 } from '../supabase/raw-messages.js';
 import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS } from './file-uploader.js';
@@ -26,7 +27,11 @@ export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
 const FILES_AT_ONCE = 4;
 
-export type RawArchiveScope = { emailId: string } | { mailboxSha256: string; fromSeq: number; toSeq: number };
+export type RawArchiveScope =
+  | { emailId: string }
+  /** A batch of emails (an IMAP sync pass's new ones). */
+  | { emailIds: string[] }
+  | { mailboxSha256: string; fromSeq: number; toSeq: number };
 
 export interface RawArchiveReport {
   archived: number;
@@ -83,7 +88,9 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
       const pending =
         'emailId' in scope
           ? await rawPendingForEmail(deps.sql, tenantId, scope.emailId)
-          : await rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
+          : 'emailIds' in scope
+            ? await rawPendingForEmails(deps.sql, tenantId, scope.emailIds)
+            : await rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
       const report: RawArchiveReport = { archived: 0, failed: [] };
       // A heartbeat every few seconds whatever one upload is doing: a large message on a slow link is
       // not a dead worker, and a dead worker is noticed within the heartbeat timeout.

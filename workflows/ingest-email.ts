@@ -1,38 +1,6 @@
-/**
- * Email ingestion: parse a staged raw message, store it, upload its attachments, start its analysis,
- * return the email id.
- *
- * The input carries a reference to the raw message (tenant + SHA-256), never the message itself: the
- * history stays small and mail bodies stay out of Temporal. One activity (ingestStagedEmail) reads the
- * staged bytes once, parses them once, checks the key, stores the email and stages its attachments; what
- * crosses the history is ids and a small summary.
- *
- * The workflow id is `email/<tenant>/<dedupKey>` (emailWorkflowId in the contract), so a second request
- * for the same message finds this run instead of starting another.
- *
- * Attachments become files through uploadFileWorkflow children; a failed upload marks the attachment,
- * never the email (see uploadAttachment). The raw message itself goes to the `raw-messages` bucket
- * through the same upload steps (raw-archive.ts) and is linked from emails.raw_file_id.
- *
- * A newly stored email is then analysed by a CHILD workflow (analyzeEmailWorkflow), started with
- * ParentClosePolicy ABANDON and not awaited: ingestion completes as soon as the child has started, and
- * a slow, rate-limited or failing provider can never hold it up. The child keeps running on its own,
- * linked from this run's history, findable by its id `analysis/<tenant>/<emailId>/<provider>-v<n>`.
- */
-
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  ParentClosePolicy,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  startChild,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { AnalysisActivities } from '../activities/analysis-activities.js';
+import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { EmailActivities } from '../activities/email-activities.js';
-import { failureText } from '../core/failure.js';
-import { type AnalyzeEmailWorkflow, analyzeEmailContract } from './analyze-email.contract.js';
+import { startAnalysis } from './email-analysis-start.js';
 import { uploadEmailAttachments } from './email-attachments.js';
 import {
   type AttachmentOutcome,
@@ -45,21 +13,11 @@ import {
   ingestProgressQuery,
 } from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
-import {
-  cutChars,
-  detailsText,
-  IngestStatus,
-  searchAttribute,
-  summaryText,
-  TenantId,
-  ThreadId,
-} from './search-attributes.js';
+import { cutChars, detailsText, IngestStatus, searchAttribute, ThreadId } from './search-attributes.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { ingestStagedEmail, planEmailAnalysis } = proxyActivities<EmailActivities & AnalysisActivities>(
-  ingestEmailActivityOptions,
-);
+const { ingestStagedEmail } = proxyActivities<EmailActivities>(ingestEmailActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -143,35 +101,4 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     rawMessage,
     analysisWorkflowId,
   };
-}
-
-/**
- * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
- * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
- */
-async function startAnalysis(
-  tenantId: string,
-  emailId: string,
-): Promise<{ workflowId: string | null; note: string }> {
-  let plan: Awaited<ReturnType<typeof planEmailAnalysis>>;
-  try {
-    plan = await planEmailAnalysis({ tenantId, emailId });
-  } catch (err) {
-    return { workflowId: null, note: `Analysis not started: ${failureText(err)}` };
-  }
-  if (!plan) return { workflowId: null, note: 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)' };
-  try {
-    await startChild<AnalyzeEmailWorkflow>(analyzeEmailContract.workflowType, {
-      workflowId: plan.workflowId,
-      args: [plan.input],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-      staticSummary: summaryText(plan.summary),
-    });
-  } catch (err) {
-    // Already analysed (or being analysed) with this prompt version: that run is the analysis.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
 }

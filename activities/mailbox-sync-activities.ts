@@ -20,6 +20,7 @@ import {
   credentialsKey,
   decryptSecret,
   type MailboxSecret,
+  mailboxCredentialsContext,
 } from '../core/credentials-cipher.js';
 import { type ParseLimits, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
@@ -82,11 +83,6 @@ const KEPT_FLAGS = new Set(['\\Seen', '\\Flagged', '\\Answered', '\\Draft']);
 const WATCH_MAX_MS = 55 * 60_000;
 const HEARTBEAT_MS = 5_000;
 
-/** The associated data of a mailbox's ciphertext: it decrypts for this tenant and mailbox only. */
-export function credentialsContext(tenantId: string, mailboxId: string): string {
-  return `imap-mailbox/${tenantId}/${mailboxId}`;
-}
-
 export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
   const { sql, limits } = deps;
 
@@ -98,7 +94,7 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
     try {
       return decryptSecret(
         credentialsKey(deps.imap),
-        credentialsContext(ref.tenantId, ref.mailboxId),
+        mailboxCredentialsContext(ref.tenantId, ref.mailboxId),
         stored,
       );
     } catch (err) {

@@ -40,6 +40,11 @@ function localKey(file: string): Uint8Array {
   }
 }
 
+/** The associated data of a mailbox's ciphertext: it decrypts for this tenant and mailbox only. */
+export function mailboxCredentialsContext(tenantId: string, mailboxId: string): string {
+  return `imap-mailbox/${tenantId}/${mailboxId}`;
+}
+
 export function encryptSecret(key: Uint8Array, context: string, secret: MailboxSecret): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

@@ -347,3 +347,21 @@ export function followUpsPending(
         select count(*) from public.email_attachments a where a.email_id = m.email_id and a.status = 'stored'))
     limit ${limit}`;
 }
+
+/** Per folder: messages stored, linked (already stored), failed and expunged, in its current UIDVALIDITY. */
+export async function folderCounts(
+  sql: Queryable,
+  tenantId: string,
+  mailboxId: string,
+): Promise<Map<string, { stored: number; linked: number; failed: number; expunged: number }>> {
+  const rows = await sql<{ folderId: string; stored: number; linked: number; failed: number; expunged: number }[]>`
+    select m.folder_id as "folderId",
+           (count(*) filter (where m.status = 'stored'))::int as stored,
+           (count(*) filter (where m.status = 'linked'))::int as linked,
+           (count(*) filter (where m.status = 'failed'))::int as failed,
+           (count(*) filter (where m.expunged_at is not null))::int as expunged
+    from public.imap_messages m join public.imap_folders f on f.id = m.folder_id
+    where m.tenant_id = ${tenantId} and f.mailbox_id = ${mailboxId} and m.uidvalidity = f.uidvalidity
+    group by m.folder_id`;
+  return new Map(rows.map(({ folderId, ...counts }) => [folderId, counts]));
+}

@@ -30,6 +30,7 @@ export function toolContext(stack: Stack, principal: Principal, log: Logger): To
     ai: stack.config.ai,
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
+    imap: stack.config.imap,
     rollouts: stack.config.rollouts,
     retention: stack.config.retention,
     principal,

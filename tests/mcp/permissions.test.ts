@@ -34,6 +34,8 @@ const EXPECTED: Record<Action, Role[]> = {
   performance_report: ['owner', 'admin', 'member', 'viewer'],
   'email_retention_policy.read': ['owner', 'admin', 'member', 'viewer'],
   'retention_schedule.describe': ['owner', 'admin', 'member', 'viewer'],
+  list_mailboxes: ['owner', 'admin', 'member', 'viewer'],
+  get_mailbox: ['owner', 'admin', 'member', 'viewer'],
   ingest_email: ['owner', 'admin', 'member'],
   ingest_mailbox: ['owner', 'admin', 'member'],
   upload_file: ['owner', 'admin', 'member'],
@@ -46,6 +48,11 @@ const EXPECTED: Record<Action, Role[]> = {
   'retention_run_now.dryRun': ['owner', 'admin'],
   'retention_schedule.change': ['owner', 'admin'],
   'email_retention_policy.set': ['owner', 'admin'],
+  connect_mailbox: ['owner', 'admin'],
+  pause_mailbox: ['owner', 'admin'],
+  resume_mailbox: ['owner', 'admin'],
+  resync_mailbox: ['owner', 'admin'],
+  disconnect_mailbox: ['owner', 'admin'],
 };
 
 /** The refusals, word for word, as a caller reads them. */
@@ -64,6 +71,11 @@ const EXPECTED_TEXT: Partial<Record<Action, string>> = {
   'retention_run_now.dryRun': `a retention dry run ${NEEDS_ADMIN}`,
   'retention_schedule.change': `changing the retention schedule ${NEEDS_ADMIN}`,
   'email_retention_policy.set': `changing the email retention policy ${NEEDS_ADMIN}`,
+  connect_mailbox: `connecting an IMAP mailbox ${NEEDS_ADMIN}`,
+  pause_mailbox: `pausing an IMAP mailbox ${NEEDS_ADMIN}`,
+  resume_mailbox: `resuming an IMAP mailbox ${NEEDS_ADMIN}`,
+  resync_mailbox: `re-syncing an IMAP mailbox ${NEEDS_ADMIN}`,
+  disconnect_mailbox: `disconnecting an IMAP mailbox ${NEEDS_ADMIN}`,
 };
 
 describe('the permission matrix, every tool as every role over MCP HTTP', () => {
@@ -105,6 +117,17 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
     'retention_run_now.dryRun': ['retention_run_now', { dryRun: true, wait: false }],
     'retention_schedule.change': ['retention_schedule', { action: 'pause' }],
     'email_retention_policy.set': ['email_retention_policy', { days: null }],
+    list_mailboxes: ['list_mailboxes', {}],
+    // Allowed, these stop after the permission check: nothing listens on port 1, no such mailbox.
+    get_mailbox: ['get_mailbox', { mailboxId: randomUUID() }],
+    connect_mailbox: [
+      'connect_mailbox',
+      { host: '127.0.0.1', port: 1, tls: 'none', username: 'matrix', password: 'not-a-real-password' },
+    ],
+    pause_mailbox: ['pause_mailbox', { mailboxId: randomUUID() }],
+    resume_mailbox: ['resume_mailbox', { mailboxId: randomUUID() }],
+    resync_mailbox: ['resync_mailbox', { mailboxId: randomUUID() }],
+    disconnect_mailbox: ['disconnect_mailbox', { mailboxId: randomUUID() }],
   });
 
   beforeAll(async () => {

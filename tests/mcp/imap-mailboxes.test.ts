@@ -327,6 +327,7 @@ describe('IMAP mailboxes against a real Dovecot', () => {
       );
       const { mailboxes } = await callOk<{ mailboxes: Detail[] }>(otherMcp, 'list_mailboxes', {});
       expect(mailboxes.map((m) => m.mailboxId)).toEqual([bobBox.mailboxId]);
+      await callOk(otherMcp, 'disconnect_mailbox', { mailboxId: bobBox.mailboxId });
     } finally {
       await otherMcp.close();
     }

@@ -354,7 +354,9 @@ export async function folderCounts(
   tenantId: string,
   mailboxId: string,
 ): Promise<Map<string, { stored: number; linked: number; failed: number; expunged: number }>> {
-  const rows = await sql<{ folderId: string; stored: number; linked: number; failed: number; expunged: number }[]>`
+  const rows = await sql<
+    { folderId: string; stored: number; linked: number; failed: number; expunged: number }[]
+  >`
     select m.folder_id as "folderId",
            (count(*) filter (where m.status = 'stored'))::int as stored,
            (count(*) filter (where m.status = 'linked'))::int as linked,

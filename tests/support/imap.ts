@@ -64,7 +64,7 @@ export async function appendAll(
   for (const m of messages) {
     const { raw, date, flags } = typeof m === 'string' || Buffer.isBuffer(m) ? { raw: m } : m;
     const result = await client.append(folder, raw, flags ?? [], date);
-    if (!result || !result.uid) throw new Error(`APPEND to ${folder} gave no UID`);
+    if (result === false || !result.uid) throw new Error(`APPEND to ${folder} gave no UID`);
     out.push({ uid: result.uid, uidValidity: String(result.uidValidity) });
   }
   return out;

@@ -11,6 +11,7 @@ import {
   type IngestMailboxWorkflow,
   ingestMailboxContract,
 } from '../../workflows/ingest-mailbox.contract.js';
+import { type MailboxSyncWorkflow, mailboxSyncContract } from '../../workflows/mailbox-sync.contract.js';
 import {
   type PromptRolloutWorkflow,
   promptRolloutContract,
@@ -26,6 +27,7 @@ const signatures: [
   AnalyzeEmailWorkflow,
   IngestEmailWorkflow,
   IngestMailboxWorkflow,
+  MailboxSyncWorkflow,
   PromptRolloutWorkflow,
   RetentionRollupWorkflow,
   UploadFileWorkflow,
@@ -33,6 +35,7 @@ const signatures: [
   workflows.analyzeEmailWorkflow,
   workflows.ingestEmailWorkflow,
   workflows.ingestMailboxWorkflow,
+  workflows.mailboxSyncWorkflow,
   workflows.promptRolloutWorkflow,
   workflows.retentionRollupWorkflow,
   workflows.uploadFileWorkflow,
@@ -44,6 +47,7 @@ describe('workflow contracts', () => {
       analyzeEmailContract,
       ingestEmailContract,
       ingestMailboxContract,
+      mailboxSyncContract,
       promptRolloutContract,
       retentionRollupContract,
       uploadFileContract,

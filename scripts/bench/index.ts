@@ -5,6 +5,7 @@
  *   npm run bench -- analysis
  *   npm run bench -- rollout [--calls 5000]
  *   npm run bench -- rollup [--rows 1000000] [--batch 1000]
+ *   npm run bench -- sources [--messages 2000] [--appends 20]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   analysis: () => import('./analysis.js').then((m) => ({ run: () => m.benchAnalysis() })),
   rollout: () => import('./rollout.js'),
   rollup: () => import('./rollup.js'),
+  sources: () => import('./sources.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

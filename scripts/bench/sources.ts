@@ -86,7 +86,10 @@ export async function run(argv: string[]): Promise<void> {
       doSTARTTLS: false,
       auth: { user: 'bench', pass: 'bench-imap-password' },
       logger: false,
+      // Idle for minutes while the sync runs: no socket timeout for this client.
+      socketTimeout: 60 * 60_000,
     });
+    imap.on('error', () => {});
     await imap.connect();
     for (const raw of raws) await imap.append('INBOX', raw);
 

@@ -105,7 +105,8 @@ export async function run(argv: string[]): Promise<void> {
       for (;;) {
         const d = await getMailbox(deps, { mailboxId: connected.mailboxId });
         if (d.status === 'idle' && d.folderProgress[0]?.initialSync.complete) return d;
-        await sleep(100);
+        if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(d)}\n`);
+        await sleep(process.env.BENCH_DEBUG ? 3000 : 100);
       }
     });
 

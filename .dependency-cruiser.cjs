@@ -5,7 +5,8 @@
 //   workers/ (entry points, the composition root) → anything below them
 //   workflows/ → workflows/*.contract.ts, workflow-side helpers, core/, @temporalio/workflow|common
 //                (and activity TYPES: `import type`, never runtime code)
-//   activities/ → supabase/, core/, npm      temporal/ → contracts, core/, npm      dev-stack/, supabase/ → core/, npm
+//   activities/ → supabase/, imap/, core/, npm      temporal/ → contracts, core/, npm      dev-stack/, supabase/ → core/, npm
+//   imap/ (the one place IMAP connections are opened: app/ verifies accounts, activities sync them) → core/, npm
 //   core/ → nothing but node builtins and npm packages
 //   tests/ and scripts/ may import anything; nothing else imports them.
 //
@@ -38,7 +39,7 @@ const WORKFLOW_DEFINITIONS = [
 ].map(([, name]) => `^workflows/${name.replace(/[.]/g, '\\.')}\\.ts$`);
 
 const NPM = ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'];
-const PRODUCTION = '^(bin|core|workflows|activities|supabase|temporal|dev-stack|workers|mcp|app)/';
+const PRODUCTION = '^(bin|core|workflows|activities|supabase|temporal|dev-stack|workers|mcp|app|imap)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -115,7 +116,7 @@ module.exports = {
         'workflow contracts, never activities/, supabase/ or workflow definitions (types included: the ' +
         'contracts carry the types).',
       from: { path: '^mcp/' },
-      to: { path: '^(activities|supabase|workflows)/', pathNot: CONTRACTS },
+      to: { path: '^(activities|supabase|workflows|imap)/', pathNot: CONTRACTS },
     },
     {
       name: 'app-only-contracts',
@@ -132,7 +133,15 @@ module.exports = {
       comment:
         'temporal/ (connection, client, UI links) is used by every layer above it and imports core/ and contracts only.',
       from: { path: '^temporal/' },
-      to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows)/', pathNot: CONTRACTS },
+      to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|imap)/', pathNot: CONTRACTS },
+    },
+    {
+      name: 'imap-is-a-leaf',
+      severity: 'error',
+      comment:
+        'imap/ opens IMAP connections (imapflow) for app/ (verifying an account) and activities/ (syncing it); it imports core/ only.',
+      from: { path: '^imap/' },
+      to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|temporal)/' },
     },
     {
       name: 'supabase-is-data-only',
@@ -142,7 +151,7 @@ module.exports = {
         '(pure: types and id functions) where a read names a run: analysis-plan.ts, shared by app/ and the ' +
         'ingestion activity, turns which prompt version serves an email into the analysis run it will be.',
       from: { path: '^supabase/' },
-      to: { path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack)/', pathNot: CONTRACTS },
+      to: { path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack|imap)/', pathNot: CONTRACTS },
     },
     {
       name: 'dev-stack-is-standalone',
@@ -155,7 +164,7 @@ module.exports = {
       name: 'workers-are-entry-points',
       severity: 'error',
       comment: 'workers/ is the composition root: bin/, tests/ and scripts/ import it, nothing else does.',
-      from: { path: '^(core|workflows|activities|supabase|temporal|dev-stack|mcp|app)/' },
+      from: { path: '^(core|workflows|activities|supabase|temporal|dev-stack|mcp|app|imap)/' },
       to: { path: '^workers/' },
     },
     {

@@ -16,6 +16,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY temporal ./temporal
+COPY imap ./imap
 COPY app ./app
 COPY mcp ./mcp
 COPY supabase ./supabase

@@ -5,12 +5,14 @@ import { type AnalysisActivityDeps, createAnalysisActivities } from './analysis-
 import { createEmailActivities, type EmailActivityDeps } from './email-activities.js';
 import { createFileActivities, type FileActivityDeps } from './file-activities.js';
 import { createMailboxActivities, type MailboxActivityDeps } from './mailbox-activities.js';
+import { createMailboxSyncActivities, type MailboxSyncActivityDeps } from './mailbox-sync-activities.js';
 import { createPromptRolloutActivities } from './prompt-rollout-activities.js';
 import { createRawArchiveActivities } from './raw-archive-activities.js';
 import { createRetentionActivities, type RetentionActivityDeps } from './retention-activities.js';
 
 export type ActivityDeps = EmailActivityDeps &
   MailboxActivityDeps &
+  MailboxSyncActivityDeps &
   FileActivityDeps &
   AnalysisActivityDeps &
   RetentionActivityDeps;
@@ -20,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEmailActivities(deps),
     ...createMailboxActivities(deps),
+    ...createMailboxSyncActivities(deps),
     ...createAnalysisActivities(deps),
     ...createPromptRolloutActivities(deps),
     ...createRetentionActivities(deps),
@@ -34,6 +37,7 @@ export function createFilesQueueActivities(deps: ActivityDeps) {
 export type { AnalysisActivities } from './analysis-activities.js';
 export type { EmailActivities } from './email-activities.js';
 export type { FileActivities } from './file-activities.js';
+export type { MailboxSyncActivities } from './mailbox-sync-activities.js';
 export type { PromptRolloutActivities } from './prompt-rollout-activities.js';
 export type { RawArchiveActivities } from './raw-archive-activities.js';
 export type { RetentionActivities } from './retention-activities.js';

@@ -6,14 +6,12 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { heartbeat } from '@temporalio/activity';
-import { parseEmailWithAttachments } from '../core/attachments.js';
-import { type ParsedEmail, type ParseLimits, sha256Hex } from '../core/email.js';
+import { type ParseLimits, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { resolveImportPath } from '../core/import-path.js';
 import { type MboxMessage, MboxSplitter } from '../core/mbox.js';
-import { claimAttachments } from '../supabase/attachments.js';
 import type { Sql } from '../supabase/db.js';
-import { recordIngestFailure, upsertEmail } from '../supabase/emails.js';
+import { recordIngestFailure } from '../supabase/emails.js';
 import {
   type LedgerEntry,
   ledgerAttachmentsPending,
@@ -28,7 +26,7 @@ import {
 } from '../supabase/mailboxes.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
 import { tenantSlug } from '../supabase/tenants.js';
-import { claimOf } from './email-activities.js';
+import { parseBatch, storeParsed } from './parse-batch.js';
 
 export interface MailboxActivityDeps {
   sql: Sql;
@@ -60,8 +58,6 @@ export interface MailboxReport extends MailboxCounts, MailboxAttachmentCounts {
    */
   rawNotArchived: number;
 }
-
-const HEARTBEAT_EVERY = 50;
 
 export function createMailboxActivities(deps: MailboxActivityDeps) {
   const { sql, limits, importDir } = deps;
@@ -149,9 +145,9 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
      * attachment claims and their ledger updates commit in one transaction: fewer round trips, and a
      * retry after a crash finds each message either settled or still pending, never half-done.
      *
-     * Each message is parsed once: its attachments come from the same parse and their bytes are staged
-     * right away (before the transaction, and then dropped from memory), so the upload step after the
-     * chunk reads only the claims (see stageEmailAttachments), not the raw message again.
+     * Each message is parsed once (parseBatch, shared with the IMAP sync): its attachments come from the
+     * same parse and their bytes are staged right away, so the upload step after the chunk reads only the
+     * claims (see stageEmailAttachments), not the raw message again.
      */
     async ingestMailboxSlice(
       input: Omit<MailboxRef, 'source'> & {
@@ -173,45 +169,28 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
         input.tenantId,
         pending.map((p) => p.rawSha256),
       );
-      const parsed: {
-        seq: number;
-        email: ParsedEmail;
-        attachments: ReturnType<typeof claimOf>[];
-      }[] = [];
-      const rejected: { seq: number; sha256: string; type: string; message: string }[] = [];
-      for (const [i, entry] of pending.entries()) {
-        const raw = raws.get(entry.rawSha256);
-        try {
-          if (!raw) throw new UserFacingError(ErrorType.RawMessageMissing, 'the staged message is missing');
-          const parse = await parseEmailWithAttachments(raw, limits);
-          const { email } = parse;
-          const attachments = input.stageAttachments ? parse.attachments : [];
-          // Staged for every parsed message; a duplicate's are never claimed and age out.
-          await stageContents(sql, input.tenantId, attachments);
-          parsed.push({ seq: entry.seq, email, attachments: attachments.map(claimOf) });
-        } catch (err) {
-          if (!(err instanceof UserFacingError)) throw err;
-          rejected.push({ seq: entry.seq, sha256: entry.rawSha256, type: err.type, message: err.message });
-        }
-        if (i % HEARTBEAT_EVERY === 0) heartbeat({ parsed: i });
-      }
+      const { parsed, rejected } = await parseBatch(
+        sql,
+        limits,
+        input.tenantId,
+        pending.map((p) => ({ key: p.seq, sha256: p.rawSha256, raw: raws.get(p.rawSha256) })),
+        input.stageAttachments ?? false,
+      );
 
       const counts = { stored: 0, duplicates: 0, failed: 0 };
       await sql.begin(async (tx) => {
-        for (const { seq, email, attachments } of parsed) {
-          const { emailId, created } = await upsertEmail(tx, input.tenantId, email);
-          // Only a new email's attachments are uploaded (a duplicate's belong to the email stored before).
-          if (created) await claimAttachments(tx, input.tenantId, emailId, attachments);
+        for (const item of parsed) {
+          const { emailId, created } = await storeParsed(tx, input.tenantId, item);
           const status = created ? 'stored' : 'duplicate';
-          const outcome = { status, emailId, attachmentCount: email.attachmentCount } as const;
-          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, seq, outcome)) {
+          const outcome = { status, emailId, attachmentCount: item.email.attachmentCount } as const;
+          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, item.key, outcome)) {
             counts[created ? 'stored' : 'duplicates']++;
           }
         }
         for (const r of rejected) {
           await recordIngestFailure(tx, input.tenantId, r.sha256, r.type, r.message);
           const outcome = { status: 'failed' as const, reason: r.type, detail: r.message };
-          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, r.seq, outcome)) counts.failed++;
+          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, r.key, outcome)) counts.failed++;
         }
       });
       return counts;

@@ -19,6 +19,7 @@ import {
   linkRawFile,
   type RawPending,
   rawPendingForEmail,
+  rawPendingForEmails,
   rawPendingInMailbox,
 } from '../supabase/raw-messages.js';
 import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS } from './file-uploader.js';
@@ -27,7 +28,11 @@ export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
 const FILES_AT_ONCE = 4;
 
-export type RawArchiveScope = { emailId: string } | { mailboxSha256: string; fromSeq: number; toSeq: number };
+export type RawArchiveScope =
+  | { emailId: string }
+  /** A batch of emails (an IMAP sync pass's new ones). */
+  | { emailIds: string[] }
+  | { mailboxSha256: string; fromSeq: number; toSeq: number };
 
 export interface RawArchiveReport {
   archived: number;
@@ -79,7 +84,9 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
   const pendingOf = (tenantId: string, scope: RawArchiveScope) =>
     'emailId' in scope
       ? rawPendingForEmail(deps.sql, tenantId, scope.emailId)
-      : rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
+      : 'emailIds' in scope
+        ? rawPendingForEmails(deps.sql, tenantId, scope.emailIds)
+        : rawPendingInMailbox(deps.sql, tenantId, scope.mailboxSha256, scope);
 
   return {
     /**

@@ -45,6 +45,8 @@ export interface AppDeps {
   waitMs: number;
   /** mbox imports: import directory, upload cap and batch defaults. */
   mailbox: Config['mailbox'];
+  /** IMAP mailboxes: the credentials key (or the local key file). */
+  imap: Config['imap'];
   /** Prompt rollouts: which organizations' admins may change prompts, and default bake/poll times. */
   rollouts: Config['rollouts'];
   /** Retention policy, schedule id and operator organization. */

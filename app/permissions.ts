@@ -37,6 +37,8 @@ export const PERMISSIONS = {
   'email_retention_policy.read': { what: 'reading the email retention policy', roles: READ },
   'retention_schedule.describe': { what: 'reading the retention schedule', roles: READ },
   'inbound_addresses.list': { what: 'listing inbound addresses', roles: READ },
+  list_mailboxes: { what: 'listing IMAP mailboxes', roles: READ },
+  get_mailbox: { what: 'reading an IMAP mailbox', roles: READ },
   // Writing and spending
   ingest_email: { what: 'ingesting email', roles: WRITE },
   ingest_mailbox: { what: 'importing a mailbox', roles: WRITE },
@@ -52,6 +54,12 @@ export const PERMISSIONS = {
   'retention_schedule.change': { what: 'changing the retention schedule', roles: ADMIN },
   'email_retention_policy.set': { what: 'changing the email retention policy', roles: ADMIN },
   'inbound_addresses.change': { what: 'changing inbound addresses', roles: ADMIN },
+  // IMAP mailboxes: credentials and what flows into the tenant
+  connect_mailbox: { what: 'connecting an IMAP mailbox', roles: ADMIN },
+  pause_mailbox: { what: 'pausing an IMAP mailbox', roles: ADMIN },
+  resume_mailbox: { what: 'resuming an IMAP mailbox', roles: ADMIN },
+  resync_mailbox: { what: 're-syncing an IMAP mailbox', roles: ADMIN },
+  disconnect_mailbox: { what: 'disconnecting an IMAP mailbox', roles: ADMIN },
 } as const satisfies Record<string, Permission>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -176,6 +176,17 @@ const envSchema = z.object({
   MAILBOX_CONCURRENCY: positiveInt.max(64).default(4),
   MAILBOX_CHUNK_MESSAGES: positiveInt.max(5000).default(500),
   MAX_MAILBOX_UPLOAD_BYTES: positiveInt.max(1024 * MiB).default(64 * MiB),
+  /** 32 bytes, base64 or hex: encrypts IMAP credentials at rest (AES-256-GCM). Local default: a key file. */
+  MAILBOX_CREDENTIALS_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => keyBytes(v) !== undefined, 'must be 32 bytes, as 64 hex digits or base64')
+      .optional(),
+  ),
+  /** How often a mailbox whose server has no IDLE (or folders beyond the first) is checked for new mail. */
+  MAILBOX_POLL_SECONDS: positiveInt.max(86_400).default(60),
+  /** Messages fetched and stored per transaction by the mailbox sync. */
+  MAILBOX_SYNC_BATCH: positiveInt.max(1000).default(50),
 
   MCP_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   MCP_HTTP_PORT: port.default(8787),
@@ -392,6 +403,8 @@ export interface Config {
   storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
   mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
+  /** IMAP mailboxes: the credentials key (undefined: none configured and not the local default). */
+  imap: { credentialsKey?: Uint8Array; keyFile?: string; pollSeconds: number; batchSize: number };
   tenant: string;
   logLevel: Env['LOG_LEVEL'];
   ai: AiConfig;
@@ -524,6 +537,13 @@ export function loadConfig(
       concurrency: env.MAILBOX_CONCURRENCY,
       chunkMessages: env.MAILBOX_CHUNK_MESSAGES,
       maxUploadBytes: env.MAX_MAILBOX_UPLOAD_BYTES,
+    },
+    imap: {
+      credentialsKey: env.MAILBOX_CREDENTIALS_KEY ? keyBytes(env.MAILBOX_CREDENTIALS_KEY) : undefined,
+      // The local default (embedded database, nothing configured): a key file of its own in the data dir.
+      keyFile: dbUrl ? undefined : path.join(dataDir, 'mailbox-credentials.key'),
+      pollSeconds: env.MAILBOX_POLL_SECONDS,
+      batchSize: env.MAILBOX_SYNC_BATCH,
     },
     files: {
       taskQueue: env.TEMPORAL_FILES_TASK_QUEUE,
@@ -767,6 +787,12 @@ function aiConfig(env: Env): AiConfig {
       maxInputTokens: env.AI_MAX_INPUT_TOKENS,
     },
   };
+}
+
+/** A 32-byte key written as 64 hex digits or as base64; undefined when it is neither. */
+export function keyBytes(text: string): Uint8Array | undefined {
+  const bytes = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  return bytes.length === 32 ? new Uint8Array(bytes) : undefined;
 }
 
 function isSecret(name: string): boolean {

@@ -45,6 +45,15 @@ export const ErrorType = {
   InvalidTransition: 'InvalidTransition',
   /** A steering action the rollout accepted, but the run failed while applying it (it rolls back). */
   RolloutFailed: 'RolloutFailed',
+  // IMAP mailboxes
+  /** The IMAP server refused the login: the mailbox waits (needs_attention) for new credentials or resume. */
+  MailboxAuthFailed: 'MailboxAuthFailed',
+  /** The IMAP server cannot be reached or dropped the connection (retried with backoff by the sync). */
+  MailboxUnavailable: 'MailboxUnavailable',
+  /** A folder to sync does not exist on the server. */
+  MailboxFolderNotFound: 'MailboxFolderNotFound',
+  /** Credentials cannot be stored: MAILBOX_CREDENTIALS_KEY is not set (required outside the local default). */
+  CredentialsKeyMissing: 'CredentialsKeyMissing',
   /** The worker derived another key for a message than the caller did (parser versions differ). */
   KeyMismatch: 'KeyMismatch',
   // Storage: the service kept failing after every retry, or refused with a code of its own.

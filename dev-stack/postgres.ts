@@ -6,7 +6,16 @@ import { access, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { freePort, type Log, lastLines, onParentExit, run, stderrLogger } from './util.js';
+import {
+  aptInstall,
+  freePort,
+  type Log,
+  lastLines,
+  onParentExit,
+  run,
+  stderrLogger,
+  unprivilegedUser,
+} from './util.js';
 
 export interface ProvisionedPostgres {
   /** Superuser URL (trust auth, no password). */
@@ -40,7 +49,7 @@ export async function provisionPostgres(
   if (!bindir) throw new Error(NOT_FOUND);
 
   // initdb and postgres refuse to run as root, so root hands the cluster to a system user.
-  const runAs = process.getuid?.() === 0 ? await unprivilegedUser() : undefined;
+  const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
   const pgCommand = (tool: string, args: string[]): [string, string[]] =>
     runAs ? ['runuser', ['-u', runAs.name, '--', join(bindir, tool), ...args]] : [join(bindir, tool), args];
 
@@ -171,31 +180,11 @@ async function findServerBinaries(): Promise<string | undefined> {
  * get in the way because our cluster picks a free port.
  */
 async function installWithApt(log: Log): Promise<string | undefined> {
-  if (process.getuid?.() !== 0 || (await run('apt-get', ['--version'])).code !== 0) return undefined;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { env });
   log('PostgreSQL server not found; installing it with apt-get');
-  let result = await install();
-  if (result.code !== 0) {
-    // Usually stale or missing package lists (fresh containers ship none).
-    log('apt-get install failed; running apt-get update and retrying');
-    await run('apt-get', ['update'], { env });
-    result = await install();
-  }
-  if (result.code !== 0) log(`apt-get install failed: ${lastLines(result.stderr, 3)}`);
-  return findServerBinaries();
+  return (await aptInstall(['postgresql'], log)) ? findServerBinaries() : undefined;
 }
 
 /** The `postgres` user the Debian package creates, else `nobody`, which exists everywhere. */
-async function unprivilegedUser(): Promise<{ name: string; uid: number; gid: number }> {
-  for (const name of ['postgres', 'nobody']) {
-    const uid = await run('id', ['-u', name]);
-    const gid = await run('id', ['-g', name]);
-    if (uid.code === 0 && gid.code === 0) {
-      return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-    }
-  }
-  throw new Error(
-    'Running as root, but neither the `postgres` nor the `nobody` user exists to run PostgreSQL.',
-  );
+function postgresUser() {
+  return unprivilegedUser(['postgres', 'nobody'], 'PostgreSQL');
 }

@@ -2,7 +2,9 @@
 //   npx tsx dev-stack/provision.ts temporal-cli    prints the resolved CLI path
 //   npx tsx dev-stack/provision.ts temporal-check  starts and stops a dev server
 //   npx tsx dev-stack/provision.ts postgres-check  provisions, queries, stops PostgreSQL
+//   npx tsx dev-stack/provision.ts dovecot-check   provisions Dovecot, creates a folder, stops it
 import postgres from 'postgres';
+import { provisionDovecot } from './dovecot.js';
 import { createDatabase, provisionPostgres } from './postgres.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
@@ -21,6 +23,17 @@ const commands: Record<string, () => Promise<void>> = {
     });
     console.log(`Temporal dev server was ready at ${server.address} (namespace ${server.namespace})`);
     await server.stop();
+  },
+
+  'dovecot-check': async () => {
+    const server = await provisionDovecot({ users: { check: 'check-password' } });
+    try {
+      await server.doveadm(['mailbox', 'create', '-u', 'check', 'Check']);
+      const status = await server.doveadm(['mailbox', 'status', '-u', 'check', 'uidvalidity', 'Check']);
+      console.log(`Dovecot was ready at ${server.host}:${server.port} (${status.trim()})`);
+    } finally {
+      await server.stop();
+    }
   },
 
   'postgres-check': async () => {

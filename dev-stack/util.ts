@@ -99,3 +99,36 @@ export function onParentExit(cleanup: () => void): () => void {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `apt-get install` of Debian packages, for root on Debian/Ubuntu (CI, containers); false elsewhere or
+ * when it fails. Stale or missing package lists (fresh containers ship none) get one `apt-get update`.
+ */
+export async function aptInstall(packages: string[], log: Log): Promise<boolean> {
+  if (process.getuid?.() !== 0 || (await run('apt-get', ['--version'])).code !== 0) return false;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
+  let result = await install();
+  if (result.code !== 0) {
+    log('apt-get install failed; running apt-get update and retrying');
+    await run('apt-get', ['update'], { env });
+    result = await install();
+  }
+  if (result.code !== 0) log(`apt-get install failed: ${lastLines(result.stderr, 3)}`);
+  return result.code === 0;
+}
+
+/** The first of `names` that exists as a system user: servers that refuse root run as it. */
+export async function unprivilegedUser(
+  names: string[],
+  server: string,
+): Promise<{ name: string; uid: number; gid: number }> {
+  for (const name of names) {
+    const uid = await run('id', ['-u', name]);
+    const gid = await run('id', ['-g', name]);
+    if (uid.code === 0 && gid.code === 0) {
+      return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+    }
+  }
+  throw new Error(`Running as root, but none of the users ${names.join(', ')} exists to run ${server}.`);
+}

@@ -17,6 +17,17 @@ export function rawPendingForEmail(sql: Queryable, tenantId: string, emailId: st
     where tenant_id = ${tenantId} and id = ${emailId} and raw_file_id is null`;
 }
 
+/** Those of the emails whose raw message is not in storage yet. */
+export function rawPendingForEmails(
+  sql: Queryable,
+  tenantId: string,
+  emailIds: string[],
+): Promise<RawPending[]> {
+  return sql<RawPending[]>`
+    select id as "emailId", raw_sha256 as "rawSha256" from public.emails
+    where tenant_id = ${tenantId} and id = any(${emailIds}::uuid[]) and raw_file_id is null`;
+}
+
 /**
  * Emails of an mbox import's messages in [fromSeq, toSeq), stored by it or already stored before (a
  * duplicate), whose raw message is not in storage yet. An email is the work of its first message in the

@@ -43,6 +43,7 @@ export function toolContext(
     ai: stack.config.ai,
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
+    imap: stack.config.imap,
     rollouts: stack.config.rollouts,
     retention: stack.config.retention,
     principal,

@@ -121,6 +121,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           sql,
           limits: config.limits,
           importDir: config.mailbox.importDir,
+          imap: config.imap,
           storage,
           files: config.files,
           ai: config.ai,

@@ -4,6 +4,7 @@
 export { analyzeEmailWorkflow } from './analyze-email.js';
 export { ingestEmailWorkflow } from './ingest-email.js';
 export { ingestMailboxWorkflow } from './ingest-mailbox.js';
+export { mailboxSyncWorkflow } from './mailbox-sync.js';
 export { promptRolloutWorkflow } from './prompt-rollout.js';
 export { retentionRollupWorkflow } from './retention-rollup.js';
 export { uploadFileWorkflow } from './upload-file.js';

@@ -24,21 +24,17 @@
  * linked from this run's history, findable by its id `analysis/<tenant>/<emailId>/<provider>-v<n>`.
  */
 
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ParentClosePolicy,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import type { EmailActivities } from '../activities/email-activities.js';
-import { failureText } from '../core/failure.js';
-import { type AnalyzeEmailWorkflow, analyzeEmailContract } from './analyze-email.contract.js';
+import { ANALYSIS_OFF, startAnalysis } from './email-analysis-start.js';
 import { uploadEmailAttachments } from './email-attachments.js';
 import {
   type AttachmentOutcome,
@@ -53,23 +49,13 @@ import {
   LOCAL_STEPS_PATCH,
 } from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
-import {
-  cutChars,
-  detailsText,
-  IngestStatus,
-  searchAttribute,
-  summaryText,
-  TenantId,
-  ThreadId,
-} from './search-attributes.js';
+import { cutChars, detailsText, IngestStatus, searchAttribute, ThreadId } from './search-attributes.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
 type Steps = Pick<EmailActivities & AnalysisActivities, 'ingestStagedEmail' | 'planEmailAnalysis'>;
 const remoteSteps = proxyActivities<Steps>(ingestEmailActivityOptions);
 const localSteps = proxyLocalActivities<Steps>(ingestEmailLocalActivityOptions);
-
-const ANALYSIS_OFF = 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)';
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -134,7 +120,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     ? undefined
     : input.analyse === false
       ? { workflowId: null, note: ANALYSIS_OFF }
-      : await startAnalysis(planEmailAnalysis, input.tenantId, stored.emailId);
+      : await startAnalysis(input.tenantId, stored.emailId, planEmailAnalysis);
   const analysisWorkflowId = analysis?.workflowId ?? null;
   const failed = attachments.filter((a) => a.status === 'failed').length;
   setCurrentDetails(
@@ -159,36 +145,4 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     rawMessage,
     analysisWorkflowId,
   };
-}
-
-/**
- * Start the analysis child and return its id, without waiting for it (see the header comment). A plan
- * that cannot be made (analysis off, no active prompt) is reported, never a reason to fail ingestion.
- */
-async function startAnalysis(
-  planEmailAnalysis: Steps['planEmailAnalysis'],
-  tenantId: string,
-  emailId: string,
-): Promise<{ workflowId: string | null; note: string }> {
-  let plan: Awaited<ReturnType<Steps['planEmailAnalysis']>>;
-  try {
-    plan = await planEmailAnalysis({ tenantId, emailId });
-  } catch (err) {
-    return { workflowId: null, note: `Analysis not started: ${failureText(err)}` };
-  }
-  if (!plan) return { workflowId: null, note: ANALYSIS_OFF };
-  try {
-    await startChild<AnalyzeEmailWorkflow>(analyzeEmailContract.workflowType, {
-      workflowId: plan.workflowId,
-      args: [plan.input],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
-      staticSummary: summaryText(plan.summary),
-    });
-  } catch (err) {
-    // Already analysed (or being analysed) with this prompt version: that run is the analysis.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
 }

@@ -8,7 +8,8 @@
  *   npm run bench -- peers [--messages 2000] [--calls 50]
  *   npm run bench -- fairness [--import 2000] [--calls 30]
  *   npm run bench -- scale [--sizes 0,1000,100000,1000000] [--calls 100] [--searches 40] [--mailbox 300]
- *   npm run bench -- sources [--messages 1000]   (inbound SMTP with 10 concurrent senders)
+ *   npm run bench -- sources [--messages 2000] [--appends 20]   (IMAP sync vs ingest_mailbox; APPEND to row)
+ *   npm run bench -- sources-smtp [--messages 1000]   (inbound SMTP with 10 concurrent senders)
  *   npm run bench -- events [--emails 500] [--mailbox 5000]
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
@@ -20,7 +21,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scale: () => import('./scale.js'),
   fairness: () => import('./fairness.js'),
   peers: () => import('./peers.js'),
-  sources: () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
+  sources: () => import('./sources.js'),
+  'sources-smtp': () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
   events: () => import('./events.js'),
 };
 

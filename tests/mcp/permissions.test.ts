@@ -35,6 +35,8 @@ const EXPECTED: Record<Action, Role[]> = {
   'email_retention_policy.read': ['owner', 'admin', 'member', 'viewer'],
   'retention_schedule.describe': ['owner', 'admin', 'member', 'viewer'],
   'inbound_addresses.list': ['owner', 'admin', 'member', 'viewer'],
+  list_mailboxes: ['owner', 'admin', 'member', 'viewer'],
+  get_mailbox: ['owner', 'admin', 'member', 'viewer'],
   ingest_email: ['owner', 'admin', 'member'],
   ingest_mailbox: ['owner', 'admin', 'member'],
   upload_file: ['owner', 'admin', 'member'],
@@ -48,6 +50,11 @@ const EXPECTED: Record<Action, Role[]> = {
   'retention_schedule.change': ['owner', 'admin'],
   'email_retention_policy.set': ['owner', 'admin'],
   'inbound_addresses.change': ['owner', 'admin'],
+  connect_mailbox: ['owner', 'admin'],
+  pause_mailbox: ['owner', 'admin'],
+  resume_mailbox: ['owner', 'admin'],
+  resync_mailbox: ['owner', 'admin'],
+  disconnect_mailbox: ['owner', 'admin'],
 };
 
 /** The refusals, word for word, as a caller reads them. */
@@ -67,6 +74,11 @@ const EXPECTED_TEXT: Partial<Record<Action, string>> = {
   'retention_schedule.change': `changing the retention schedule ${NEEDS_ADMIN}`,
   'email_retention_policy.set': `changing the email retention policy ${NEEDS_ADMIN}`,
   'inbound_addresses.change': `changing inbound addresses ${NEEDS_ADMIN}`,
+  connect_mailbox: `connecting an IMAP mailbox ${NEEDS_ADMIN}`,
+  pause_mailbox: `pausing an IMAP mailbox ${NEEDS_ADMIN}`,
+  resume_mailbox: `resuming an IMAP mailbox ${NEEDS_ADMIN}`,
+  resync_mailbox: `re-syncing an IMAP mailbox ${NEEDS_ADMIN}`,
+  disconnect_mailbox: `disconnecting an IMAP mailbox ${NEEDS_ADMIN}`,
 };
 
 describe('the permission matrix, every tool as every role over MCP HTTP', () => {
@@ -111,6 +123,17 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
     'inbound_addresses.list': ['inbound_addresses', { action: 'list' }],
     // Allowed, this removes an address the tenant never had: nothing changes.
     'inbound_addresses.change': ['inbound_addresses', { action: 'remove', domain: 'never-added.example' }],
+    list_mailboxes: ['list_mailboxes', {}],
+    // Allowed, these stop after the permission check: nothing listens on port 1, no such mailbox.
+    get_mailbox: ['get_mailbox', { mailboxId: randomUUID() }],
+    connect_mailbox: [
+      'connect_mailbox',
+      { host: '127.0.0.1', port: 1, tls: 'none', username: 'matrix', password: 'not-a-real-password' },
+    ],
+    pause_mailbox: ['pause_mailbox', { mailboxId: randomUUID() }],
+    resume_mailbox: ['resume_mailbox', { mailboxId: randomUUID() }],
+    resync_mailbox: ['resync_mailbox', { mailboxId: randomUUID() }],
+    disconnect_mailbox: ['disconnect_mailbox', { mailboxId: randomUUID() }],
   });
 
   beforeAll(async () => {

@@ -20,10 +20,13 @@ export interface HttpStack {
   mcp: McpClient;
 }
 
-export function useHttpStack(role: Exclude<MemberRole, 'owner'> = 'member'): HttpStack {
+export function useHttpStack(
+  role: Exclude<MemberRole, 'owner'> = 'member',
+  env: Record<string, string> = {},
+): HttpStack {
   const t = {} as HttpStack;
   beforeAll(async () => {
-    t.stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0' }));
+    t.stack = await startTestStack(testEnv({ MCP_HTTP_PORT: '0', ...env }));
     t.http = await startMcpHttp(t.stack, createLogger('warn'));
     const key = generateApiKey();
     await registerApiKey(t.stack.sql, t.stack.defaultTenant.id, uniqueName('key'), key, role);

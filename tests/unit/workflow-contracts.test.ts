@@ -15,6 +15,7 @@ import {
   type IngestMailboxWorkflow,
   ingestMailboxContract,
 } from '../../workflows/ingest-mailbox.contract.js';
+import { type MailboxSyncWorkflow, mailboxSyncContract } from '../../workflows/mailbox-sync.contract.js';
 import {
   type PromptRolloutWorkflow,
   promptRolloutContract,
@@ -31,6 +32,7 @@ const signatures: [
   AnalyzeEmailWorkflow,
   IngestEmailWorkflow,
   IngestMailboxWorkflow,
+  MailboxSyncWorkflow,
   PromptRolloutWorkflow,
   RetentionRollupWorkflow,
   UploadFileWorkflow,
@@ -38,6 +40,7 @@ const signatures: [
   workflows.analyzeEmailWorkflow,
   workflows.ingestEmailWorkflow,
   workflows.ingestMailboxWorkflow,
+  workflows.mailboxSyncWorkflow,
   workflows.promptRolloutWorkflow,
   workflows.retentionRollupWorkflow,
   workflows.uploadFileWorkflow,
@@ -49,6 +52,7 @@ describe('workflow contracts', () => {
       analyzeEmailContract,
       ingestEmailContract,
       ingestMailboxContract,
+      mailboxSyncContract,
       promptRolloutContract,
       retentionRollupContract,
       uploadFileContract,

@@ -53,7 +53,12 @@ export async function connectClient(
     tls: target.tls ? {} : undefined,
     apiKey: target.apiKey,
   });
-  return new Client({ connection, namespace: target.namespace, dataConverter, interceptors: { workflow: interceptors } });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter,
+    interceptors: { workflow: interceptors },
+  });
 }
 
 /** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */

@@ -4,5 +4,7 @@
  * storage when the server has it.
  */
 import type { ResourceDeps } from '../app/resources.js';
+import type { Tracing } from '../temporal/tracing.js';
 
-export type ToolContext = ResourceDeps;
+/** `traceTool`: when traces are exported, every tool call runs in its span (mcp/tool-registry.ts). */
+export type ToolContext = ResourceDeps & { traceTool?: Tracing['toolSpan'] };

@@ -44,7 +44,7 @@ export function createMcpServer(ctx: ToolContext, sessions: SubscriptionOptions 
     capabilities: { resources: { subscribe: true, listChanged: true } },
   });
   adoptSdkRefusals(server, ctx.log);
-  const tools = guardedRegistry(server, ctx.log);
+  const tools = guardedRegistry(server, ctx.log, ctx.traceTool);
   registerIngestEmail(tools, ctx);
   registerIngestMailbox(tools, ctx);
   registerUploadFile(tools, ctx);

@@ -4,7 +4,8 @@
  *  - text arguments that no database or mail system can hold (NUL, unpaired surrogates) are refused as
  *    `InvalidInput` before the tool runs, naming the argument;
  *  - anything a handler throws becomes one `Type: message` result (mcp/tool-result.ts), so a tool never
- *    needs a try/catch of its own and no error reaches a caller in any other shape.
+ *    needs a try/catch of its own and no error reaches a caller in any other shape;
+ *  - when traces are exported, the call runs in a span, the root of the workflows it starts.
  * The SDK refuses some calls itself (arguments that fail the input schema, an unknown tool) with text of
  * its own; `adoptSdkRefusals` renders those in the same vocabulary.
  */
@@ -13,15 +14,20 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { zodIssues } from '../core/failure.js';
 import type { Logger } from '../core/logger.js';
+import type { ToolContext } from './context.js';
 import { toolError } from './tool-result.js';
 
 export type ToolRegistry = Pick<McpServer, 'registerTool'>;
 
 type AnyHandler = (...args: unknown[]) => CallToolResult | Promise<CallToolResult>;
 
-export function guardedRegistry(server: McpServer, log: Logger): ToolRegistry {
+export function guardedRegistry(
+  server: McpServer,
+  log: Logger,
+  traceTool?: ToolContext['traceTool'],
+): ToolRegistry {
   const registerTool = (name: string, config: unknown, handler: AnyHandler) => {
-    const guarded: AnyHandler = async (...args) => {
+    const run: AnyHandler = async (...args) => {
       try {
         // With an input schema the SDK passes (args, extra), without one only (extra).
         if (args.length > 1) refuseUnsafeText(args[0]);
@@ -30,6 +36,7 @@ export function guardedRegistry(server: McpServer, log: Logger): ToolRegistry {
         return toolError(err, log, name);
       }
     };
+    const guarded: AnyHandler = traceTool ? (...args) => traceTool(name, async () => run(...args)) : run;
     return (server.registerTool as (n: string, c: unknown, h: AnyHandler) => unknown)(name, config, guarded);
   };
   return { registerTool: registerTool as McpServer['registerTool'] };

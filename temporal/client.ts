@@ -5,7 +5,7 @@
  * The worker side builds its connection from the same target in `worker-connection.ts`, kept apart so a
  * client process never loads the worker's native module. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../core/config.js';
 
@@ -39,14 +39,26 @@ function guessUiUrl(address: string): string {
   return `http://${address.split(':')[0]}:8233`;
 }
 
-/** `dataConverter`: from data-converter.ts, so every client encrypts and decrypts alike. */
-export async function connectClient(target: TemporalTarget, dataConverter: DataConverter): Promise<Client> {
+/**
+ * `dataConverter`: from data-converter.ts, so every client encrypts and decrypts alike. `interceptors`:
+ * the tracing client interceptor (temporal/tracing.ts) when traces are exported.
+ */
+export async function connectClient(
+  target: TemporalTarget,
+  dataConverter: DataConverter,
+  interceptors: WorkflowClientInterceptor[] = [],
+): Promise<Client> {
   const connection = await Connection.connect({
     address: target.address,
     tls: target.tls ? {} : undefined,
     apiKey: target.apiKey,
   });
-  return new Client({ connection, namespace: target.namespace, dataConverter });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter,
+    interceptors: { workflow: interceptors },
+  });
 }
 
 /** A link to one run in the Web UI (or to the workflow's latest run when runId is unknown). */

@@ -48,6 +48,7 @@ export function toolContext(
     retention: stack.config.retention,
     principal,
     log: log.child({ actor: principal.actor }),
+    traceTool: stack.tracing?.toolSpan,
   };
 }
 

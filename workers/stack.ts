@@ -28,6 +28,7 @@ import { ensureOrganization, findTenant, type Tenant } from '../supabase/tenants
 import { connectClient, type TemporalTarget, temporalTarget } from '../temporal/client.js';
 import { dataConverterFor, resolvePayloadKeys } from '../temporal/data-converter.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import type { Tracing } from '../temporal/tracing.js';
 import { connectWorkerConnection } from '../temporal/worker-connection.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureWorkerBuckets } from './buckets.js';
@@ -49,6 +50,8 @@ export interface Stack {
   workers: Worker[];
   /** The Prometheus endpoint, when METRICS_PORT (or the caller) asked for one. */
   metricsUrl?: string;
+  /** Traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set (temporal/tracing.ts, loaded only then). */
+  tracing?: Tracing;
   shutdown(): Promise<void>;
 }
 
@@ -77,6 +80,9 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
   };
 
   try {
+    // First, so it is shut down (and flushed) last, after the workers stopped.
+    const tracing = await startTracingIfConfigured(config, log, opts.workflowBundle !== undefined);
+    if (tracing) cleanups.push(tracing.shutdown);
     let metricsUrl: string | undefined;
     if (metricsPort !== undefined) {
       const server = await startMetricsServer({
@@ -102,7 +108,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       devServer = server;
     }
     const temporal = temporalTarget(config, devServer);
-    const client = await connectClient(temporal, dataConverter);
+    const client = await connectClient(temporal, dataConverter, tracing?.clientInterceptors);
     cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client, log);
 
@@ -129,6 +135,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         },
         dataConverter,
         workflowBundle: opts.workflowBundle,
+        tracing: tracing?.worker,
       });
       for (const worker of created) {
         const running = worker.run();
@@ -160,12 +167,30 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       defaultTenant,
       workers,
       metricsUrl,
+      tracing,
       shutdown,
     };
   } catch (err) {
     await shutdown();
     throw err;
   }
+}
+
+/** Dynamically imported, so a process without OTEL_EXPORTER_OTLP_ENDPOINT never loads OpenTelemetry. */
+async function startTracingIfConfigured(
+  config: Config,
+  log: Logger,
+  prebuiltBundle: boolean,
+): Promise<Tracing | undefined> {
+  const { otlpEndpoint, serviceName } = config.tracing;
+  if (!otlpEndpoint) return undefined;
+  if (prebuiltBundle) {
+    log.warn(
+      'tracing: a prebuilt workflow bundle carries no tracing interceptors; workflow spans are missing',
+    );
+  }
+  const { startTracing } = await import('../temporal/tracing.js');
+  return startTracing({ otlpEndpoint, serviceName }, log);
 }
 
 export interface OpenDatabase {

@@ -23,27 +23,26 @@ import {
 import { type ActivityDeps, createActivities, createFilesQueueActivities } from '../activities/index.js';
 import { aiTaskQueue } from '../core/ai-providers.js';
 import { toApplicationFailure } from '../core/failure.js';
+import type { Tracing } from '../temporal/tracing.js';
 
 /**
  * Every activity's failure passes through one conversion (core/failure.ts): typed, retryable or not as the
  * error says, secrets redacted before the history keeps it.
  */
-const interceptors: WorkerInterceptors = {
-  activity: [
-    () => ({
-      inbound: {
-        async execute(input, next) {
-          try {
-            return await next(input);
-          } catch (err) {
-            // The attempt lets a class of failure end sooner than the retry policy (core/failure.ts).
-            throw toApplicationFailure(err, { attempt: Context.current().info.attempt });
-          }
-        },
+const failureInterceptors: NonNullable<WorkerInterceptors['activity']> = [
+  () => ({
+    inbound: {
+      async execute(input, next) {
+        try {
+          return await next(input);
+        } catch (err) {
+          // The attempt lets a class of failure end sooner than the retry policy (core/failure.ts).
+          throw toApplicationFailure(err, { attempt: Context.current().info.attempt });
+        }
       },
-    }),
-  ],
-};
+    },
+  }),
+];
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -56,10 +55,19 @@ export interface WorkerOptions {
   /** The payload codec (temporal/data-converter.ts); the workflow bundle needs nothing for it. */
   dataConverter: DataConverter;
   workflowBundle?: WorkflowBundleOption;
+  /** Traces (temporal/tracing.ts): activity spans, and workflow spans when the worker bundles its code. */
+  tracing?: Tracing['worker'];
 }
 
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(opts.deps);
+  const { tracing } = opts;
+  // Tracing first, so its span sees the failure as converted. Workflow interceptor modules apply only
+  // when the worker bundles (workflowsPath); a prebuilt bundle must have been built with them.
+  const interceptors: WorkerInterceptors = {
+    activity: [...(tracing?.activityInterceptors ?? []), ...failureInterceptors],
+    ...(tracing && !opts.workflowBundle ? { workflowModules: tracing.workflowModules } : {}),
+  };
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -68,6 +76,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
     interceptors,
+    ...(tracing ? { sinks: tracing.sinks } : {}),
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
   });

@@ -24,6 +24,7 @@ import {
 } from '../core/credentials-cipher.js';
 import { type ParseLimits, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { metrics } from '../core/metrics.js';
 import { closeImap, imapFailure, MAX_IDLE_TIME_MS, openImap, resolveFolders } from '../imap/session.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure } from '../supabase/emails.js';
@@ -252,7 +253,11 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
     const { client, mailbox, folder } = ctx;
     const tenantId = mailbox.tenantId;
     const where = (uid: number) => `folder ${folder.name} UID ${uid}`;
-    const meta = await client.fetchAll(uids.join(','), { uid: true, size: true, flags: true }, { uid: true });
+    const meta = await client.fetchAll(
+      uids.join(','),
+      { uid: true, size: true, flags: true, internalDate: true },
+      { uid: true },
+    );
     const flagsOf = new Map(meta.map((m) => [m.uid, keptFlags(m.flags)]));
     const fits = meta.filter((m) => (m.size ?? 0) <= limits.maxEmailBytes).map((m) => m.uid);
     const tooLarge = meta.filter((m) => (m.size ?? 0) > limits.maxEmailBytes);
@@ -274,6 +279,8 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
     const shaOf = new Map(raws.map((r) => [r.uid, r.sha256]));
     const created: StoredFollowUp[] = [];
     const counts = { stored: 0, linked: 0, failed: 0 };
+    const newUids: number[] = [];
+    const refusedTypes: string[] = [];
     await sql.begin(async (tx) => {
       const rows: LedgerRow[] = [];
       for (const item of parsed) {
@@ -289,7 +296,10 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
           flags: flagsOf.get(item.key) ?? [],
           reason: null,
         });
-        if (isNew) created.push({ emailId, rawSha256, attachmentCount });
+        if (isNew) {
+          created.push({ emailId, rawSha256, attachmentCount });
+          newUids.push(item.key);
+        }
         counts[isNew ? 'stored' : 'linked']++;
       }
       const failures = [
@@ -314,13 +324,37 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
           reason: `${f.type}: ${f.message}`,
         });
         counts.failed++;
+        refusedTypes.push(f.type);
       }
       await recordImapBatch(tx, tenantId, folder, rows, cursor);
     });
+    recordBatchMetrics(tenantId, counts.stored, refusedTypes, cursor.highestUid !== undefined, newUids, meta);
     result.stored += counts.stored;
     result.linked += counts.linked;
     result.failed += counts.failed;
     result.created.push(...created);
+  }
+
+  /**
+   * Committed: the batch's emails count as ingested from `imap`, its refusals by type; new mail (above
+   * the highest UID, not the initial sync) also gives its lag from the server's INTERNALDATE.
+   */
+  function recordBatchMetrics(
+    tenantId: string,
+    stored: number,
+    refusedTypes: string[],
+    newMail: boolean,
+    newUids: number[],
+    meta: { uid: number; internalDate?: Date | string }[],
+  ): void {
+    if (stored > 0) metrics.emailIngested('imap', tenantId, stored);
+    for (const type of refusedTypes) metrics.emailRefused('imap', type, tenantId);
+    if (!newMail) return;
+    const receivedAt = new Map(meta.map((m) => [m.uid, m.internalDate]));
+    for (const uid of newUids) {
+      const at = receivedAt.get(uid);
+      if (at) metrics.mailboxSyncLag((Date.now() - new Date(at).getTime()) / 1000);
+    }
   }
 
   return {

@@ -85,8 +85,15 @@ const retentionPurged = new Counter({
   registers: [metricsRegistry],
 });
 
+const mailboxSyncLag = new Histogram({
+  name: 'durable_inbox_mailbox_sync_lag_seconds',
+  help: 'IMAP: from the server receiving new mail (INTERNALDATE) to its email committed here (initial sync excluded)',
+  buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+  registers: [metricsRegistry],
+});
+
 /** Where a message came from (a bounded label). */
-export type EmailSource = 'mcp' | 'mbox' | 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
+export type EmailSource = 'mcp' | 'mbox' | 'imap' | 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
 
 export const metrics = {
   emailIngested(source: EmailSource, tenantId: string, count = 1): void {
@@ -115,6 +122,9 @@ export const metrics = {
   },
   uploadFailed(bucket: string, type: string): void {
     uploadFailures.inc({ bucket, type });
+  },
+  mailboxSyncLag(seconds: number): void {
+    mailboxSyncLag.observe(Math.max(0, seconds));
   },
   retentionPurged(table: string, rows: number): void {
     if (rows > 0) retentionPurged.inc({ table }, rows);

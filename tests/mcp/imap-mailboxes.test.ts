@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { uniqueName } from '../support/harness.js';
@@ -173,6 +174,10 @@ describe('IMAP mailboxes against a real Dovecot', () => {
       (rows) => rows.some((r) => r.subject === 'Arrived while synced'),
       30_000,
     );
+    // The worker runs in this process: its scrape counts IMAP mail and the new message's lag.
+    const scrape = await metricsRegistry.metrics();
+    expect(scrape).toMatch(/^durable_inbox_emails_ingested_total\{source="imap",tenant="all"\} [1-9]\d*$/m);
+    expect(scrape).toMatch(/^durable_inbox_mailbox_sync_lag_seconds_count [1-9]\d*$/m);
   });
 
   it('flags and an expunge reach the stored email; it is never deleted', async () => {

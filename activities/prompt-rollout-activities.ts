@@ -4,7 +4,9 @@
  * Temporal may run any of them twice. Refusals from the database (a rollout already open, a baseline
  * that is no longer active) become non-retryable failures with a readable type.
  */
+
 import { Context } from '@temporalio/activity';
+import { metrics as appMetrics } from '../core/metrics.js';
 import {
   evaluateGates,
   type RolloutGates,
@@ -76,6 +78,7 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
     ): Promise<{ stageStartedAt: string }> {
       const { rolloutId, ...change } = input;
       const { stageStartedAt } = await setPromptRolloutStage(sql, rolloutId, change);
+      appMetrics.rolloutStage(change.percent, change.paused);
       return { stageStartedAt: stageStartedAt.toISOString() };
     },
 
@@ -96,6 +99,7 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
         metrics,
       };
       await recordRolloutEvidence(sql, input.rolloutId, evidence);
+      appMetrics.rolloutGate(verdict.passed);
       Context.current().log.info('prompt rollout gates evaluated', {
         rolloutId: input.rolloutId,
         percent: input.percent,
@@ -106,7 +110,7 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
 
     /** Close the rollout: the candidate becomes active, or traffic returns to the baseline. One transaction. */
     async finishPromptRollout(input: FinishRolloutInput): Promise<Activation> {
-      return activatePromptVersion(sql, input.promptId, {
+      const activation = await activatePromptVersion(sql, input.promptId, {
         actor: input.actor,
         tenantId: input.tenantId,
         // Runs started before prompts were per tenant were global.
@@ -115,6 +119,8 @@ export function createPromptRolloutActivities({ sql }: PromptRolloutActivityDeps
         rolloutId: input.rolloutId,
         rolloutStatus: input.outcome,
       });
+      appMetrics.rolloutFinished(input.outcome);
+      return activation;
     },
   };
 }

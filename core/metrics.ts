@@ -85,6 +85,24 @@ const retentionPurged = new Counter({
   registers: [metricsRegistry],
 });
 
+const rolloutStages = new Counter({
+  name: 'durable_inbox_rollout_stage_changes_total',
+  help: 'Prompt-rollout stage changes, by the traffic percent moved to (paused when a pause)',
+  labelNames: ['percent', 'paused'] as const,
+  registers: [metricsRegistry],
+});
+const rolloutGates = new Counter({
+  name: 'durable_inbox_rollout_gate_evaluations_total',
+  help: 'Prompt-rollout stage gate evaluations, by result',
+  labelNames: ['passed'] as const,
+  registers: [metricsRegistry],
+});
+const rolloutsFinished = new Counter({
+  name: 'durable_inbox_rollouts_finished_total',
+  help: 'Prompt rollouts closed, by outcome (completed, rolled_back, aborted)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
 const mailboxSyncLag = new Histogram({
   name: 'durable_inbox_mailbox_sync_lag_seconds',
   help: 'IMAP: from the server receiving new mail (INTERNALDATE) to its email committed here (initial sync excluded)',
@@ -122,6 +140,15 @@ export const metrics = {
   },
   uploadFailed(bucket: string, type: string): void {
     uploadFailures.inc({ bucket, type });
+  },
+  rolloutStage(percent: number, paused: boolean): void {
+    rolloutStages.inc({ percent: String(percent), paused: String(paused) });
+  },
+  rolloutGate(passed: boolean): void {
+    rolloutGates.inc({ passed: String(passed) });
+  },
+  rolloutFinished(outcome: string): void {
+    rolloutsFinished.inc({ outcome });
   },
   mailboxSyncLag(seconds: number): void {
     mailboxSyncLag.observe(Math.max(0, seconds));

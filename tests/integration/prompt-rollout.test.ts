@@ -17,6 +17,7 @@ import {
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LaunchRequest } from '../../app/prompts.js';
+import { metricsRegistry } from '../../core/metrics.js';
 import { servesCandidate } from '../../core/rollout-bucket.js';
 import { DEFAULT_GATES } from '../../core/rollout-gates.js';
 import { planAnalysis } from '../../supabase/analysis-plan.js';
@@ -164,6 +165,17 @@ describe('prompt rollouts', () => {
     const row = await rolloutRow(stack.sql, result.rolloutId);
     expect(row).toMatchObject({ status: 'completed', traffic_percent: 100, stage: 3 });
     expect(row.evidence.map((e) => e.percent)).toEqual([5, 25, 50, 100]);
+    // The worker runs in this process: its scrape shows the stages, the passed gates and the outcome.
+    const scrape = await metricsRegistry.metrics();
+    for (const series of [
+      'durable_inbox_rollout_stage_changes_total{percent="100",paused="false"}',
+      'durable_inbox_rollout_gate_evaluations_total{passed="true"}',
+      'durable_inbox_rollouts_finished_total{outcome="completed"}',
+    ]) {
+      expect(scrape.split('\n').some((l) => l.startsWith(`${series} `) && Number(l.split(' ')[1]) >= 1)).toBe(
+        true,
+      );
+    }
     const actions = (await auditActions(stack.sql, result.rolloutId)).map((a) => a.action);
     expect(actions).toEqual([
       'prompt_rollout.started',

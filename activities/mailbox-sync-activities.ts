@@ -14,6 +14,7 @@
  * A message already stored (same key) is linked to its UID, not stored again.
  */
 import { Context, heartbeat } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { ImapFlow } from 'imapflow';
 import {
   type CredentialsKeySource,
@@ -250,6 +251,11 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
     cursor: { highestUid?: number; backfillCursor?: number; backfillDone: number },
     result: SyncPassResult,
   ): Promise<void> {
+    // Between batches a cancelled pass (the worker shutting down, the run cancelled) stops: every batch
+    // is committed whole, so the next pass resumes from the cursor.
+    if (Context.current().cancellationSignal.aborted) {
+      throw new CancelledFailure('the sync pass was cancelled between two batches');
+    }
     const { client, mailbox, folder } = ctx;
     const tenantId = mailbox.tenantId;
     const where = (uid: number) => `folder ${folder.name} UID ${uid}`;
@@ -427,6 +433,8 @@ export function createMailboxSyncActivities(deps: MailboxSyncActivityDeps) {
                 }),
               );
             });
+            // Cancelled while connecting (a shutdown), the signal has already fired: return at once.
+            if (ctx.cancellationSignal.aborted) return finish('cancelled');
             ctx.cancellationSignal.addEventListener('abort', () => finish('cancelled'));
             if (first && hasIdle) client.idle().catch(() => {});
           });

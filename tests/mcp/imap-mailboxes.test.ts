@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { FIXTURES } from '../support/fixtures.js';
@@ -65,6 +65,15 @@ describe('IMAP mailboxes against a real Dovecot', () => {
     MAILBOX_POLL_SECONDS: '2',
     MAILBOX_SYNC_BATCH: '10',
   });
+  // Registered after the stack, so it runs before the stack stops: every mailbox still synced is
+  // disconnected first, and the worker stops with no sync pass or IDLE wait in flight.
+  afterAll(async () => {
+    if (!t.mcp) return;
+    const { mailboxes } = await callOk<{ mailboxes: Detail[] }>(t.mcp, 'list_mailboxes', {});
+    for (const m of mailboxes.filter((m) => m.status !== 'disconnected')) {
+      await callOk(t.mcp, 'disconnect_mailbox', { mailboxId: m.mailboxId }).catch(() => {});
+    }
+  }, 60_000);
   const account = (user: keyof typeof PASSWORDS, extra: Record<string, unknown> = {}) => ({
     host: '127.0.0.1',
     port: imap.server.port,

@@ -8,21 +8,13 @@
  * `TypeError: Cannot read properties of null (reading 'write')` at nextWrite, thrown from a setImmediate.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tenantImportDir } from '../../core/import-path.js';
-import { createLogger } from '../../core/logger.js';
 import { createDatabase, type ProvisionedPostgres, provisionPostgres } from '../../dev-stack/postgres.js';
 import { createDb } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
-import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { expectExactlyStored, importUnderWay, spawnWatchedWorker } from '../support/chaos.js';
+import { expectExactlyStored, startChaosImport } from '../support/chaos.js';
 import { startTestStack, testEnv } from '../support/harness.js';
-import { generateMailbox } from '../support/mbox.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
 
 const DOWN_MS = 15_000;
 
@@ -50,24 +42,13 @@ describe('a Postgres restart mid-import', () => {
       MAILBOX_CONCURRENCY: '4',
     });
     stack = await startTestStack(env, false); // this process starts and watches; the worker runs apart
-    const folder = tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug);
-    mkdirSync(folder, { recursive: true });
-    const generated = generateMailbox(2500, 0.02, 0.06, 'pgdown');
-    writeFileSync(path.join(folder, 'pgdown.mbox'), generated.mbox);
-    const http = await startMcpHttp(stack, createLogger('error'));
-    const key = generateApiKey();
-    await registerApiKey(stack.sql, stack.defaultTenant.id, 'chaos', key);
-    const mcp = await connectHttp(http.url, key);
-
-    const watched = await spawnWatchedWorker(env);
+    const { generated, http, mcp, handle, progress, ...watched } = await startChaosImport(stack, env, {
+      name: 'pgdown',
+      messages: 2500,
+      underWay: 400,
+    });
     worker = watched.child;
     const workerExit = watched.exit;
-    const started = await callOk<{ workflowId: string }>(mcp, 'ingest_mailbox', {
-      path: 'pgdown.mbox',
-      wait: false,
-    });
-    const handle = stack.client.workflow.getHandle(started.workflowId);
-    const progress = await importUnderWay(handle, 400);
 
     // Crash while the worker is inside a transaction (a slice's upserts): then postgres.js 3.4.9 writes
     // the ROLLBACK of sql.begin() on the connection whose socket closed() has just nulled.

@@ -5,24 +5,18 @@
  * On a dev server of its own: the shared one must never go down under other test files.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tenantImportDir } from '../../core/import-path.js';
-import { createLogger } from '../../core/logger.js';
 import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal-dev-server.js';
 import { freePort } from '../../dev-stack/util.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
-import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
-import { expectExactlyStored, importUnderWay, spawnWatchedWorker } from '../support/chaos.js';
+import { expectExactlyStored, startChaosImport } from '../support/chaos.js';
 import { startTestStack, testEnv } from '../support/harness.js';
-import { generateMailbox } from '../support/mbox.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
 
 const DOWN_MS = 10_000;
 
@@ -59,24 +53,14 @@ describe('a Temporal server crash mid-import', () => {
       MAILBOX_CONCURRENCY: '4',
     });
     stack = await startTestStack(env, false); // this process starts and watches; the worker runs apart
-    const folder = tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug);
-    mkdirSync(folder, { recursive: true });
-    const generated = generateMailbox(1500, 0.02, 0.06, 'tdown');
-    writeFileSync(path.join(folder, 'tdown.mbox'), generated.mbox);
-    http = await startMcpHttp(stack, createLogger('error'));
-    const key = generateApiKey();
-    await registerApiKey(stack.sql, stack.defaultTenant.id, 'chaos', key);
-    const mcp = await connectHttp(http.url, key);
-
-    const watched = await spawnWatchedWorker(env);
+    const { generated, mcp, handle, progress, ...watched } = await startChaosImport(stack, env, {
+      name: 'tdown',
+      messages: 1500,
+      underWay: 300,
+    });
+    http = watched.http;
     worker = watched.child;
     const workerExit = watched.exit;
-    const started = await callOk<{ workflowId: string }>(mcp, 'ingest_mailbox', {
-      path: 'tdown.mbox',
-      wait: false,
-    });
-    const handle = stack.client.workflow.getHandle(started.workflowId);
-    const progress = await importUnderWay(handle, 300);
     // The fault must land mid-import, or this test proves nothing.
     expect(progress.done).toBeLessThan(progress.total);
 

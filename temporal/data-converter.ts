@@ -1,6 +1,6 @@
 /**
  * The one data converter of every client and worker: payloads (inputs, results, heartbeats, queries,
- * updates, summaries and details) are encrypted by the codec of `payload-codec.ts` before they leave the
+ * updates, summaries and details, and failure messages and stack traces) are encrypted by the codec of `payload-codec.ts` before they leave the
  * process, so the Temporal server, its database and the Web UI without the codec server see ciphertext.
  * Workflow code is not involved: codecs run outside the sandbox, on the worker's side.
  *
@@ -9,6 +9,7 @@
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -33,8 +34,14 @@ export async function resolvePayloadKeys(config: Config, log: Logger): Promise<P
   return ring;
 }
 
+/** The module workflow bundles and workers load the failure converter from (failure-converter.ts). */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+
+/** With keys, failure messages and stack traces are encrypted too (failure-converter.ts). */
 export function dataConverterFor(ring: PayloadKey[] | null): DataConverter {
-  return ring ? { payloadCodecs: [new EncryptionCodec(ring)] } : {};
+  return ring
+    ? { payloadCodecs: [new EncryptionCodec(ring)], failureConverterPath: FAILURE_CONVERTER_PATH }
+    : {};
 }
 
 /** Read `<dataDir>/payload-keys`, creating it with a fresh key the first time (racing starts agree). */

@@ -52,7 +52,10 @@ export interface WorkerOptions {
   taskQueue: string;
   files: { taskQueue: string; concurrency: number };
   deps: ActivityDeps;
-  /** The payload codec (temporal/data-converter.ts); the workflow bundle needs nothing for it. */
+  /**
+   * The payload codec and failure converter (temporal/data-converter.ts). A prebuilt bundle must have been
+   * built with the same failureConverterPath.
+   */
   dataConverter: DataConverter;
   workflowBundle?: WorkflowBundleOption;
   /** Traces (temporal/tracing.ts): activity spans, and workflow spans when the worker bundles its code. */

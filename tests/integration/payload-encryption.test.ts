@@ -8,8 +8,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { parseEmail } from '../../core/email.js';
+import { stageContent } from '../../supabase/staged-content.js';
+import { emailWorkflowId, ingestEmailContract } from '../../workflows/ingest-email.contract.js';
+import { searchAttribute, TenantId } from '../../workflows/search-attributes.js';
 import { rawHistoryText } from '../support/analysis.js';
-import { fixture, runCli, startTestStack, testEnv } from '../support/harness.js';
+import { fixture, fixtureBytes, runCli, startTestStack, testEnv } from '../support/harness.js';
 import { CLI, callOk, connectStdio } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
@@ -142,6 +147,41 @@ describe('payloads on a shared Temporal', () => {
     expect((await runCli(['find-run'], t.env)).stderr).toBe(
       'durable-inbox: find-run: give --from <address> or --message-id <id>\n',
     );
+  });
+
+  it("a failure's message and stack are ciphertext in the history; the caller still reads them", async () => {
+    // KeyMismatch names the key the worker derived from the message: text that only the failure holds.
+    const bytes = fixtureBytes('quarterly-report.eml');
+    const parsed = await parseEmail(bytes, loadConfig(t.env).limits);
+    await stageContent(t.stack.sql, t.tenantId, parsed.rawSha256, bytes);
+    const workflowId = emailWorkflowId(t.tenantId, 'mid:another-key@example.com');
+    const handle = await t.stack.client.workflow.start(ingestEmailContract.workflowType, {
+      workflowId,
+      taskQueue: t.stack.config.temporal.taskQueue,
+      args: [{ tenantId: t.tenantId, rawSha256: parsed.rawSha256, dedupKey: 'mid:another-key@example.com' }],
+      typedSearchAttributes: [searchAttribute(TenantId, t.tenantId)],
+    });
+    await expect(handle.result()).rejects.toThrow();
+
+    const history = await raw.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+    expect(rawHistoryText(history)).not.toContain(parsed.dedupKey);
+    const failed = history.events?.find((e) => e.workflowExecutionFailedEventAttributes);
+    const failure = failed?.workflowExecutionFailedEventAttributes?.failure;
+    expect(failure?.message).toBe('Encoded failure');
+    expect(failure?.stackTrace ?? '').toBe('');
+    expect(Buffer.from(failure!.encodedAttributes!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+
+    // At the door, through the codec: the type and the message as the activity wrote them.
+    const run = await callOk<{ status: string; failure?: { type: string; message: string } }>(
+      t.mcp,
+      'get_workflow',
+      { workflowId },
+    );
+    expect(run.status).toBe('failed');
+    expect(run.failure).toEqual({
+      type: 'KeyMismatch',
+      message: `the worker derived key ${parsed.dedupKey}, the caller mid:another-key@example.com`,
+    });
   });
 
   describe('the codec server', () => {

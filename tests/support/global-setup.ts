@@ -13,6 +13,7 @@ import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
 import { startTemporalDevServer } from '../../dev-stack/temporal-dev-server.js';
 import { createDb } from '../../supabase/db.js';
 import { migrate } from '../../supabase/migrate.js';
+import { FAILURE_CONVERTER_PATH } from '../../temporal/data-converter.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 
@@ -66,6 +67,8 @@ export default async function setup(project: TestProject) {
 async function bundleOnce(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    // Tests run with payload keys: failures are encoded inside the sandbox (temporal/failure-converter.ts).
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => log(m), error: (m) => log(m) },
   });
   const file = path.resolve('.cache/test/workflow-bundle.js');

@@ -36,16 +36,22 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
-/** A comma-separated list, lowercased, each entry checked by `item`; empty or unset is []. */
-const commaList = (item: z.ZodType<string, string>) =>
+/**
+ * A comma-separated list, each entry trimmed and checked by `item`; empty or unset is `fallback` (default
+ * none). Entries are lowercased unless `caseSensitive` (names whose case a rule checks, not folds).
+ */
+const commaList = (
+  item: z.ZodType<string, string>,
+  { fallback = '', caseSensitive = false }: { fallback?: string; caseSensitive?: boolean } = {},
+) =>
   z
     .string()
     .trim()
-    .default('')
+    .default(fallback)
     .transform((v) =>
       v
         .split(',')
-        .map((s) => s.trim().toLowerCase())
+        .map((s) => (caseSensitive ? s.trim() : s.trim().toLowerCase()))
         .filter(Boolean),
     )
     .pipe(z.array(item));
@@ -223,21 +229,10 @@ const envSchema = z.object({
    * Buckets `upload_file` may write to, besides the workers' own (`attachments`, `raw-messages`): each
    * worker creates them at start. Any other bucket is NoSuchBucket; no upload creates one.
    */
-  STORAGE_BUCKETS: z
-    .string()
-    .trim()
-    .default('uploads')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(
-        z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'bucket names are 1-63 of a-z, 0-9, "_" and "-"'),
-      ),
-    ),
+  STORAGE_BUCKETS: commaList(
+    z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'bucket names are 1-63 of a-z, 0-9, "_" and "-"'),
+    { fallback: 'uploads', caseSensitive: true },
+  ),
   /** Largest `content` (base64) upload: it crosses the MCP transport and is staged in Postgres. */
   MAX_INLINE_UPLOAD_BYTES: positiveInt.max(100 * MiB).default(20 * MiB),
 

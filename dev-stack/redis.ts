@@ -5,7 +5,7 @@ import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type Log, lastLines, onParentExit, run, sleep, stderrLogger } from './util.js';
+import { aptInstall, freePort, type Log, onParentExit, sleep, stderrLogger } from './util.js';
 
 export interface ProvisionedRedis {
   host: string;
@@ -21,7 +21,10 @@ export async function provisionRedis(
   opts: { log?: Log; appendfsync?: 'everysec' | 'always' } = {},
 ): Promise<ProvisionedRedis> {
   const log = opts.log ?? stderrLogger('redis');
-  if (!(await exists(SERVER))) await installWithApt(log);
+  if (!(await exists(SERVER))) {
+    log('redis-server not found; installing it with apt-get');
+    await aptInstall(['redis-server'], log);
+  }
   if (!(await exists(SERVER)))
     throw new Error('redis-server not found: install it (apt-get install redis-server)');
   const appendfsync = opts.appendfsync ?? 'everysec';
@@ -51,19 +54,6 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function installWithApt(log: Log): Promise<void> {
-  if (process.getuid?.() !== 0 || (await run('apt-get', ['--version'])).code !== 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { env });
-  log('redis-server not found; installing it with apt-get');
-  let result = await install();
-  if (result.code !== 0) {
-    await run('apt-get', ['update'], { env });
-    result = await install();
-  }
-  if (result.code !== 0) log(`apt-get install failed: ${lastLines(result.stderr, 3)}`);
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

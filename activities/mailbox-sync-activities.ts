@@ -49,11 +49,11 @@ import {
   type MailboxStatus,
   markAnalysisStarted,
   markExpunged,
-  storedByDedupKey,
   recordImapBatch,
   recordMailboxError,
   resetFolder,
   setMailboxStatus,
+  storedByDedupKey,
   touchFolder,
 } from '../supabase/imap-mailboxes.js';
 import { stageContents } from '../supabase/staged-content.js';

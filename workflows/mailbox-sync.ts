@@ -18,6 +18,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -58,6 +59,7 @@ const {
 /** Passes per run before continuing as new, whatever the server suggests. */
 const PASSES_PER_RUN = 200;
 const FOLLOW_UPS_AT_ONCE = 4;
+const ANALYSIS_LEDGER_PATCH = 'mailbox-analysis-ledger';
 const REFUSALS = new Set(['MailboxAuthFailed', 'CredentialsKeyMissing', 'NotFound']);
 
 export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<MailboxSyncStatus> {
@@ -143,10 +145,18 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
     { validator: notDisconnected },
   );
 
+  // Runs started before the ledger recorded analysis starts replay as they ran: they start analyses
+  // without marking them and catch up only attachments and raw messages.
+  const ledgered = patched(ANALYSIS_LEDGER_PATCH);
   // Stored emails a crash left without their attachments or raw message (the commit came first), or
   // whose analysis was never started; starting one again is harmless (one run per email and prompt).
-  await followUp(input, await mailboxFollowUpsPending({ ...ref, limit: 500 }), { analyse: false });
-  await analyse(input, await mailboxAnalysisPending({ ...ref, limit: 500 }));
+  const pending = await mailboxFollowUpsPending({ ...ref, limit: 500 });
+  if (ledgered) {
+    await followUp(input, pending, { analyse: false });
+    await analyse(input, await mailboxAnalysisPending({ ...ref, limit: 500 }), true);
+  } else {
+    await followUp(input, pending, { analyse: true, mark: false });
+  }
 
   for (;;) {
     if (disconnected) break;
@@ -190,7 +200,7 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
     setCurrentDetails(
       `**${state}** · stored ${carried.totals.stored} · linked ${carried.totals.linked} · failed ${carried.totals.failed}\n\n${last}`,
     );
-    await followUp(input, pass.created);
+    await followUp(input, pass.created, { analyse: true, mark: ledgered });
     if (pass.more || steered) {
       steered = false;
       continue;
@@ -220,7 +230,7 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
 async function followUp(
   input: MailboxSyncInput,
   created: StoredFollowUp[],
-  options: { analyse: boolean } = { analyse: true },
+  options: { analyse: boolean; mark?: boolean },
 ): Promise<void> {
   if (created.length === 0) return;
   const { tenantId, filesTaskQueue } = input;
@@ -234,24 +244,27 @@ async function followUp(
       archiveRawMessages(tenantId, filesTaskQueue, { emailIds: created.map((e) => e.emailId) }),
     ]);
   }
-  if (options.analyse)
+  if (options.analyse) {
     await analyse(
       input,
       created.map((e) => e.emailId),
+      options.mark ?? true,
     );
+  }
 }
 
 /**
  * Start the emails' analysis and mark it started on the ledger. One whose plan could not be made (not
  * "analysis is off": a failure) stays unmarked, so the next run's catch-up tries it again.
  */
-async function analyse(input: MailboxSyncInput, emailIds: string[]): Promise<void> {
+async function analyse(input: MailboxSyncInput, emailIds: string[], mark: boolean): Promise<void> {
   if (emailIds.length === 0) return;
   const started: string[] = [];
   await inParallel(emailIds, FOLLOW_UPS_AT_ONCE, async (emailId) => {
     const outcome = await startAnalysis(input.tenantId, emailId);
     if (outcome.workflowId || outcome.note === ANALYSIS_OFF) started.push(emailId);
   });
+  if (!mark) return;
   await markMailboxAnalysisStarted({
     tenantId: input.tenantId,
     mailboxId: input.mailboxId,

@@ -5,13 +5,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { type ParseLimits, sha256Hex } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { resolveImportPath } from '../core/import-path.js';
 import { type MboxMessage, MboxSplitter } from '../core/mbox.js';
 import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure } from '../supabase/emails.js';
+import { recordRunEvent } from '../supabase/events.js';
 import {
   type LedgerEntry,
   ledgerAttachmentsPending,
@@ -73,6 +74,12 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       throw new UserFacingError(ErrorType.RawMessageMissing, `no staged mailbox upload ${ref.source.sha256}`);
     }
     return Readable.from([content.subarray(offset)]);
+  }
+
+  async function report(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {
+    const counts = await ledgerCounts(sql, input.tenantId, input.mailboxSha256);
+    const failures = await ledgerFailures(sql, input.tenantId, input.mailboxSha256, 20);
+    return { ...counts, failures, ...(await mailboxLeftovers(sql, input.tenantId, input.mailboxSha256)) };
   }
 
   return {
@@ -203,10 +210,28 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       return ledgerAttachmentsPending(sql, input.tenantId, input.mailboxSha256, input.fromSeq, input.toSeq);
     },
 
-    async mailboxReport(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {
-      const counts = await ledgerCounts(sql, input.tenantId, input.mailboxSha256);
-      const failures = await ledgerFailures(sql, input.tenantId, input.mailboxSha256, 20);
-      return { ...counts, failures, ...(await mailboxLeftovers(sql, input.tenantId, input.mailboxSha256)) };
+    mailboxReport: (input: Omit<MailboxRef, 'source'>) => report(input),
+
+    /**
+     * The import's last step: its report, and the `mailbox.imported` event with its counts (once per
+     * run: a retry records nothing new). Subscribers hear of a finished import without polling.
+     */
+    async finishMailboxImport(input: Omit<MailboxRef, 'source'>): Promise<MailboxReport> {
+      const done = await report(input);
+      const { workflowId = '', runId = '' } = Context.current().info.workflowExecution ?? {};
+      const { scanned, stored, duplicates, failed, rawNotArchived, attachmentsFailed } = done;
+      const unfinished = failed > 0 || rawNotArchived > 0 || attachmentsFailed > 0;
+      await recordRunEvent(sql, input.tenantId, 'mailbox.imported', input.mailboxSha256, {
+        runId,
+        workflowId,
+        mailboxSha256: input.mailboxSha256,
+        status: unfinished ? 'imported-with-failures' : 'imported',
+        scanned,
+        stored,
+        duplicates,
+        failed,
+      });
+      return done;
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   rollupRange,
 } from '../core/retention.js';
 import type { Sql } from '../supabase/db.js';
+import { recordRunEvent } from '../supabase/events.js';
 import {
   advanceWatermark,
   countDueFileDeletions,
@@ -35,10 +36,14 @@ import {
 } from '../supabase/retention.js';
 import type { StorageBackend } from '../supabase/storage/backend.js';
 import { StorageFailure } from '../supabase/storage/errors.js';
+import { findTenant } from '../supabase/tenants.js';
+import type { RetentionReport } from '../workflows/retention-rollup.contract.js';
 
 export interface RetentionActivityDeps {
   sql: Sql;
   storage: StorageBackend;
+  /** The organization (slug or id) told of runs over every tenant (RETENTION_OPERATOR_TENANT). */
+  operatorTenant?: string;
 }
 
 export interface Window {
@@ -108,6 +113,30 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
   const { sql, storage } = deps;
 
   return {
+    /**
+     * The run's last step: `retention.completed` with the report's figures, told to the tenant the run
+     * was for (a run over every tenant: the operator organization), once per run.
+     */
+    async finishRetention(input: { report: RetentionReport; tenantId?: string }): Promise<boolean> {
+      const tenantId =
+        input.tenantId ??
+        (deps.operatorTenant ? (await findTenant(sql, deps.operatorTenant))?.id : undefined);
+      if (!tenantId) return false;
+      const { workflowId = '', runId = '' } = Context.current().info.workflowExecution ?? {};
+      const { report } = input;
+      return recordRunEvent(sql, tenantId, 'retention.completed', workflowId, {
+        runId,
+        workflowId,
+        scope: report.scope,
+        dryRun: report.dryRun,
+        asOf: report.asOf,
+        purged: Object.fromEntries(Object.entries(report.purged).map(([table, p]) => [table, p?.rows ?? 0])),
+        emails: report.emails.emails,
+        filesDeleted: report.files.deleted,
+        durationMs: report.durationMs,
+      });
+    },
+
     /** Which hour and day windows a run at `asOf` rolls up (see core/retention.ts rollupRange). */
     async planRollups(input: {
       asOf: string;

@@ -7,6 +7,7 @@ import type { EmailMissing, StoredAttachment, StoredEmail } from '../core/record
 import { listAttachments } from '../supabase/attachments.js';
 import { asCaller } from '../supabase/caller.js';
 import {
+  type EmailSearchFilter,
   type EmailSearchHit,
   getEmail as readEmail,
   searchEmails as search,
@@ -19,11 +20,27 @@ import { resolveTenant } from './principal.js';
 /** Deepest page a search serves. */
 export const MAX_SEARCH_OFFSET = 10_000;
 
+/** Flag filters of search_emails, each an IMAP flag the result must have or must not have. */
+export const FLAG_FILTERS = {
+  seen: { with: '\\Seen' },
+  unseen: { without: '\\Seen' },
+  flagged: { with: '\\Flagged' },
+  unflagged: { without: '\\Flagged' },
+  answered: { with: '\\Answered' },
+  unanswered: { without: '\\Answered' },
+  draft: { with: '\\Draft' },
+} as const satisfies Record<string, { with: string } | { without: string }>;
+export type FlagFilter = keyof typeof FLAG_FILTERS;
+
 export interface SearchEmailsRequest {
   query: string;
   tenant?: string;
   limit?: number;
   offset?: number;
+  /** Every one must hold (e.g. ['flagged', 'unseen']). */
+  flags?: FlagFilter[];
+  /** Also emails expunged on the server (deletedAt set); default false. */
+  includeDeleted?: boolean;
 }
 
 export interface SearchEmailsOutcome {
@@ -42,8 +59,9 @@ export async function searchEmails(
   authorize(deps.principal, tenantId, 'search_emails');
   const limit = request.limit ?? 10;
   const offset = request.offset ?? 0;
+  const filter = searchFilter(request.flags ?? [], request.includeDeleted ?? false);
   const { total, hits } = await asCaller(deps.sql, deps.principal.claims, (tx) =>
-    search(tx, tenantId, request.query, { limit, offset }),
+    search(tx, tenantId, request.query, { limit, offset }, filter),
   );
   const next = offset + hits.length;
   return {
@@ -51,6 +69,23 @@ export async function searchEmails(
     results: hits,
     ...(next < total && next <= MAX_SEARCH_OFFSET ? { nextOffset: next } : {}),
   };
+}
+
+function searchFilter(flags: FlagFilter[], includeDeleted: boolean): EmailSearchFilter {
+  const filter: EmailSearchFilter = { with: [], without: [], includeDeleted };
+  for (const name of new Set(flags)) {
+    const rule: { with?: string; without?: string } = FLAG_FILTERS[name];
+    if (rule.with) filter.with.push(rule.with);
+    if (rule.without) filter.without.push(rule.without);
+  }
+  const both = filter.with.filter((f) => filter.without.includes(f));
+  if (both.length > 0) {
+    throw new UserFacingError(
+      ErrorType.InvalidArgument,
+      `flags: ${both.join(', ')} is asked for both with and without: no email can match`,
+    );
+  }
+  return filter;
 }
 
 export type EmailWithAttachments = StoredEmail & { attachments: StoredAttachment[]; missing: EmailMissing };

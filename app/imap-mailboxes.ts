@@ -66,6 +66,7 @@ export interface FolderView {
   messages: { stored: number; linked: number; failed: number; expunged: number };
   lastError: string | null;
   syncedAt: string | null;
+  changeTracking: FolderState['changeTracking'];
 }
 
 export interface MailboxView {
@@ -306,5 +307,6 @@ function folderView(f: FolderState, counts: FolderView['messages'] | undefined):
     messages: counts ?? { stored: 0, linked: 0, failed: 0, expunged: 0 },
     lastError: f.lastError,
     syncedAt: f.syncedAt?.toISOString() ?? null,
+    changeTracking: f.changeTracking,
   };
 }

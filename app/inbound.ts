@@ -21,7 +21,6 @@ import {
   type InboundSource,
   markStarted,
   markStartFailed,
-  purgeStartedInbound,
   recordAccepted,
   tenantForRecipient,
 } from '../supabase/inbound.js';
@@ -168,20 +167,16 @@ export async function recoverInbound(deps: InboundDeps, limit = 200): Promise<nu
   return started;
 }
 
-/** How long a ledger row is kept once its run started (for audit: who sent what, when, from where). */
-export const INBOUND_LEDGER_DAYS = 30;
-
 /** Sweep now and then every `everyMs` until stopped; a failed sweep is logged and retried next time. */
 export function startInboundRecovery(deps: InboundDeps, everyMs: number): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const sweep = () => {
     if (stopped) return;
-    running = recoverInbound(deps)
-      .then(() => purgeStartedInbound(deps.sql, INBOUND_LEDGER_DAYS, 1000))
-      .catch((err: unknown) =>
-        deps.log.warn('inbound recovery sweep failed', { error: describeFailure(err).message }),
-      );
+    // Ledger rows whose run started are the retention workflow's (RETENTION_INBOUND_DAYS).
+    running = recoverInbound(deps).catch((err: unknown) =>
+      deps.log.warn('inbound recovery sweep failed', { error: describeFailure(err).message }),
+    );
   };
   sweep();
   const timer = setInterval(sweep, everyMs);

@@ -343,6 +343,10 @@ const envSchema = z.object({
   RETENTION_FILE_JOBS_DAYS: days.default(30),
   /** Outbox events (and, on plain Postgres, the compat realtime.messages rows). */
   RETENTION_EVENTS_DAYS: days.default(30),
+  /** Inbound mail's ledger (SMTP, webhooks) once its run started: who sent what, when, from where. */
+  RETENTION_INBOUND_DAYS: days.default(30),
+  /** Mailgun webhook tokens remembered against replays (a token is accepted for 2 minutes only). */
+  RETENTION_WEBHOOK_TOKENS_DAYS: days.default(1),
   /** Rows per purge statement: small enough that no statement holds locks for long. */
   RETENTION_BATCH_SIZE: positiveInt.max(100_000).default(1000),
   /** An hour is rolled up this long after it ends, so late metric writes still land in it. */
@@ -735,6 +739,8 @@ function retentionConfig(env: Env): RetentionConfig {
       mailboxLedgerDays: env.RETENTION_MAILBOX_LEDGER_DAYS,
       fileJobsDays: env.RETENTION_FILE_JOBS_DAYS,
       eventsDays: env.RETENTION_EVENTS_DAYS,
+      inboundDays: env.RETENTION_INBOUND_DAYS,
+      webhookTokensDays: env.RETENTION_WEBHOOK_TOKENS_DAYS,
       batchSize: env.RETENTION_BATCH_SIZE,
       graceSeconds: env.RETENTION_ROLLUP_GRACE_SECONDS,
       fileGraceMinutes: env.RETENTION_FILE_GRACE_MINUTES,

@@ -76,6 +76,11 @@ export function normaliseMessageId(value: string | null | undefined): string | n
   return bare === '' ? null : bare;
 }
 
+/** The dedup key of a message with this (normalised) Message-ID: a stored one is found without its body. */
+export function messageIdKey(messageId: string): string {
+  return sha256Hex(`message-id:${messageId}`);
+}
+
 /**
  * The natural key of a message within a tenant. Message-ID when there is one (what mail systems use to
  * recognise the same message); otherwise a hash of the parsed, normalised content, so the same message
@@ -85,7 +90,7 @@ export function deriveEmailKey(
   messageId: string | null,
   content: Pick<ParsedEmail, 'from' | 'to' | 'cc' | 'subject' | 'sentAt' | 'textBody' | 'htmlBody'>,
 ): { dedupKey: string; keyBasis: 'message-id' | 'content' } {
-  if (messageId) return { dedupKey: sha256Hex(`message-id:${messageId}`), keyBasis: 'message-id' };
+  if (messageId) return { dedupKey: messageIdKey(messageId), keyBasis: 'message-id' };
   const normalised = JSON.stringify([
     content.from.map((a) => a.address),
     content.to.map((a) => a.address),

@@ -106,6 +106,13 @@ export const StoredEmailSchema = ParsedEmailSchema.pick({
     .nullable()
     .describe('The raw message in storage (bucket raw-messages); null until it is archived'),
   status: z.string(),
+  flags: z
+    .array(z.string())
+    .describe('IMAP flags the mailbox sync reads from the server: \\Seen, \\Flagged, \\Answered, \\Draft'),
+  deletedAt: z
+    .string()
+    .nullable()
+    .describe('When the message was expunged from every synced folder on the server (never deleted here)'),
 });
 export type StoredEmail = z.infer<typeof StoredEmailSchema>;
 

@@ -18,6 +18,10 @@ export interface RetentionPolicy {
   fileJobsDays: number;
   /** Outbox events. */
   eventsDays: number;
+  /** inbound_messages rows (SMTP and webhook mail) whose ingestion run started this long ago. */
+  inboundDays: number;
+  /** Webhook tokens kept against replays (a token is accepted for 2 minutes only). */
+  webhookTokensDays: number;
   /** Rows per purge statement. */
   batchSize: number;
   /** An hour (or day) is rolled up only this long after it ends. */
@@ -41,6 +45,8 @@ export const PURGE_TARGETS = [
   'mailbox_messages',
   'file_deletion_jobs',
   'events',
+  'inbound_messages',
+  'inbound_webhook_tokens',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 export const TENANT_PURGE_TARGETS: readonly PurgeTarget[] = [
@@ -49,6 +55,7 @@ export const TENANT_PURGE_TARGETS: readonly PurgeTarget[] = [
   'mailbox_messages',
   'file_deletion_jobs',
   'events',
+  'inbound_messages',
 ];
 
 export const HOUR_MS = 3_600_000;
@@ -122,5 +129,7 @@ export function purgeCutoffs(
     mailbox_messages: ago(policy.mailboxLedgerDays),
     file_deletion_jobs: ago(policy.fileJobsDays),
     events: ago(policy.eventsDays),
+    inbound_messages: ago(policy.inboundDays),
+    inbound_webhook_tokens: ago(policy.webhookTokensDays),
   };
 }

@@ -22,6 +22,11 @@ import {
 export interface ProvisionedDovecot {
   host: string;
   port: number;
+  /**
+   * The server's log. Each session's logout line counts what it fetched (`body_count=`, `hdr_count=`):
+   * how a test proves a sync did not download a message.
+   */
+  logFile: string;
   /** user name → password (the passwd-file's contents). */
   users: Record<string, string>;
   /** Add a user (or change a password); Dovecot re-reads the file on its next login. */
@@ -124,6 +129,7 @@ export async function provisionDovecot(
   return {
     host: '127.0.0.1',
     port,
+    logFile: files.log,
     users,
     async setUser(name, password) {
       users[name] = password;

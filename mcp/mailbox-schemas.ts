@@ -35,6 +35,12 @@ const FolderSchema = z.object({
   }),
   lastError: z.string().nullable(),
   syncedAt: z.string().nullable(),
+  changeTracking: z
+    .enum(['qresync', 'condstore', 'full'])
+    .nullable()
+    .describe(
+      "How the server's changes are read: qresync (flag changes and VANISHED expunges since the last MODSEQ), condstore (flag changes since it, expunges by the UID list), full (every flag and UID); null before the first caught-up pass",
+    ),
 });
 
 export const MailboxDetailSchema = {

@@ -3,7 +3,7 @@
  * than every transaction still running, so a reader that moves its cursor past an event can never meet
  * an earlier one later. The service connection reads all tenants; sinks filter by tenant themselves.
  */
-import type { EventCursor, OutboxEvent } from '../core/events.js';
+import type { EventCursor, EventType, OutboxEvent } from '../core/events.js';
 import type { Queryable } from './db.js';
 
 /** The cursor of a reader starting now: it will see every event not yet committed, and none before. */
@@ -53,4 +53,24 @@ export async function listTenantEvents(
     from public.events where tenant_id = ${tenantId} and id > ${afterId}::bigint
     order by id limit ${limit}`;
   return rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() }));
+}
+
+/**
+ * Record an event no table change carries (public.record_event), in the caller's transaction, once per
+ * run: `payload.runId` with the subject identifies it, so a retried activity records nothing new.
+ */
+export async function recordRunEvent(
+  tx: Queryable,
+  tenantId: string,
+  type: EventType,
+  subjectId: string,
+  payload: Record<string, unknown> & { runId: string },
+): Promise<boolean> {
+  const rows = await tx`
+    select public.record_event(${tenantId}, ${type}, ${subjectId}, ${tx.json(payload as never)})
+    where not exists (
+      select 1 from public.events
+      where tenant_id = ${tenantId} and type = ${type} and subject_id = ${subjectId}
+        and payload ->> 'runId' = ${payload.runId})`;
+  return rows.length > 0;
 }

@@ -5,6 +5,8 @@
 import type { Queryable, Sql } from './db.js';
 
 export type MailboxStatus = 'syncing' | 'idle' | 'paused' | 'needs_attention' | 'disconnected';
+/** How a folder's changes are read (migration 20261203009800): see imap_folders.change_tracking. */
+export type ChangeTracking = 'qresync' | 'condstore' | 'full';
 
 export interface ImapMailboxRow {
   id: string;
@@ -155,12 +157,13 @@ export interface FolderState {
   highestModseq: string | null;
   syncedAt: Date | null;
   lastError: string | null;
+  changeTracking: ChangeTracking | null;
 }
 
 const FOLDER_COLUMNS = `id, name, uidvalidity::text as uidvalidity, highest_uid::float8 as "highestUid",
   backfill_cursor::float8 as "backfillCursor", backfill_total as "backfillTotal",
   backfill_done as "backfillDone", highest_modseq::text as "highestModseq", synced_at as "syncedAt",
-  last_error as "lastError"`;
+  last_error as "lastError", change_tracking as "changeTracking"`;
 
 export async function folderState(
   sql: Queryable,
@@ -216,11 +219,12 @@ export async function forgetFolders(
 export async function touchFolder(
   sql: Queryable,
   folderId: string,
-  update: { highestModseq?: string | null; error?: string | null },
+  update: { highestModseq?: string | null; error?: string | null; changeTracking?: ChangeTracking },
 ): Promise<void> {
   await sql`
     update public.imap_folders set
       highest_modseq = ${update.highestModseq === undefined ? sql`highest_modseq` : update.highestModseq},
+      change_tracking = ${update.changeTracking ?? sql`change_tracking`},
       last_error = ${update.error ?? null}, synced_at = now(), updated_at = now()
     where id = ${folderId}`;
 }
@@ -302,20 +306,27 @@ export async function applyFlagChanges(
 }
 
 /**
- * Expunges: the folder's ledger rows up to `highestUid` whose UID the server no longer lists. The email
- * gets deleted_at once no folder of any mailbox holds it; it is never deleted.
+ * Expunges: the folder's ledger rows up to `highestUid` the server reports gone, either as the UIDs it
+ * still lists (`live`: every other one is gone) or as the UIDs it says VANISHED (QRESYNC). The email gets
+ * deleted_at once no folder of any mailbox holds it; it is never deleted.
  */
 export async function markExpunged(
   sql: Sql,
   tenantId: string,
   folder: { id: string; uidvalidity: string; highestUid: number },
-  liveUids: number[],
+  server: { live: number[] } | { vanished: number[] },
 ): Promise<number> {
+  if ('vanished' in server && server.vanished.length === 0) return 0;
   return sql.begin(async (tx) => {
     const gone = await tx<{ email_id: string | null }[]>`
       update public.imap_messages set expunged_at = now()
       where folder_id = ${folder.id} and uidvalidity = ${folder.uidvalidity} and expunged_at is null
-        and uid <= ${folder.highestUid} and not (uid = any(${liveUids}::bigint[]))
+        and uid <= ${folder.highestUid}
+        and ${
+          'live' in server
+            ? tx`not (uid = any(${server.live}::bigint[]))`
+            : tx`uid = any(${server.vanished}::bigint[])`
+        }
       returning email_id`;
     const emailIds = [...new Set(gone.map((g) => g.email_id).filter((id): id is string => Boolean(id)))];
     if (emailIds.length > 0) {
@@ -328,6 +339,49 @@ export async function markExpunged(
     }
     return gone.length;
   });
+}
+
+/** Stored emails of the tenant with these dedup keys (Message-ID keys): found without their bodies. */
+export async function storedByDedupKey(
+  sql: Queryable,
+  tenantId: string,
+  keys: string[],
+): Promise<Map<string, { emailId: string; rawSha256: string }>> {
+  if (keys.length === 0) return new Map();
+  const rows = await sql<{ key: string; emailId: string; rawSha256: string }[]>`
+    select dedup_key as key, id as "emailId", raw_sha256 as "rawSha256" from public.emails
+    where tenant_id = ${tenantId} and dedup_key = any(${keys}::text[])`;
+  return new Map(rows.map(({ key, ...email }) => [key, email]));
+}
+
+/** Emails the mailbox stored whose analysis was never started, oldest first. */
+export async function analysisPending(
+  sql: Queryable,
+  tenantId: string,
+  mailboxId: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await sql<{ emailId: string }[]>`
+    select m.email_id as "emailId" from public.imap_messages m
+    join public.imap_folders f on f.id = m.folder_id
+    where m.tenant_id = ${tenantId} and f.mailbox_id = ${mailboxId} and m.status = 'stored'
+      and m.analysis_started_at is null and m.email_id is not null
+    group by m.email_id order by min(m.created_at) limit ${limit}`;
+  return rows.map((r) => r.emailId);
+}
+
+export async function markAnalysisStarted(
+  sql: Queryable,
+  tenantId: string,
+  mailboxId: string,
+  emailIds: string[],
+): Promise<void> {
+  if (emailIds.length === 0) return;
+  await sql`
+    update public.imap_messages m set analysis_started_at = now()
+    from public.imap_folders f
+    where f.id = m.folder_id and f.mailbox_id = ${mailboxId} and m.tenant_id = ${tenantId}
+      and m.email_id = any(${emailIds}::uuid[]) and m.analysis_started_at is null`;
 }
 
 /** Stored messages of the mailbox whose attachments or raw message are not in storage yet. */

@@ -153,7 +153,7 @@ export function claimPending(tx: Queryable, olderThan: Date, limit: number): Pro
 }
 
 /**
- * Remember a webhook token. 'new' the first time; 'same' when the token was seen with the same message
+ * Remember a webhook token (the retention workflow purges them after RETENTION_WEBHOOK_TOKENS_DAYS). 'new' the first time; 'same' when the token was seen with the same message
  * (a provider's re-delivery, harmless: it is the same email); 'replayed' when it comes with another.
  */
 export async function rememberWebhookToken(
@@ -162,7 +162,6 @@ export async function rememberWebhookToken(
   token: string,
   messageSha256: string,
 ): Promise<'new' | 'same' | 'replayed'> {
-  await sql`delete from public.inbound_webhook_tokens where seen_at < now() - interval '1 day'`;
   const inserted = await sql`
     insert into public.inbound_webhook_tokens (provider, token, body_sha256)
     values (${provider}, ${token}, ${messageSha256})
@@ -171,14 +170,4 @@ export async function rememberWebhookToken(
   const [seen] = await sql<{ body_sha256: string }[]>`
     select body_sha256 from public.inbound_webhook_tokens where provider = ${provider} and token = ${token}`;
   return seen?.body_sha256 === messageSha256 ? 'same' : 'replayed';
-}
-
-/** Drop ledger rows whose run started more than `days` ago (a batch at a time): their job is done. */
-export async function purgeStartedInbound(sql: Queryable, days: number, limit: number): Promise<number> {
-  const rows = await sql`
-    delete from public.inbound_messages where id in (
-      select id from public.inbound_messages
-      where started_at < now() - make_interval(days => ${days}) limit ${limit})
-    returning id`;
-  return rows.length;
 }

@@ -105,6 +105,12 @@ export async function purgeBatch(
     case 'events':
       rows = await sql`select public.purge_events(${before}, ${limit}, ${dryRun}, ${tenant}) as n`;
       break;
+    case 'inbound_messages':
+      rows = await sql`select public.purge_inbound_messages(${before}, ${limit}, ${dryRun}, ${tenant}) as n`;
+      break;
+    case 'inbound_webhook_tokens':
+      rows = await sql`select public.purge_inbound_webhook_tokens(${before}, ${limit}, ${dryRun}) as n`;
+      break;
   }
   return rows[0]!.n;
 }

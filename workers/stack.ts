@@ -132,6 +132,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           files: config.files,
           ai: config.ai,
           searchPrivacy: config.privacy.searchAttributes,
+          operatorTenant: config.retention.operatorTenant,
         },
         dataConverter,
         workflowBundle: opts.workflowBundle,

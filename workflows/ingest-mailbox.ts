@@ -31,8 +31,14 @@ import { IngestStatus, searchAttribute } from './search-attributes.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const { inspectMailbox, scanMailboxChunk, ingestMailboxSlice, mailboxAttachmentsPending, mailboxReport } =
-  proxyActivities<MailboxActivities>(ingestMailboxActivityOptions);
+const {
+  inspectMailbox,
+  scanMailboxChunk,
+  ingestMailboxSlice,
+  mailboxAttachmentsPending,
+  mailboxReport,
+  finishMailboxImport,
+} = proxyActivities<MailboxActivities>(ingestMailboxActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
@@ -126,13 +132,17 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
   }
   await attachments.drain();
 
-  const report = await mailboxReport(ref);
+  // Runs started before the event existed replay their last mailboxReport.
+  const report = patched(MAILBOX_IMPORTED_EVENT_PATCH)
+    ? await finishMailboxImport(ref)
+    : await mailboxReport(ref);
   const unfinished = report.failed > 0 || report.rawNotArchived > 0 || report.attachmentsFailed > 0;
   upsertSearchAttributes([searchAttribute(IngestStatus, unfinished ? 'imported-with-failures' : 'imported')]);
   return report;
 }
 
 const ATTACHMENT_POOL_PATCH = 'mailbox-attachment-pool';
+const MAILBOX_IMPORTED_EVENT_PATCH = 'mailbox-imported-event';
 
 /** The next range of an already scanned mailbox, read from the ledger's count (leftoversOnly runs). */
 function ledgerChunk(position: { seq: number; total: number }, chunkMessages: number) {

@@ -20,7 +20,15 @@ export interface MailboxSyncCarried {
   attention: string | null;
   /** Folders to re-list on the next pass; null in the list means all. */
   resync: (string | null)[];
-  totals: { stored: number; linked: number; failed: number; flagsChanged: number; expunged: number };
+  /** `downloaded`: bodies fetched (the rest were linked by Message-ID without one). */
+  totals: {
+    stored: number;
+    linked: number;
+    failed: number;
+    flagsChanged: number;
+    expunged: number;
+    downloaded: number;
+  };
 }
 
 export interface MailboxSyncInput {

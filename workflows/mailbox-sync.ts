@@ -18,6 +18,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,7 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { MailboxSyncActivities } from '../activities/mailbox-sync-activities.js';
 import { inParallel } from '../core/in-parallel.js';
-import { startAnalysis } from './email-analysis-start.js';
+import { ANALYSIS_OFF, startAnalysis } from './email-analysis-start.js';
 import { storeEmailAttachments } from './email-attachments.js';
 import {
   disconnectMailboxUpdate,
@@ -46,12 +47,19 @@ import { archiveRawMessages } from './raw-archive.js';
 
 const { syncMailbox } = proxyActivities<MailboxSyncActivities>(mailboxSyncPassOptions);
 const { watchMailbox } = proxyActivities<MailboxSyncActivities>(mailboxWatchOptions);
-const { setMailboxSyncStatus, forgetMailboxFolders, disconnectMailbox, mailboxFollowUpsPending } =
-  proxyActivities<MailboxSyncActivities>(mailboxStateOptions);
+const {
+  setMailboxSyncStatus,
+  forgetMailboxFolders,
+  disconnectMailbox,
+  mailboxFollowUpsPending,
+  mailboxAnalysisPending,
+  markMailboxAnalysisStarted,
+} = proxyActivities<MailboxSyncActivities>(mailboxStateOptions);
 
 /** Passes per run before continuing as new, whatever the server suggests. */
 const PASSES_PER_RUN = 200;
 const FOLLOW_UPS_AT_ONCE = 4;
+const ANALYSIS_LEDGER_PATCH = 'mailbox-analysis-ledger';
 const REFUSALS = new Set(['MailboxAuthFailed', 'CredentialsKeyMissing', 'NotFound']);
 
 export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<MailboxSyncStatus> {
@@ -60,7 +68,7 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
     paused: false,
     attention: null,
     resync: [],
-    totals: { stored: 0, linked: 0, failed: 0, flagsChanged: 0, expunged: 0 },
+    totals: { stored: 0, linked: 0, failed: 0, flagsChanged: 0, expunged: 0, downloaded: 0 },
   };
   let disconnected = false;
   let state: MailboxSyncState = carried.paused ? 'paused' : carried.attention ? 'needs_attention' : 'syncing';
@@ -137,8 +145,18 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
     { validator: notDisconnected },
   );
 
-  // Stored emails a crash left without their attachments or raw message (the commit came first).
-  await followUp(input, await mailboxFollowUpsPending({ ...ref, limit: 500 }));
+  // Runs started before the ledger recorded analysis starts replay as they ran: they start analyses
+  // without marking them and catch up only attachments and raw messages.
+  const ledgered = patched(ANALYSIS_LEDGER_PATCH);
+  // Stored emails a crash left without their attachments or raw message (the commit came first), or
+  // whose analysis was never started; starting one again is harmless (one run per email and prompt).
+  const pending = await mailboxFollowUpsPending({ ...ref, limit: 500 });
+  if (ledgered) {
+    await followUp(input, pending, { analyse: false });
+    await analyse(input, await mailboxAnalysisPending({ ...ref, limit: 500 }), true);
+  } else {
+    await followUp(input, pending, { analyse: true, mark: false });
+  }
 
   for (;;) {
     if (disconnected) break;
@@ -174,14 +192,15 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
       last = refusal;
       continue;
     }
-    for (const key of ['stored', 'linked', 'failed', 'flagsChanged', 'expunged'] as const) {
-      carried.totals[key] += pass[key];
+    for (const key of ['stored', 'linked', 'failed', 'flagsChanged', 'expunged', 'downloaded'] as const) {
+      // A run carried from before `downloaded` was counted has no such total yet.
+      carried.totals[key] = (carried.totals[key] ?? 0) + pass[key];
     }
-    last = `pass ${passes}: ${pass.stored} stored, ${pass.linked} linked, ${pass.failed} failed, ${pass.flagsChanged} flag changes, ${pass.expunged} expunged`;
+    last = `pass ${passes}: ${pass.stored} stored, ${pass.linked} linked, ${pass.failed} failed, ${pass.flagsChanged} flag changes, ${pass.expunged} expunged, ${pass.downloaded} downloaded`;
     setCurrentDetails(
       `**${state}** · stored ${carried.totals.stored} · linked ${carried.totals.linked} · failed ${carried.totals.failed}\n\n${last}`,
     );
-    await followUp(input, pass.created);
+    await followUp(input, pass.created, { analyse: true, mark: ledgered });
     if (pass.more || steered) {
       steered = false;
       continue;
@@ -208,7 +227,11 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
 }
 
 /** New emails: attachments and raw messages to storage, analysis started; as email ingestion does. */
-async function followUp(input: MailboxSyncInput, created: StoredFollowUp[]): Promise<void> {
+async function followUp(
+  input: MailboxSyncInput,
+  created: StoredFollowUp[],
+  options: { analyse: boolean; mark?: boolean },
+): Promise<void> {
   if (created.length === 0) return;
   const { tenantId, filesTaskQueue } = input;
   if (filesTaskQueue) {
@@ -221,7 +244,32 @@ async function followUp(input: MailboxSyncInput, created: StoredFollowUp[]): Pro
       archiveRawMessages(tenantId, filesTaskQueue, { emailIds: created.map((e) => e.emailId) }),
     ]);
   }
-  await inParallel(created, FOLLOW_UPS_AT_ONCE, (email) => startAnalysis(tenantId, email.emailId));
+  if (options.analyse) {
+    await analyse(
+      input,
+      created.map((e) => e.emailId),
+      options.mark ?? true,
+    );
+  }
+}
+
+/**
+ * Start the emails' analysis and mark it started on the ledger. One whose plan could not be made (not
+ * "analysis is off": a failure) stays unmarked, so the next run's catch-up tries it again.
+ */
+async function analyse(input: MailboxSyncInput, emailIds: string[], mark: boolean): Promise<void> {
+  if (emailIds.length === 0) return;
+  const started: string[] = [];
+  await inParallel(emailIds, FOLLOW_UPS_AT_ONCE, async (emailId) => {
+    const outcome = await startAnalysis(input.tenantId, emailId);
+    if (outcome.workflowId || outcome.note === ANALYSIS_OFF) started.push(emailId);
+  });
+  if (!mark) return;
+  await markMailboxAnalysisStarted({
+    tenantId: input.tenantId,
+    mailboxId: input.mailboxId,
+    emailIds: started,
+  });
 }
 
 /** `<Type>: <message>` of a refusal the sync must not retry, or null for anything else. */

@@ -3,7 +3,7 @@
  * caller (app/emails.ts: searchEmails), paginated, with highlighted snippets.
  */
 import { z } from 'zod';
-import { MAX_SEARCH_OFFSET, searchEmails } from '../../app/emails.js';
+import { FLAG_FILTERS, type FlagFilter, MAX_SEARCH_OFFSET, searchEmails } from '../../app/emails.js';
 import type { ToolContext } from '../context.js';
 import type { ToolRegistry } from '../tool-registry.js';
 import { toolResult } from '../tool-result.js';
@@ -16,12 +16,23 @@ export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): vo
       title: 'Search emails',
       description:
         'Full-text search over stored emails (subject, sender, body), best match first. Query syntax: ' +
-        'words, "exact phrases", -excluded, or. Snippets mark matches with **.',
+        'words, "exact phrases", -excluded, or. Snippets mark matches with **. `flags` keeps mail with ' +
+        'those IMAP flags (a synced mailbox), e.g. ["flagged", "unseen"]; mail expunged on the server is ' +
+        'left out unless `includeDeleted`.',
       inputSchema: {
         query: z.string().trim().min(1, 'query is empty').max(500).describe('What to look for'),
         tenant: tenantArg,
         limit: z.number().int().min(1).max(50).default(10),
         offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).default(0),
+        flags: z
+          .array(z.enum(Object.keys(FLAG_FILTERS) as [FlagFilter, ...FlagFilter[]]))
+          .max(7)
+          .optional()
+          .describe('Every one must hold: seen, unseen, flagged, unflagged, answered, unanswered, draft'),
+        includeDeleted: z
+          .boolean()
+          .default(false)
+          .describe('Also emails expunged on the server (deletedAt set)'),
       },
       outputSchema: {
         total: z.number().int(),
@@ -34,6 +45,8 @@ export function registerSearchEmails(server: ToolRegistry, ctx: ToolContext): vo
             threadId: z.string().nullable(),
             rank: z.number(),
             snippet: z.string(),
+            flags: z.array(z.string()).describe('IMAP flags from a synced mailbox: \\Seen, \\Flagged, …'),
+            deletedAt: z.string().nullable().describe('When it was expunged on the server'),
           }),
         ),
         nextOffset: z.number().int().optional().describe('Pass as offset for the next page'),

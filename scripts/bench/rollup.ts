@@ -139,6 +139,8 @@ export async function run(argv: string[]): Promise<void> {
           mailboxLedgerDays: 30,
           fileJobsDays: 30,
           eventsDays: 30,
+          inboundDays: 30,
+          webhookTokensDays: 1,
           batchSize,
           fileGraceMinutes: 60,
         },

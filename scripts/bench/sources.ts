@@ -8,32 +8,23 @@
  *   npm run bench -- sources [--messages 2000] [--appends 20]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { connectMailbox, getMailbox } from '../../app/imap-mailboxes.js';
-import { importMailbox } from '../../app/ingest.js';
-import { loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
 import { MboxSplitter } from '../../core/mbox.js';
 import { provisionDovecot } from '../../dev-stack/dovecot.js';
-import { createDatabase, provisionPostgres } from '../../dev-stack/postgres.js';
-import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
-import { startTemporalDevServer } from '../../dev-stack/temporal-dev-server.js';
-import { createDb } from '../../supabase/db.js';
-import { migrate } from '../../supabase/migrate.js';
-import { ensureOrganization } from '../../supabase/tenants.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
-import { stdioPrincipal } from '../../workers/local-identity.js';
-import { toolContext } from '../../workers/mcp-entry.js';
-import { startStack } from '../../workers/stack.js';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { startBenchStack, writeMailbox } from './stack.js';
 import { percentile, table, timed } from './stats.js';
 
 const quiet = () => {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Progress {
+  mailboxId: string;
+  status: string;
+  lastError: string | null;
+  folderProgress: { initialSync: { total: number; done: number; complete: boolean }; messages: unknown }[];
+}
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -42,36 +33,21 @@ export async function run(argv: string[]): Promise<void> {
   });
   const messages = Number(values.messages);
   const appends = Number(values.appends);
+  const debug = Boolean(process.env.BENCH_DEBUG);
 
   const dovecot = await provisionDovecot({ users: { bench: 'bench-imap-password' }, log: quiet });
-  const temporal = await startTemporalDevServer({
-    cliPath: await resolveTemporalCli({ log: quiet }),
-    headless: true,
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const])),
-    log: quiet,
-  });
-  const postgres = await provisionPostgres({ log: quiet });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'durable-inbox-bench-'));
-  try {
-    const databaseUrl = await createDatabase(postgres.url, 'durable_inbox_bench_sources');
-    const admin = createDb({ url: databaseUrl, max: 1 });
-    await migrate(admin);
-    await admin.end();
-    const config = loadConfig({
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporal.address,
-      DURABLE_INBOX_DATA_DIR: dataDir,
-      DURABLE_INBOX_TENANT: 'bench',
+  const bench = await startBenchStack({
+    database: 'durable_inbox_bench_sources',
+    // connect_mailbox is an admin's.
+    role: 'admin',
+    env: {
       MAILBOX_CREDENTIALS_KEY: randomBytes(32).toString('hex'),
       AI_ANALYSIS_ON_INGEST: 'false',
-      LOG_LEVEL: 'error',
-    });
-    const stack = await startStack(config, { log: createLogger('error'), runWorker: true });
-    const deps = toolContext(
-      stack,
-      await stdioPrincipal(stack.sql, stack.defaultTenant),
-      createLogger('error'),
-    );
+      RETENTION_SCHEDULE_ENABLED: 'false',
+    },
+  });
+  try {
+    const { config, stack, call } = bench;
 
     // The same messages for both: the mbox, and APPENDed one by one to the IMAP folder.
     const mailbox = generateMailbox(messages, 0, 0, 'sources');
@@ -94,29 +70,27 @@ export async function run(argv: string[]): Promise<void> {
     for (const raw of raws) await imap.append('INBOX', raw);
 
     const [box, imapMs] = await timed(async () => {
-      const connected = await connectMailbox(deps, {
+      const connected = (await call('connect_mailbox', {
         host: dovecot.host,
         port: dovecot.port,
         tls: 'none',
         username: 'bench',
         password: 'bench-imap-password',
         since: 'all',
-      });
+      })) as unknown as Progress;
       for (;;) {
-        const d = await getMailbox(deps, { mailboxId: connected.mailboxId });
+        const d = (await call('get_mailbox', { mailboxId: connected.mailboxId })) as unknown as Progress;
         if (d.status === 'idle' && d.folderProgress[0]?.initialSync.complete) return d;
-        if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(d)}\n`);
-        await sleep(process.env.BENCH_DEBUG ? 3000 : 100);
+        if (debug) process.stderr.write(`${new Date().toISOString()} ${JSON.stringify(d)}\n`);
+        await sleep(debug ? 3000 : 100);
       }
     });
 
-    const other = await ensureOrganization(stack.sql, 'bench-mbox');
-    const otherDeps = toolContext(stack, await stdioPrincipal(stack.sql, other), createLogger('error'));
-    mkdirSync(path.join(config.mailbox.importDir, other.slug), { recursive: true });
-    writeFileSync(path.join(config.mailbox.importDir, other.slug, 'bench.mbox'), mailbox.mbox);
+    const callOther = await bench.callAs('bench-mbox');
+    const file = writeMailbox(bench, 'bench.mbox', mailbox.mbox, 'bench-mbox');
     const [, mboxMs] = await timed(async () => {
-      const started = await importMailbox(otherDeps, { path: 'bench.mbox', wait: false });
-      await stack.client.workflow.getHandle(started.workflowId).result();
+      const { workflowId } = await callOther('ingest_mailbox', { path: file, wait: false });
+      await stack.client.workflow.getHandle(workflowId as string).result();
     });
 
     // APPEND → stored row, while the mailbox sits in IDLE.
@@ -134,6 +108,10 @@ export async function run(argv: string[]): Promise<void> {
         await sleep(20);
       }
       latencies.push(performance.now() - t0);
+      if (debug)
+        process.stderr.write(
+          `${new Date().toISOString()} append ${i}: ${(performance.now() - t0).toFixed(0)} ms\n`,
+        );
     }
     latencies.sort((a, b) => a - b);
     await imap.logout();
@@ -158,10 +136,8 @@ export async function run(argv: string[]): Promise<void> {
         `APPEND → stored row while synced (IDLE), ${appends} messages: p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms\n` +
         `mailbox ${box.mailboxId}: ${JSON.stringify(box.folderProgress[0]?.messages)}\n`,
     );
-    await stack.shutdown();
   } finally {
-    await postgres.stop();
-    await temporal.stop();
+    await bench.close();
     await dovecot.stop();
   }
 }

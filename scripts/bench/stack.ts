@@ -43,6 +43,8 @@ export async function startBenchStack(opts: {
   env?: Record<string, string>;
   /** Task-queue fairness on the dev server (default on, as the app starts it). */
   fairness?: boolean;
+  /** The role of the API keys the bench's MCP clients hold (default: the key's default, member). */
+  role?: 'admin' | 'member' | 'viewer';
 }): Promise<BenchStack> {
   const temporal = await startTemporalDevServer({
     cliPath: await resolveTemporalCli({ log: quiet }),
@@ -75,7 +77,7 @@ export async function startBenchStack(opts: {
   const clients: Client[] = [];
   const connectAs = async (tenantId: string): Promise<ToolCall> => {
     const key = generateApiKey();
-    await registerApiKey(stack.sql, tenantId, 'bench', key);
+    await registerApiKey(stack.sql, tenantId, 'bench', key, opts.role);
     const mcp = new Client({ name: 'bench', version: '1' });
     await mcp.connect(
       new StreamableHTTPClientTransport(new URL(http.url), {

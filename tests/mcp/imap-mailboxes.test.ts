@@ -16,8 +16,10 @@ import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import {
   appendAll,
+  bodiesFetched,
   expunge,
   fixtureEmails,
+  logSize,
   note,
   recreateFolder,
   setFlags,
@@ -39,7 +41,15 @@ interface Detail {
     uidValidity: string | null;
     initialSync: { total: number; done: number; complete: boolean };
     messages: { stored: number; linked: number; failed: number; expunged: number };
+    changeTracking: string | null;
   }[];
+}
+
+interface Hit {
+  emailId: string;
+  subject: string | null;
+  flags: string[];
+  deletedAt: string | null;
 }
 
 async function until<T>(
@@ -89,9 +99,17 @@ describe('IMAP mailboxes against a real Dovecot', () => {
     d.folderProgress.every((f) => f.initialSync.complete);
   const emailsOf = (tenantId: string) =>
     t.stack.sql<
-      { subject: string | null; message_id: string | null; flags: string[]; deleted_at: Date | null }[]
+      {
+        id: string;
+        subject: string | null;
+        message_id: string | null;
+        flags: string[];
+        deleted_at: Date | null;
+      }[]
     >`
-      select subject, message_id, flags, deleted_at from public.emails where tenant_id = ${tenantId}`;
+      select id, subject, message_id, flags, deleted_at from public.emails where tenant_id = ${tenantId}`;
+  const search = (args: Record<string, unknown>) =>
+    callOk<{ total: number; results: Hit[] }>(t.mcp, 'search_emails', args);
 
   let aliceBox: Detail;
   const fixtures = fixtureEmails();
@@ -214,12 +232,44 @@ describe('IMAP mailboxes against a real Dovecot', () => {
     expect(rows.find((r) => r.subject === 'Flag me')!.flags).toEqual(['\\Flagged', '\\Seen']);
     expect(rows.find((r) => r.subject === 'Expunge me')!.deleted_at).toBeInstanceOf(Date);
     const detail = await get(t.mcp, aliceBox.mailboxId);
-    expect(detail.folderProgress.find((f) => f.name === 'INBOX')!.messages.expunged).toBe(1);
+    const inbox = detail.folderProgress.find((f) => f.name === 'INBOX')!;
+    expect(inbox.messages.expunged).toBe(1);
+    // Dovecot has QRESYNC: the expunge came from VANISHED (EARLIER), not from a full UID list.
+    expect(inbox.changeTracking).toBe('qresync');
+
+    // What the user reads: get_email shows flags and deletedAt ...
+    const flagId = rows.find((r) => r.subject === 'Flag me')!.id;
+    const goneId = rows.find((r) => r.subject === 'Expunge me')!.id;
+    expect(await callOk(t.mcp, 'get_email', { emailId: flagId })).toMatchObject({
+      flags: ['\\Flagged', '\\Seen'],
+      deletedAt: null,
+    });
+    const expunged = await callOk<{ deletedAt: string | null; flags: string[] }>(t.mcp, 'get_email', {
+      emailId: goneId,
+    });
+    expect(expunged.deletedAt).toBe(rows.find((r) => r.subject === 'Expunge me')!.deleted_at!.toISOString());
+    // ... search_emails filters by flag and leaves expunged mail out unless asked.
+    const subjects = (r: { results: Hit[] }) => r.results.map((h) => h.subject).sort();
+    expect(subjects(await search({ query: 'me', flags: ['flagged'] }))).toEqual(['Flag me']);
+    expect(subjects(await search({ query: 'me', flags: ['unseen'] }))).not.toContain('Flag me');
+    expect(subjects(await search({ query: 'me', flags: ['seen', 'flagged'] }))).toEqual(['Flag me']);
+    expect(subjects(await search({ query: 'Expunge' }))).toEqual([]);
+    const withDeleted = await search({ query: 'Expunge', includeDeleted: true });
+    expect(withDeleted.results).toEqual([
+      expect.objectContaining({ emailId: goneId, subject: 'Expunge me', deletedAt: expunged.deletedAt }),
+    ]);
+    expect(await callError(t.mcp, 'search_emails', { query: 'me', flags: ['seen', 'unseen'] })).toBe(
+      'InvalidArgument: flags: \\Seen is asked for both with and without: no email can match',
+    );
+    expect(await callError(t.mcp, 'search_emails', { query: 'me', flags: ['starred'] })).toBe(
+      'InvalidInput: invalid arguments for search_emails: Invalid option: expected one of "seen"|"unseen"|"flagged"|"unflagged"|"answered"|"unanswered"|"draft" at flags[0]',
+    );
   });
 
   it('a recreated folder (new UIDVALIDITY) is re-listed and stores nothing twice', async () => {
     const before = (await emailsOf(t.stack.defaultTenant.id)).length;
     const oldValidity = aliceBox.folderProgress.find((f) => f.name === 'Archive')!.uidValidity;
+    const logFrom = logSize(imap.server);
     await withImap(imap.server, 'alice', async (c) => {
       await recreateFolder(c, 'Archive');
       await appendAll(c, 'Archive', [
@@ -247,7 +297,26 @@ describe('IMAP mailboxes against a real Dovecot', () => {
       failed: 0,
       expunged: 0,
     });
-    expect(await emailsOf(t.stack.defaultTenant.id)).toHaveLength(before + 1);
+    const emails = await emailsOf(t.stack.defaultTenant.id);
+    expect(emails).toHaveLength(before + 1);
+    // The three known ones were linked by their envelope's Message-ID: the server sent one body (the
+    // new message's), counted by Dovecot at the pass's logout.
+    await until(
+      'the pass logged out',
+      async () => bodiesFetched(imap.server, 'alice', logFrom),
+      (n) => n >= 1,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(bodiesFetched(imap.server, 'alice', logFrom)).toBe(1);
+    // Nothing announced as new but the new one: one email.received per archived email, ever.
+    const archived = emails.filter((e) => e.message_id?.startsWith('archived-'));
+    expect(archived).toHaveLength(4);
+    const received = await t.stack.sql<{ subject_id: string; n: number }[]>`
+      select subject_id, count(*)::int as n from public.events
+      where tenant_id = ${t.stack.defaultTenant.id} and type = 'email.received'
+        and subject_id = any(${archived.map((e) => e.id)}::text[])
+      group by subject_id`;
+    expect(received.map((r) => r.n)).toEqual([1, 1, 1, 1]);
   });
 
   it('resync_mailbox re-lists a folder and stores nothing twice', async () => {
@@ -276,12 +345,74 @@ describe('IMAP mailboxes against a real Dovecot', () => {
       'Sent while paused',
     );
     const resumed = await callOk<Detail>(t.mcp, 'resume_mailbox', { mailboxId: aliceBox.mailboxId });
-    expect(resumed.status).toBe('syncing');
+    // Syncing, or already idle again when the pass that stores the message was quicker than the reply.
+    expect(['syncing', 'idle']).toContain(resumed.status);
     await until(
       'the paused message',
       () => emailsOf(t.stack.defaultTenant.id),
       (rows) => rows.some((r) => r.subject === 'Sent while paused'),
     );
+  });
+
+  it('an analysis start lost in a crash is caught up when the sync runs again, once', async () => {
+    const tenantId = t.stack.defaultTenant.id;
+    const all = await emailsOf(tenantId);
+    const lost = all.find((e) => e.subject === 'Sent while paused')!;
+    const done = all.find((e) => e.subject === 'Flag me')!;
+    await until(
+      'both analysed',
+      () => t.stack.sql<{ n: number }[]>`
+        select count(*)::int as n from public.ai_analyses where email_id = any(${[lost.id, done.id]}::uuid[])`,
+      (r) => r[0]!.n === 2,
+    );
+    // The run crashed between storing `lost` and starting its analysis: no analysis, no analysis run,
+    // nothing on the ledger. `done` was analysed but its ledger row missed the mark.
+    const { client } = t.stack;
+    await client.workflow.getHandle(aliceBox.workflowId).terminate('crash between commit and analysis start');
+    const runs: string[] = [];
+    for await (const w of client.workflow.list({ query: `WorkflowType = 'analyzeEmailWorkflow'` })) {
+      if (w.workflowId.includes(lost.id)) runs.push(w.workflowId);
+    }
+    expect(runs).toHaveLength(1);
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: runs[0] },
+    });
+    await until(
+      'the analysis run deleted',
+      () =>
+        client.workflow
+          .getHandle(runs[0]!)
+          .describe()
+          .then(
+            () => 'there',
+            () => 'gone',
+          ),
+      (v) => v === 'gone',
+    );
+    await t.stack.sql`delete from public.ai_analyses where email_id = ${lost.id}`;
+    await t.stack.sql`
+      update public.emails set ai_analysis = null, analyzed_at = null, status = 'stored' where id = ${lost.id}`;
+    await t.stack.sql`
+      update public.imap_messages set analysis_started_at = null where email_id = any(${[lost.id, done.id]}::uuid[])`;
+
+    // connect_mailbox starts the sync again; its first step catches up.
+    await callOk(t.mcp, 'connect_mailbox', account('alice', { folders: ['INBOX', 'Archive'] }));
+    const analysed = await until(
+      'the lost analysis',
+      () => callOk<{ status: string }>(t.mcp, 'get_email', { emailId: lost.id }),
+      (e) => e.status === 'analyzed',
+    );
+    expect(analysed.status).toBe('analyzed');
+    const counts = await t.stack.sql<{ email_id: string; n: number }[]>`
+      select email_id, count(*)::int as n from public.ai_analyses
+      where email_id = any(${[lost.id, done.id]}::uuid[]) group by email_id order by email_id`;
+    expect(counts.map((c) => c.n)).toEqual([1, 1]);
+    const pending = await t.stack.sql`
+      select 1 from public.imap_messages where email_id = any(${[lost.id, done.id]}::uuid[])
+        and status = 'stored' and analysis_started_at is null`;
+    expect(pending).toHaveLength(0);
+    await until('caught up', () => get(t.mcp, aliceBox.mailboxId), caughtUp);
   });
 
   it("a password changed on the server: needs_attention with the server's reason, back with new credentials", async () => {

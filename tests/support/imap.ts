@@ -2,7 +2,7 @@
  * A real IMAP server for a test file (dev-stack/dovecot.ts) and imapflow as the client that plays the
  * other side of the mailbox: APPEND mail, set flags, expunge, recreate a folder (a new UIDVALIDITY).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll } from 'vitest';
@@ -121,4 +121,22 @@ export function note(id: string, subject = `Note ${id}`): string {
     `Body of ${id}.`,
     '',
   ].join('\r\n');
+}
+
+/**
+ * Message bodies the server sent `user` in sessions that ended after `fromByte` of its log (Dovecot logs
+ * `body_count=` at each logout). Take `logSize` before the action, read this after.
+ */
+export function bodiesFetched(server: ProvisionedDovecot, user: string, fromByte: number): number {
+  const text = readFileSync(server.logFile).subarray(fromByte).toString('utf8');
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`imap\\(${user}\\).* body_count=(\\d+)`).exec(line);
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
+export function logSize(server: ProvisionedDovecot): number {
+  return statSync(server.logFile).size;
 }

@@ -14,6 +14,7 @@ import type { Sql } from '../supabase/db.js';
 import { recordIngestFailure } from '../supabase/emails.js';
 import {
   type LedgerEntry,
+  type LedgerOutcome,
   ledgerAttachmentsPending,
   ledgerCounts,
   ledgerFailures,
@@ -179,18 +180,21 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
 
       const counts = { stored: 0, duplicates: 0, failed: 0 };
       await sql.begin(async (tx) => {
+        const outcomes: LedgerOutcome[] = [];
         for (const item of parsed) {
           const { emailId, created } = await storeParsed(tx, input.tenantId, item);
           const status = created ? 'stored' : 'duplicate';
-          const outcome = { status, emailId, attachmentCount: item.email.attachmentCount } as const;
-          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, item.key, outcome)) {
-            counts[created ? 'stored' : 'duplicates']++;
-          }
+          outcomes.push({ seq: item.key, status, emailId, attachmentCount: item.email.attachmentCount });
         }
         for (const r of rejected) {
           await recordIngestFailure(tx, input.tenantId, r.sha256, r.type, r.message);
-          const outcome = { status: 'failed' as const, reason: r.type, detail: r.message };
-          if (await settleLedger(tx, input.tenantId, input.mailboxSha256, r.key, outcome)) counts.failed++;
+          outcomes.push({ seq: r.key, status: 'failed', reason: r.type, detail: r.message });
+        }
+        // One statement for the slice's ledger rows: only those still pending count (a retry that
+        // finds them settled by an earlier attempt counts nothing twice).
+        const settled = await settleLedger(tx, input.tenantId, input.mailboxSha256, outcomes);
+        for (const o of outcomes) {
+          if (settled.has(o.seq)) counts[o.status === 'duplicate' ? 'duplicates' : o.status]++;
         }
       });
       return counts;

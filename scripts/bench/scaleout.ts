@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
-import { loadNote, peakRssMiB, selfCpuMs, treeCpuMs } from './load.js';
+import { loadNote, peakRssMiB, rssMiB, selfCpuMs, treeCpuMs } from './load.js';
 import { startBenchStack, writeMailbox } from './stack.js';
 import { table, timed } from './stats.js';
 
@@ -25,6 +25,8 @@ interface Round {
   perS: number;
   workerCpuMs: number[];
   workerRssMiB: number[];
+  /** Resident set of each worker once it was ready, before the import. */
+  readyRssMiB: number[];
   /** This process (MCP server and client) and the Temporal dev server, per message. */
   otherCpuMs: number;
   load: string;
@@ -54,6 +56,7 @@ export async function run(argv: string[]): Promise<void> {
           `scaleout-${workers}.mbox`,
           generateMailbox(messages, 0, 0, `scaleout-${workers}`).mbox,
         );
+        const readyRssMiB = children.map((c) => rssMiB(c.pid!));
         const other0 = selfCpuMs() + treeCpuMs(bench.temporalPid);
         const cpu0 = children.map((c) => treeCpuMs(c.pid!));
         const [, ms] = await timed(async () => {
@@ -65,6 +68,7 @@ export async function run(argv: string[]): Promise<void> {
           perS: (messages / ms) * 1000,
           workerCpuMs: children.map((c, i) => (treeCpuMs(c.pid!) - cpu0[i]!) / messages),
           workerRssMiB: children.map((c) => peakRssMiB(c.pid!)),
+          readyRssMiB,
           otherCpuMs: (selfCpuMs() + treeCpuMs(bench.temporalPid) - other0) / messages,
           load: loadNote(),
         });
@@ -85,7 +89,7 @@ export async function run(argv: string[]): Promise<void> {
           'msg/s',
           'ratio',
           'CPU ms/msg per worker',
-          'peak RSS MiB per worker',
+          'RSS MiB ready → peak, per worker',
           'MCP + Temporal CPU ms/msg',
           'machine',
         ],
@@ -94,7 +98,7 @@ export async function run(argv: string[]): Promise<void> {
           r.perS,
           `${(r.perS / one.perS).toFixed(2)}×`,
           list(r.workerCpuMs),
-          list(r.workerRssMiB),
+          r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
           r.otherCpuMs,
           r.load,
         ]),

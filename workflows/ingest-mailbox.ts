@@ -91,7 +91,10 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
   // A pipeline (runs from before it replay the chunk-by-chunk steps): each slice's raw messages are
   // archived (I/O on the files queue) as soon as that slice is stored, beside the slices still parsing
   // (CPU), and the next chunk is scanned while this one is stored. Nothing waits for a whole chunk.
-  const archives = pooled && patched(PIPELINE_PATCH) ? createTaskPool(input.concurrency) : undefined;
+  // Twice as many archives in flight as the files worker has slots (FILES_WORKER_CONCURRENCY, 4 by
+  // default): its slots, not this run, are the throttle, so the queue holds a backlog, and another
+  // tenant's interactive upload or archive is dispatched before it (priority and fairness keys).
+  const archives = pooled && patched(PIPELINE_PATCH) ? createTaskPool(2 * input.concurrency) : undefined;
   const drainFiles = async () => {
     await archives?.drain();
     await attachments.drain();
@@ -134,7 +137,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
       }
       if (archives && filesTaskQueue) {
         // Storing never runs far ahead of the archive: the staged bytes it still needs stay few.
-        await condition(() => archives.size < 2 * input.concurrency);
+        await condition(() => archives.size < 3 * input.concurrency);
         archives.add(() => archiveSlice(slice));
       }
     });

@@ -5,10 +5,10 @@
  *
  *   npm run bench -- fairness [--import 2000] [--calls 30]
  */
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { singleMessage } from './direct.js';
+import { loadNote } from './load.js';
 import { startBenchStack, type ToolCall, writeMailbox } from './stack.js';
 import { percentile, table, timed } from './stats.js';
 
@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<void> {
     );
   process.stdout.write(
     `\nfairness benchmark: tenant B's single messages (${calls} calls) while tenant A imports ${size} ` +
-      `messages, against B alone (${os.cpus().length} cores)\n\n${table([
+      `messages, against B alone (${loadNote()})\n\n${table([
         [
           'dev server',
           'B idle p50 ms',

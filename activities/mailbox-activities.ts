@@ -27,7 +27,7 @@ import {
 } from '../supabase/mailboxes.js';
 import { loadContent, loadContents, stageContents } from '../supabase/staged-content.js';
 import { tenantSlug } from '../supabase/tenants.js';
-import { parseBatch, storeParsed } from './parse-batch.js';
+import { parseBatch, storeParsedMany } from './parse-batch.js';
 
 export interface MailboxActivityDeps {
   sql: Sql;
@@ -181,8 +181,11 @@ export function createMailboxActivities(deps: MailboxActivityDeps) {
       const counts = { stored: 0, duplicates: 0, failed: 0 };
       await sql.begin(async (tx) => {
         const outcomes: LedgerOutcome[] = [];
-        for (const item of parsed) {
-          const { emailId, created } = await storeParsed(tx, input.tenantId, item);
+        // One statement for the slice's emails: the tenant's thread lock is held for one round trip
+        // rather than fifty.
+        const stored = await storeParsedMany(tx, input.tenantId, parsed);
+        for (const [i, item] of parsed.entries()) {
+          const { emailId, created } = stored[i]!;
           const status = created ? 'stored' : 'duplicate';
           outcomes.push({ seq: item.key, status, emailId, attachmentCount: item.email.attachmentCount });
         }

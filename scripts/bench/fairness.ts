@@ -3,7 +3,7 @@
  * while tenant A imports a mailbox, against B's latency with nothing else running, on a dev server with
  * task-queue fairness on and then on one with it off, in one run.
  *
- *   npm run bench -- fairness [--import 2000] [--calls 30]
+ *   npm run bench -- fairness [--import 10000] [--calls 30]
  */
 import { parseArgs } from 'node:util';
 import { generateMailbox } from '../../tests/support/mbox.js';
@@ -22,7 +22,7 @@ interface Round {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { import: { type: 'string', default: '2000' }, calls: { type: 'string', default: '30' } },
+    options: { import: { type: 'string', default: '10000' }, calls: { type: 'string', default: '30' } },
   });
   const size = Number(values.import);
   const calls = Number(values.calls);

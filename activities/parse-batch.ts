@@ -10,7 +10,7 @@ import type { ParsedEmail, ParseLimits } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
 import { claimAttachments } from '../supabase/attachments.js';
 import type { Queryable, Sql } from '../supabase/db.js';
-import { upsertEmail } from '../supabase/emails.js';
+import { upsertEmail, upsertEmails } from '../supabase/emails.js';
 import { stageContents } from '../supabase/staged-content.js';
 import { claimOf } from './email-activities.js';
 
@@ -54,6 +54,26 @@ export async function parseBatch<K>(
     if (i % HEARTBEAT_EVERY === 0) heartbeat({ parsed: i });
   }
   return { parsed, rejected };
+}
+
+/**
+ * Store parsed emails in the caller's transaction with one upsert_email statement for all of them (see
+ * upsertEmails); only a new email's attachments are claimed. Results in the order given.
+ */
+export async function storeParsedMany<K>(
+  tx: Queryable,
+  tenantId: string,
+  items: ParsedItem<K>[],
+): Promise<{ emailId: string; created: boolean }[]> {
+  const stored = await upsertEmails(
+    tx,
+    tenantId,
+    items.map((i) => i.email),
+  );
+  for (const [i, { emailId, created }] of stored.entries()) {
+    if (created) await claimAttachments(tx, tenantId, emailId, items[i]!.attachments);
+  }
+  return stored;
 }
 
 /** Store one parsed email in the caller's transaction; only a new email's attachments are claimed. */

@@ -7,6 +7,7 @@
  * replaces the stored result.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import type { Priority } from '@temporalio/common';
 import type { Analysis } from '../core/analysis.js';
 import type { WorkflowStatus } from '../core/records.js';
 import { analysisById } from '../supabase/analyses.js';
@@ -24,6 +25,7 @@ import { detailsText, searchAttribute, summaryText, TenantId } from '../workflow
 import type { AppDeps, TemporalAccess, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { startOrJoin, uiLink } from './workflows.js';
 
@@ -69,7 +71,11 @@ export async function analyzeEmail(
       force: request.force ?? false,
     }),
   );
-  const { handle, runId } = await startAnalysisRun(deps.temporal, plan);
+  const { handle, runId } = await startAnalysisRun(
+    deps.temporal,
+    plan,
+    await priorityFor(deps.sql, tenantId, 'interactive'),
+  );
   const base = {
     workflowId: handle.workflowId,
     runId,
@@ -115,6 +121,8 @@ export async function analyzeEmail(
 export function startAnalysisRun(
   temporal: TemporalAccess,
   plan: AnalysisPlan,
+  /** app/priority.ts; without it, Temporal's default (the test helpers' seeded runs). */
+  priority?: Priority,
 ): Promise<{ handle: WorkflowHandle; runId: string }> {
   return startOrJoin(
     temporal,
@@ -122,6 +130,7 @@ export function startAnalysisRun(
     {
       workflowId: plan.workflowId,
       args: [plan.input],
+      ...(priority && { priority }),
       typedSearchAttributes: [searchAttribute(TenantId, plan.input.tenantId)],
       staticSummary: summaryText(plan.summary),
       staticDetails: detailsText(

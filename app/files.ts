@@ -33,6 +33,7 @@ import {
 import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { waitForWorkflow } from './wait.js';
 import { readUploadProgress, startWorkflow, type UploadProgressView, uiLink } from './workflows.js';
 
@@ -104,6 +105,7 @@ export async function uploadFile(deps: AppDeps, request: UploadFileRequest): Pro
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    priority: await priorityFor(deps.sql, tenantId, 'interactive'),
     typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
     staticSummary: summaryText(`Upload "${cutChars(filename, 80)}" to ${request.bucket} (${size} bytes)`),
     staticDetails: detailsText(`Tenant \`${tenantId}\`\n\nSHA-256: \`${sha256}\`\n\nSource: ${source.kind}`),

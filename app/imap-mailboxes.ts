@@ -42,6 +42,7 @@ import { searchAttribute, summaryText, TenantId } from '../workflows/search-attr
 import type { AppDeps } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { startWorkflow, uiLink } from './workflows.js';
 
 export interface ConnectMailboxRequest {
@@ -177,6 +178,8 @@ async function ensureSyncRunning(deps: AppDeps, tenantId: string, mailboxId: str
       args: [input],
       // A disconnected mailbox's finished run is replaced by a new one; a running one is resumed below.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      // A mailbox's sync is bulk work, like an import: a single message waited for goes first.
+      priority: await priorityFor(deps.sql, tenantId, 'bulk'),
       typedSearchAttributes: [searchAttribute(TenantId, tenantId)],
       staticSummary: summaryText(`Sync mailbox ${label}`),
     });

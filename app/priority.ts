@@ -3,8 +3,8 @@
  * - the fairness key is the tenant: each tenant gets its share of the workers' dispatch, in proportion
  *   to its weight (public.tenant_fairness), so one tenant's 100,000-message import cannot starve another
  *   tenant's single email;
- * - the priority key puts interactive calls (one message, waited for by a caller) above bulk imports
- *   within that.
+ * - the priority key puts interactive calls (a caller waits: ingest_email, analyze_email, upload_file)
+ *   above bulk work (ingest_mailbox, IMAP mailbox syncs, prompt rollouts) within that.
  * Set on the workflow start; its activities and child workflows inherit it. Fairness needs the cluster's
  * `matching.enableFairness` (the dev server this project starts has it; README: operators).
  */

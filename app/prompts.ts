@@ -65,6 +65,7 @@ import {
 import type { AppDeps, WaitRequest } from './deps.js';
 import { type Action, authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
+import { priorityFor } from './priority.js';
 import { requireOperator } from './retention.js';
 import { progressOf, waitForWorkflow } from './wait.js';
 import { startWorkflow, uiLink, withinCallBound } from './workflows.js';
@@ -385,9 +386,11 @@ function noSuchVersion(pair: ScopedPair, version: number): UserFacingError {
   return new UserFacingError(ErrorType.NotFound, `${pairText(pair)} has no version ${version}`);
 }
 
-function startRolloutRun(deps: Pick<AppDeps, 'temporal'>, input: PromptRolloutInput) {
+async function startRolloutRun(deps: Pick<AppDeps, 'temporal' | 'sql'>, input: PromptRolloutInput) {
   const stages = input.stages.map((p) => `${p}%`).join(' → ');
   return startWorkflow(deps.temporal, promptRolloutContract, {
+    // Background work that waits on timers and gates: below anything a caller waits for.
+    priority: await priorityFor(deps.sql, input.tenantId, 'bulk'),
     workflowId: promptRolloutWorkflowId(input.scopeTenantId ?? null, input.toolName, input.provider),
     args: [input],
     // Never two at once; a new rollout may follow a closed one, whatever its outcome.

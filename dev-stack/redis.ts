@@ -12,6 +12,8 @@ export interface ProvisionedRedis {
   port: number;
   /** The AOF fsync policy it runs with. */
   appendfsync: 'everysec' | 'always';
+  /** The server's process (the peers bench reads its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,7 @@ export async function provisionRedis(
     await rm(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 100; i++) {
-    if (await canConnect(host, port)) return { host, port, appendfsync, stop };
+    if (await canConnect(host, port)) return { host, port, appendfsync, pid: child.pid ?? 0, stop };
     await sleep(100);
   }
   await stop();

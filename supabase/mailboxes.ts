@@ -60,26 +60,39 @@ export async function pendingLedger(
     order by seq`;
 }
 
-/** Settle one pending entry; returns false when it was already settled (by an earlier attempt). */
+export interface LedgerOutcome {
+  seq: number;
+  status: Exclude<LedgerStatus, 'pending'>;
+  emailId?: string;
+  attachmentCount?: number;
+  reason?: string;
+  detail?: string;
+}
+
+/**
+ * Settle pending entries in one statement (a slice's, in the transaction that stored its emails); returns
+ * the outcomes that settled a row, leaving out rows already settled (by an earlier attempt).
+ */
 export async function settleLedger(
   tx: Queryable,
   tenantId: string,
   mailbox: string,
-  seq: number,
-  outcome: {
-    status: Exclude<LedgerStatus, 'pending'>;
-    emailId?: string;
-    attachmentCount?: number;
-    reason?: string;
-    detail?: string;
-  },
-): Promise<boolean> {
-  const result = await tx`
-    update public.mailbox_messages
-    set status = ${outcome.status}, email_id = ${outcome.emailId ?? null}, reason = ${outcome.reason ?? null},
-        detail = ${outcome.detail ?? null}, attachment_count = ${outcome.attachmentCount ?? 0}, updated_at = now()
-    where tenant_id = ${tenantId} and mailbox_sha256 = ${mailbox} and seq = ${seq} and status = 'pending'`;
-  return result.count === 1;
+  outcomes: LedgerOutcome[],
+): Promise<Set<number>> {
+  if (outcomes.length === 0) return new Set();
+  const rows = await tx<{ seq: number }[]>`
+    update public.mailbox_messages m
+    set status = v.status, email_id = v.email_id, reason = v.reason, detail = v.detail,
+        attachment_count = v.attachment_count, updated_at = now()
+    from unnest(${outcomes.map((o) => o.seq)}::int[], ${outcomes.map((o) => o.status)}::text[],
+                ${outcomes.map((o) => o.emailId ?? null)}::uuid[], ${outcomes.map((o) => o.reason ?? null)}::text[],
+                ${outcomes.map((o) => o.detail ?? null)}::text[],
+                ${outcomes.map((o) => o.attachmentCount ?? 0)}::int[])
+         as v(seq, status, email_id, reason, detail, attachment_count)
+    where m.tenant_id = ${tenantId} and m.mailbox_sha256 = ${mailbox} and m.seq = v.seq
+      and m.status = 'pending'
+    returning m.seq`;
+  return new Set(rows.map((r) => r.seq));
 }
 
 export async function ledgerCounts(sql: Sql, tenantId: string, mailbox: string): Promise<MailboxCounts> {

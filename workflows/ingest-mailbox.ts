@@ -8,6 +8,7 @@
  * carrying its position in the file.
  */
 import {
+  condition,
   continueAsNew,
   patched,
   proxyActivities,
@@ -16,7 +17,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MailboxActivities, MailboxReport } from '../activities/mailbox-activities.js';
+import type { MailboxActivities, MailboxReport, ScanResult } from '../activities/mailbox-activities.js';
 import { inParallel } from '../core/in-parallel.js';
 import { createTaskPool, type TaskPool } from '../core/task-pool.js';
 import { storeEmailAttachments } from './email-attachments.js';
@@ -93,34 +94,61 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
   const attachments = createTaskPool(input.concurrency);
   // Runs started before the pool keep awaiting each chunk's uploads, so their histories replay.
   const pooled = patched(ATTACHMENT_POOL_PATCH);
-  for (let chunks = 0; ; chunks++) {
-    if (chunks >= CHUNKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await attachments.drain();
-      await continueAsNew<typeof ingestMailboxWorkflow>({ ...input, position });
-    }
-    const scan = input.leftoversOnly
-      ? ledgerChunk(position, input.chunkMessages)
-      : await scanMailboxChunk({
+  // A pipeline (runs from before it replay the chunk-by-chunk steps): each slice's raw messages are
+  // archived (I/O on the files queue) as soon as that slice is stored, beside the slices still parsing
+  // (CPU), and the next chunk is scanned while this one is stored. Nothing waits for a whole chunk.
+  // Twice as many archives in flight as the files worker has slots (FILES_WORKER_CONCURRENCY, 4 by
+  // default): its slots, not this run, are the throttle, so the queue holds a backlog, and another
+  // tenant's interactive upload or archive is dispatched before it (priority and fairness keys).
+  const archives = pooled && patched(PIPELINE_PATCH) ? createTaskPool(2 * input.concurrency) : undefined;
+  const drainFiles = async () => {
+    await archives?.drain();
+    await attachments.drain();
+  };
+  const scanAt = (at: { offset: number; seq: number }) =>
+    input.leftoversOnly
+      ? Promise.resolve(ledgerChunk({ ...at, total: position.total }, input.chunkMessages))
+      : scanMailboxChunk({
           ...ref,
           source: input.source,
-          offset: position.offset,
-          seq: position.seq,
+          offset: at.offset,
+          seq: at.seq,
           maxMessages: input.chunkMessages,
         });
+  let nextScan: Promise<ScanResult> | undefined;
+  for (let chunks = 0; ; chunks++) {
+    if (chunks >= CHUNKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      // A scan read ahead is recorded in the ledger; the next run scans it again, which changes nothing.
+      await nextScan;
+      await drainFiles();
+      await continueAsNew<typeof ingestMailboxWorkflow>({ ...input, position });
+    }
+    const scan = await (nextScan ?? scanAt(position));
+    nextScan =
+      archives && !scan.eof && chunks + 1 < CHUNKS_PER_RUN
+        ? scanAt({ offset: scan.nextOffset, seq: scan.nextSeq })
+        : undefined;
     const slices: { fromSeq: number; toSeq: number }[] = [];
     for (let from = position.seq; from < scan.nextSeq; from += SLICE_MESSAGES) {
       slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
     }
     // With a files queue, each slice also claims and stages its new emails' attachments, from the same
     // parse that stores them; the upload step below then reads only the claims.
-    const stageAttachments = Boolean(input.filesTaskQueue);
-    if (!input.leftoversOnly) {
-      await inParallel(slices, input.concurrency, (slice) =>
-        ingestMailboxSlice({ ...ref, ...slice, stageAttachments }),
-      );
-    }
-    if (input.filesTaskQueue) {
-      await storeChunkFiles(input, input.filesTaskQueue, slices, pooled ? attachments : undefined, {
+    const filesTaskQueue = input.filesTaskQueue;
+    const archiveSlice = (slice: { fromSeq: number; toSeq: number }) =>
+      archiveRawMessages(input.tenantId, filesTaskQueue!, { mailboxSha256: input.mailboxSha256, ...slice });
+    await inParallel(slices, input.concurrency, async (slice) => {
+      if (!input.leftoversOnly) {
+        await ingestMailboxSlice({ ...ref, ...slice, stageAttachments: Boolean(filesTaskQueue) });
+      }
+      if (archives && filesTaskQueue) {
+        // Storing never runs far ahead of the archive: the staged bytes it still needs stay few.
+        await condition(() => archives.size < 3 * input.concurrency);
+        archives.add(() => archiveSlice(slice));
+      }
+    });
+    if (filesTaskQueue) {
+      await storeChunkFiles(input, filesTaskQueue, archives ? [] : slices, pooled ? attachments : undefined, {
         fromSeq: position.seq,
         toSeq: scan.nextSeq,
       });
@@ -130,7 +158,7 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
     await refresh();
     if (scan.eof) break;
   }
-  await attachments.drain();
+  await drainFiles();
 
   // Runs started before the event existed replay their last mailboxReport.
   const report = patched(MAILBOX_IMPORTED_EVENT_PATCH)
@@ -143,11 +171,12 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
 
 const ATTACHMENT_POOL_PATCH = 'mailbox-attachment-pool';
 const MAILBOX_IMPORTED_EVENT_PATCH = 'mailbox-imported-event';
+const PIPELINE_PATCH = 'mailbox-pipeline';
 
 /** The next range of an already scanned mailbox, read from the ledger's count (leftoversOnly runs). */
-function ledgerChunk(position: { seq: number; total: number }, chunkMessages: number) {
+function ledgerChunk(position: { seq: number; total: number }, chunkMessages: number): ScanResult {
   const nextSeq = Math.min(position.seq + chunkMessages, position.total);
-  return { nextSeq, nextOffset: 0, eof: nextSeq >= position.total };
+  return { scanned: nextSeq - position.seq, nextSeq, nextOffset: 0, eof: nextSeq >= position.total };
 }
 
 /**
@@ -158,6 +187,7 @@ function ledgerChunk(position: { seq: number; total: number }, chunkMessages: nu
 async function storeChunkFiles(
   input: IngestMailboxInput,
   filesTaskQueue: string,
+  /** Slices to archive here (none when the pipeline archived each as it was stored). */
   slices: { fromSeq: number; toSeq: number }[],
   /** The run's upload pool; without it (a run from before the pool) the chunk awaits its uploads. */
   attachments: TaskPool | undefined,

@@ -3,12 +3,12 @@
  * while tenant A imports a mailbox, against B's latency with nothing else running, on a dev server with
  * task-queue fairness on and then on one with it off, in one run.
  *
- *   npm run bench -- fairness [--import 2000] [--calls 30]
+ *   npm run bench -- fairness [--import 10000] [--calls 30]
  */
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { singleMessage } from './direct.js';
+import { loadNote } from './load.js';
 import { startBenchStack, type ToolCall, writeMailbox } from './stack.js';
 import { percentile, table, timed } from './stats.js';
 
@@ -22,7 +22,7 @@ interface Round {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { import: { type: 'string', default: '2000' }, calls: { type: 'string', default: '30' } },
+    options: { import: { type: 'string', default: '10000' }, calls: { type: 'string', default: '30' } },
   });
   const size = Number(values.import);
   const calls = Number(values.calls);
@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<void> {
     );
   process.stdout.write(
     `\nfairness benchmark: tenant B's single messages (${calls} calls) while tenant A imports ${size} ` +
-      `messages, against B alone (${os.cpus().length} cores)\n\n${table([
+      `messages, against B alone (${loadNote()})\n\n${table([
         [
           'dev server',
           'B idle p50 ms',

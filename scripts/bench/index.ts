@@ -5,8 +5,9 @@
  *   npm run bench -- analysis
  *   npm run bench -- rollout [--calls 5000]
  *   npm run bench -- rollup [--rows 1000000] [--batch 1000]
- *   npm run bench -- peers [--messages 2000] [--calls 50]
- *   npm run bench -- fairness [--import 2000] [--calls 30]
+ *   npm run bench -- peers [--messages 2000] [--calls 50] [--systems durable,bullmq,pgboss,direct]
+ *   npm run bench -- scaleout [--messages 2000] [--workers 1,2,3]
+ *   npm run bench -- fairness [--import 10000] [--calls 30]
  *   npm run bench -- scale [--sizes 0,1000,100000,1000000] [--calls 100] [--searches 40] [--mailbox 300]
  *   npm run bench -- sources [--messages 2000] [--appends 20]   (IMAP sync vs ingest_mailbox; APPEND to row)
  *   npm run bench -- sources-smtp [--messages 1000]   (inbound SMTP with 10 concurrent senders)
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scale: () => import('./scale.js'),
   fairness: () => import('./fairness.js'),
   peers: () => import('./peers.js'),
+  scaleout: () => import('./scaleout.js'),
   sources: () => import('./sources.js'),
   'sources-smtp': () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
   events: () => import('./events.js'),

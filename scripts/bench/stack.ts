@@ -31,6 +31,10 @@ export interface BenchStack {
   stack: Stack;
   postgres: ProvisionedPostgres;
   databaseUrl: string;
+  /** The Temporal dev server's process (benches read its CPU time). */
+  temporalPid: number;
+  /** The environment the stack was configured from (for worker processes of the same stack). */
+  env: Record<string, string>;
   /** Call a tool as the default tenant's key holder; an error result throws. */
   call: ToolCall;
   /** A client for another tenant (created on first use). */
@@ -45,6 +49,8 @@ export async function startBenchStack(opts: {
   fairness?: boolean;
   /** The role of the API keys the bench's MCP clients hold (default: the key's default, member). */
   role?: 'admin' | 'member' | 'viewer';
+  /** Run the worker in this process (default); without it, the bench starts worker processes. */
+  runWorker?: boolean;
 }): Promise<BenchStack> {
   const temporal = await startTemporalDevServer({
     cliPath: await resolveTemporalCli({ log: quiet }),
@@ -60,7 +66,7 @@ export async function startBenchStack(opts: {
   await migrate(admin);
   await admin.end();
 
-  const config = loadConfig({
+  const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     // Measured as deployed: payloads encrypted, mail search attributes keyed.
@@ -71,8 +77,9 @@ export async function startBenchStack(opts: {
     MCP_HTTP_PORT: '0',
     LOG_LEVEL: 'error',
     ...opts.env,
-  });
-  const stack = await startStack(config, { log: createLogger('error'), runWorker: true });
+  };
+  const config = loadConfig(env);
+  const stack = await startStack(config, { log: createLogger('error'), runWorker: opts.runWorker ?? true });
   const http = await startMcpHttp(stack, createLogger('error'));
   const clients: Client[] = [];
   const connectAs = async (tenantId: string): Promise<ToolCall> => {
@@ -96,6 +103,8 @@ export async function startBenchStack(opts: {
     stack,
     postgres,
     databaseUrl,
+    temporalPid: temporal.pid,
+    env,
     call: await connectAs(stack.defaultTenant.id),
     callAs: async (slug) => connectAs((await ensureOrganization(stack.sql, slug)).id),
     async close() {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEmail } from '../../core/email.js';
 import type { Sql } from '../../supabase/db.js';
-import { upsertEmail } from '../../supabase/emails.js';
+import { upsertEmail, upsertEmails } from '../../supabase/emails.js';
 import { ensureOrganization } from '../../supabase/tenants.js';
 import { testDb, uniqueName } from '../support/harness.js';
 
@@ -71,6 +71,23 @@ describe('threads', () => {
       expect(again.map((r) => r.thread_id)).toEqual([...threadIds].slice(-1));
     }
     expect([...threadIds]).toEqual(['mid:a@x']);
+  });
+
+  it('one upsertEmails statement (an mbox slice) threads every order as call by call does', async () => {
+    const parsed = await Promise.all(thread.map((raw) => parseEmail(raw, limits)));
+    for (const order of permutations(parsed.length, 4)) {
+      const tenant = await ensureOrganization(sql, uniqueName('thread-batch'));
+      // The root twice: the second of the same message in one statement is a duplicate.
+      const batch = [...order.map((i) => parsed[i]!), parsed[0]!];
+      const stored = await upsertEmails(sql, tenant.id, batch);
+      expect(stored.map((s) => s.created)).toEqual([...order.map(() => true), false]);
+      // Returned ids are each email's thread when it was stored; a later one may merge threads.
+      const rows = await sql`select distinct thread_id from public.emails where tenant_id = ${tenant.id}`;
+      expect(
+        rows.map((r) => r.thread_id),
+        `order ${order.join(',')}`,
+      ).toEqual(['mid:a@x']);
+    }
   });
 
   it('keeps unrelated messages apart, even with the same subject', async () => {

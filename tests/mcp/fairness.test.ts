@@ -60,6 +60,29 @@ describe('fairness between tenants', () => {
     expect(PRIORITY_KEYS.interactive).toBeLessThan(PRIORITY_KEYS.bulk);
   });
 
+  it('an upload and an analysis a caller waits for run as the tenant, interactive', async () => {
+    const interactive = {
+      priorityKey: PRIORITY_KEYS.interactive,
+      fairnessKey: t.stack.defaultTenant.id,
+      fairnessWeight: 1,
+    };
+    const upload = await callOk<{ workflowId: string; runId: string }>(t.mcp, 'upload_file', {
+      bucket: 'uploads',
+      filename: 'fair.txt',
+      content: Buffer.from(uniqueName('fair upload')).toString('base64'),
+    });
+    const uploaded = t.stack.client.workflow.getHandle(upload.workflowId, upload.runId);
+    expect((await uploaded.describe()).priority).toEqual(interactive);
+
+    const email = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', { raw: mail(uniqueName('an')) });
+    const analysis = await callOk<{ workflowId: string; runId: string }>(t.mcp, 'analyze_email', {
+      emailId: email.emailId,
+      provider: 'heuristic',
+    });
+    const analysed = t.stack.client.workflow.getHandle(analysis.workflowId, analysis.runId);
+    expect((await analysed.describe()).priority).toEqual(interactive);
+  });
+
   it('refuses a weight Temporal would silently clamp', async () => {
     const org = await ensureOrganization(t.stack.sql, uniqueName('fair-bad'));
     await expect(setTenantFairnessWeight(t.stack.sql, org.id, 5000)).rejects.toThrow(

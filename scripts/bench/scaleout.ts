@@ -1,0 +1,148 @@
+/**
+ * Scale-out: the same mbox import with 1, 2 and 3 worker processes polling the same task queues
+ * (the real worker, tests/support/worker-process.ts, on one prebuilt workflow bundle), the MCP server
+ * in this process with no worker of its own. Prints messages per second with the ratio to one worker,
+ * each worker's CPU time and peak RSS (VmHWM), and the machine's load. On one machine the workers share
+ * its cores, so the figure says how far the design scales before the CPU is the limit, not how far it
+ * would on more machines.
+ *
+ *   npm run bench -- scaleout [--messages 2000] [--workers 1,2,3]
+ *   npm run bench -- scaleout --messages 10000 --workers 1      (one worker's peak RSS on 10,000 messages)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { generateMailbox } from '../../tests/support/mbox.js';
+import { WORKFLOWS_PATH } from '../../workers/worker.js';
+import { loadNote, peakRssMiB, rssMiB, selfCpuMs, treeCpuMs } from './load.js';
+import { startBenchStack, writeMailbox } from './stack.js';
+import { table, timed } from './stats.js';
+
+interface Round {
+  workers: number;
+  perS: number;
+  workerCpuMs: number[];
+  workerRssMiB: number[];
+  /** Resident set of each worker once it was ready, before the import. */
+  readyRssMiB: number[];
+  /** This process (MCP server and client) and the Temporal dev server, per message. */
+  otherCpuMs: number;
+  load: string;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      messages: { type: 'string', default: '2000' },
+      workers: { type: 'string', default: '1,2,3' },
+    },
+  });
+  const messages = Number(values.messages);
+  const counts = values.workers.split(',').map(Number);
+  const bundle = await bundleOnce();
+  const bench = await startBenchStack({ database: 'durable_inbox_bench_scaleout', runWorker: false });
+  const rounds: Round[] = [];
+  try {
+    for (const workers of counts) {
+      const children = await Promise.all(
+        Array.from({ length: workers }, () => spawnWorker(bench.env, bundle)),
+      );
+      try {
+        const file = writeMailbox(
+          bench,
+          `scaleout-${workers}.mbox`,
+          generateMailbox(messages, 0, 0, `scaleout-${workers}`).mbox,
+        );
+        const readyRssMiB = children.map((c) => rssMiB(c.pid!));
+        const other0 = selfCpuMs() + treeCpuMs(bench.temporalPid);
+        const cpu0 = children.map((c) => treeCpuMs(c.pid!));
+        const [, ms] = await timed(async () => {
+          const { workflowId } = await bench.call('ingest_mailbox', { path: file, wait: false });
+          await bench.stack.client.workflow.getHandle(workflowId as string).result();
+        });
+        rounds.push({
+          workers,
+          perS: (messages / ms) * 1000,
+          workerCpuMs: children.map((c, i) => (treeCpuMs(c.pid!) - cpu0[i]!) / messages),
+          workerRssMiB: children.map((c) => peakRssMiB(c.pid!)),
+          readyRssMiB,
+          otherCpuMs: (selfCpuMs() + treeCpuMs(bench.temporalPid) - other0) / messages,
+          load: loadNote(),
+        });
+      } finally {
+        await Promise.all(children.map(stopWorker));
+      }
+    }
+  } finally {
+    await bench.close();
+  }
+  const one = rounds[0]!;
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
+  process.stdout.write(
+    `\nscale-out benchmark: a ${messages}-message mbox import with ${counts.join(', ')} worker processes ` +
+      `on the same task queues\n\n${table([
+        [
+          'workers',
+          'msg/s',
+          'ratio',
+          'CPU ms/msg per worker',
+          'RSS MiB ready → peak, per worker',
+          'MCP + Temporal CPU ms/msg',
+          'machine',
+        ],
+        ...rounds.map((r) => [
+          String(r.workers),
+          r.perS,
+          `${(r.perS / one.perS).toFixed(2)}×`,
+          list(r.workerCpuMs),
+          r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
+          r.otherCpuMs,
+          r.load,
+        ]),
+      ])}\n\nPostgres runs on the same machine and is not in the CPU columns.\n`,
+  );
+}
+
+async function bundleOnce(): Promise<string> {
+  const quiet = () => {};
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet },
+  });
+  const file = path.resolve('.cache/bench/workflow-bundle.js');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, code);
+  return file;
+}
+
+function spawnWorker(env: Record<string, string>, bundle: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.resolve('tests/support/worker-process.ts')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...env,
+        WORKFLOW_BUNDLE_PATH: bundle,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('worker-ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
+  });
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -31,6 +31,8 @@ export interface BenchStack {
   stack: Stack;
   postgres: ProvisionedPostgres;
   databaseUrl: string;
+  /** The Temporal dev server's process (group) id, for its CPU time. */
+  temporalPid: number;
   /** Call a tool as the default tenant's key holder; an error result throws. */
   call: ToolCall;
   /** A client for another tenant (created on first use). */
@@ -94,6 +96,7 @@ export async function startBenchStack(opts: {
     stack,
     postgres,
     databaseUrl,
+    temporalPid: temporal.pid,
     call: await connectAs(stack.defaultTenant.id),
     callAs: async (slug) => connectAs((await ensureOrganization(stack.sql, slug)).id),
     async close() {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
 import { fixture } from '../support/harness.js';
-import { CLI, callOk, connectHttp } from '../support/mcp-clients.js';
+import { CLI, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 function processesMentioning(text: string): string[] {
   try {
@@ -84,7 +84,7 @@ describe('npm start', () => {
     expect(processesMentioning(dataDir).some((p) => p.includes('server start-dev'))).toBe(true);
 
     const mcp = await connectHttp(mcpUrl!, apiKey!);
-    const out = await callOk<{ status: string; emailId: string }>(mcp, 'ingest_email', {
+    const out = await ingestToEnd<{ status: string; emailId: string }>(mcp, {
       raw: fixture('quarterly-report.eml'),
     });
     await mcp.close();

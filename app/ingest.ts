@@ -193,6 +193,8 @@ export async function startIngestRun(
     workflowId,
     args: [input] as [IngestEmailInput],
     priority: await priorityFor(deps.sql, tenantId, 'interactive'),
+    // The first workflow task straight to this process's worker, when it runs one on the main queue.
+    ...(deps.temporal.eagerStart ? { requestEagerStart: true } : {}),
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),

@@ -4,7 +4,8 @@
  *  - single-message latency: ingest_email calls, MCP call to committed row, p50 and p95;
  *  - CPU per single message: this process (worker + MCP server + client) and the Temporal dev server;
  *  - peak RSS of this process (it hosts the worker and the MCP server).
- * `--analysis off` runs with AI_ANALYSIS_ON_INGEST=false (no plan step, no analysis child).
+ * `--analysis off` runs with AI_ANALYSIS_ON_INGEST=false (no plan step, no analysis child); `--set KEY=VALUE`
+ * (repeatable) sets any other setting, e.g. `--set TEMPORAL_EAGER_START=true`.
  * Each is compared with a direct-insert baseline in the same process and database: the same parse, the
  * same SQL and the same raw-message archive to storage, with no Temporal.
  */
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<void> {
       messages: { type: 'string', default: '5000' },
       calls: { type: 'string', default: '200' },
       analysis: { type: 'string', default: 'on' },
+      set: { type: 'string', multiple: true, default: [] },
     },
   });
   const messages = Number(values.messages);
@@ -32,7 +34,10 @@ export async function run(argv: string[]): Promise<void> {
 
   const bench = await startBenchStack({
     database: 'durable_inbox_bench',
-    env: { AI_ANALYSIS_ON_INGEST: String(analysis) },
+    env: {
+      AI_ANALYSIS_ON_INGEST: String(analysis),
+      ...Object.fromEntries(values.set.map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)])),
+    },
   });
   try {
     const { config, stack, call } = bench;
@@ -77,7 +82,7 @@ export async function run(argv: string[]): Promise<void> {
 
     const rate = (n: number, ms: number) => (n / ms) * 1000;
     process.stdout.write(
-      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls, analysis ${analysis ? 'on' : 'off'} (${os.cpus().length} cores)\n\n${table(
+      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls, analysis ${analysis ? 'on' : 'off'}${values.set.length ? `, ${values.set.join(' ')}` : ''} (${os.cpus().length} cores)\n\n${table(
         [
           ['figure', 'durable-inbox', 'direct baseline', 'ratio'],
           [

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
@@ -15,7 +16,7 @@ import { setBucketRules } from '../../supabase/files.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { startTestStack, testEnv } from '../support/harness.js';
+import { replayOptions, startTestStack, testEnv } from '../support/harness.js';
 import { callOk, connectHttp, ingestToEnd, runOutcome } from '../support/mcp-clients.js';
 import { type StorageStandIn, startStorageStandIn } from '../support/storage-stand-in.js';
 import { activityAttempts } from '../support/uploads.js';
@@ -239,6 +240,10 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
       const [row] = await stack.sql`
         select id, thread_id, raw_file_id from public.emails where id = ${out.emailId}`;
       expect(row).toMatchObject({ id: out.emailId, thread_id: out.threadId, raw_file_id: null });
+      // The archive's upload reaches storage (after the answer, or about then) and is held there.
+      for (let i = 0; i < 100 && standIn.count('object-upload') === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       expect(standIn.count('object-upload')).toBe(1);
       const running = await callOk(mcp, 'get_workflow', { workflowId: out.workflowId });
       expect(running.status).toBe('running');
@@ -248,6 +253,11 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
       expect(done.status).toBe('completed');
       expect(done.result).toMatchObject({ emailId: out.emailId, rawMessage: { status: 'stored' } });
       expect(await linkedFile(stack, out.emailId)).toMatchObject({ bucket: BUCKET, status: 'uploaded' });
+      // The history with the update in it replays on this code.
+      const history = await stack.client.workflow.getHandle(out.workflowId, out.runId).fetchHistory();
+      const events = (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('Attributes')));
+      expect(events).toContain('workflowExecutionUpdateCompletedEventAttributes');
+      await Worker.runReplayHistory(replayOptions(), history, out.workflowId);
     } finally {
       release();
     }

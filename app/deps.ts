@@ -25,6 +25,11 @@ export interface TemporalAccess {
    */
   startTimeoutMs: number;
   /**
+   * Ask for eager workflow start (the first workflow task comes back in the start's answer, to the
+   * worker in this process): only when the client shares that worker's connection (TEMPORAL_EAGER_START).
+   */
+  eagerStart?: boolean;
+  /**
    * The bound on the other calls a tool makes to Temporal (TEMPORAL_CALL_TIMEOUT_SECONDS): describe,
    * query, signal, update, a closed run's result. Never on waiting for a run, which has its own wait.
    */

@@ -22,9 +22,9 @@ import {
   INGEST_LAST_STEP,
   type IngestEmailInput,
   type IngestEmailResult,
-  type IngestProgress,
+  type IngestStored,
   ingestEmailContract,
-  ingestProgressQuery,
+  ingestStoredUpdate,
 } from '../workflows/ingest-email.contract.js';
 import {
   type IngestMailboxInput,
@@ -48,7 +48,7 @@ import type { AppDeps, WaitRequest } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { priorityFor } from './priority.js';
-import { progressOf, waitForWorkflow } from './wait.js';
+import { progressOf, waitForUpdate, waitForWorkflow } from './wait.js';
 import { recordStartFailure, startOrJoin, uiLink, withinCallBound } from './workflows.js';
 
 // ---- One message ----------------------------------------------------------------------------------
@@ -59,28 +59,41 @@ export interface IngestEmailRequest extends WaitRequest {
   tenant?: string;
 }
 
+/** A later outcome of the run, not known when the tool answers (`get_workflow` / `run://` give it). */
+export const PENDING = 'pending';
+
 export interface IngestEmailOutcome {
   workflowId: string;
   runId: string;
+  /** The run's status: `running` while the archive, attachments and analysis go on after the commit. */
   status: Extract<WorkflowStatus, 'running' | 'completed'>;
   messageId: string | null;
   subject: string | null;
   /** Owners and admins only. */
   temporalUiUrl?: string;
+  /** Set once the email is committed. */
   emailId?: string;
   created?: boolean;
-  attachments?: AttachmentOutcome[];
-  rawMessage?: RawMessageOutcome;
+  threadId?: string;
+  attachments?: AttachmentOutcome[] | typeof PENDING;
+  rawMessage?: RawMessageOutcome | { status: typeof PENDING };
   analysisWorkflowId?: string | null;
 }
 
+/**
+ * Validate, stage and start (or join) the run, then answer as soon as the email row is committed
+ * (ingestStoredUpdate, issue 15): the caller needs the row, not the whole run. The archive, the
+ * attachments and the analysis go on in the same durable run; the fields they decide read `pending`.
+ * A run that already completed answers with its result; a failed store reaches the caller as the run's
+ * failure.
+ */
 export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): Promise<IngestEmailOutcome> {
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'ingest_email');
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
   const parsed = await parseOrRecord(deps, [tenantId], raw, 'mcp');
   await stageContent(deps.sql, tenantId, parsed.rawSha256, raw);
-  const { handle, runId } = await startIngestRun(deps, tenantId, parsed);
+  const { handle, runId, existing } = await startIngestRun(deps, tenantId, parsed);
   const base = {
     workflowId: handle.workflowId,
     runId,
@@ -92,27 +105,47 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   deps.log.info('ingest_email started', { actor: deps.principal.actor, workflowId: handle.workflowId });
   if (request.wait === false) return { ...base, status: 'running' };
 
-  const outcome = await waitForWorkflow<IngestEmailResult, IngestProgress>(handle, {
-    waitMs: deps.waitMs,
-    signal: request.signal,
-    progress: progressOf(request.onProgress, { query: ingestProgressQuery }, (p) => ({
-      progress: p.step,
-      total: p.total,
-      message: p.stage,
-    })),
+  const bound = { waitMs: deps.waitMs, signal: request.signal };
+  const started = Date.now();
+  await request.onProgress?.({ progress: 0, total: INGEST_LAST_STEP, message: 'storing' });
+  // A completed run (joined) has its whole result; a running one answers once its row is committed.
+  const stored = existing ? undefined : await waitForUpdate(handle, ingestStoredUpdate, bound);
+  if (stored?.status === 'running') return { ...base, status: 'running' };
+  if (stored?.status === 'completed') {
+    await request.onProgress?.({ progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' });
+    return { ...base, ...storedOutcome(stored.result), status: 'running' };
+  }
+  // Joined a completed run, or the update failed: the store step failed (the run fails with the same
+  // cause), the run completed before the update reached it, or a worker from before this update ran
+  // it. The run's own outcome answers, within what is left of the wait.
+  const outcome = await waitForWorkflow<IngestEmailResult, never>(handle, {
+    ...bound,
+    waitMs: Math.max(0, deps.waitMs - (Date.now() - started)),
   });
   if (outcome.status === 'failed') throw outcome.error;
   if (outcome.status === 'running') return { ...base, status: 'running' };
-  // A fast run can finish between two progress polls: always report the last step.
   await request.onProgress?.({ progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' });
   return {
     ...base,
     status: 'completed',
     emailId: outcome.result.emailId,
     created: outcome.result.created,
+    threadId: outcome.result.threadId,
     attachments: outcome.result.attachments,
     rawMessage: outcome.result.rawMessage,
     analysisWorkflowId: outcome.result.analysisWorkflowId,
+  };
+}
+
+/** The tool's fields once the row is committed; what the run decides later reads `pending`. */
+function storedOutcome(stored: IngestStored): Partial<IngestEmailOutcome> {
+  return {
+    emailId: stored.emailId,
+    created: stored.created,
+    threadId: stored.threadId,
+    attachments: stored.attachmentsToUpload > 0 ? PENDING : [],
+    rawMessage: stored.archives ? { status: PENDING } : { status: 'skipped' },
+    analysisWorkflowId: stored.analyses ? PENDING : null,
   };
 }
 
@@ -146,7 +179,7 @@ export async function startIngestRun(
   deps: Pick<AppDeps, 'sql' | 'log' | 'temporal' | 'files' | 'ai'>,
   tenantId: string,
   parsed: ParsedEmail,
-): Promise<{ handle: WorkflowHandle; runId: string }> {
+): Promise<{ handle: WorkflowHandle; runId: string; existing: boolean }> {
   const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
   const input: IngestEmailInput = {
     tenantId,
@@ -160,6 +193,8 @@ export async function startIngestRun(
     workflowId,
     args: [input] as [IngestEmailInput],
     priority: await priorityFor(deps.sql, tenantId, 'interactive'),
+    // The first workflow task straight to this process's worker, when it runs one on the main queue.
+    ...(deps.temporal.eagerStart ? { requestEagerStart: true } : {}),
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),

@@ -5,6 +5,7 @@
  * or any reader of the handle (uploads read their activity's heartbeat from describe()).
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { QueryDefinition } from '@temporalio/workflow';
 import type { Progress, ProgressListener } from './deps.js';
 
@@ -29,23 +30,49 @@ export async function waitForWorkflow<R, P>(
   handle: WorkflowHandle,
   opts: WaitOptions<P>,
 ): Promise<WaitOutcome<R>> {
-  const done = handle.result().then(
-    (result) => ({ status: 'completed', result: result as R }) as const,
+  let polling = true;
+  const poll = opts.progress ? pollProgress(handle, opts.progress, () => polling) : Promise.resolve();
+  try {
+    return await withinWait(settled(handle.result() as Promise<R>), opts);
+  } finally {
+    polling = false;
+    await poll;
+  }
+}
+
+/**
+ * Wait for an update of a running workflow to complete (its handler's answer), bounded like
+ * waitForWorkflow: no polling, no query; one request the server answers when the handler completes.
+ */
+export function waitForUpdate<R>(
+  handle: WorkflowHandle,
+  update: UpdateDefinition<R, []>,
+  opts: Pick<WaitOptions<never>, 'waitMs' | 'signal'>,
+): Promise<WaitOutcome<R>> {
+  return withinWait(settled(handle.executeUpdate<R, []>(update)), opts);
+}
+
+function settled<R>(result: Promise<R>): Promise<WaitOutcome<R>> {
+  return result.then(
+    (value) => ({ status: 'completed', result: value }) as const,
     (error: unknown) => ({ status: 'failed', error }) as const,
   );
+}
+
+/** The outcome, or `running` once `waitMs` has passed or the caller gave up (`signal`). */
+async function withinWait<R>(
+  outcome: Promise<WaitOutcome<R>>,
+  opts: Pick<WaitOptions<never>, 'waitMs' | 'signal'>,
+): Promise<WaitOutcome<R>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ status: 'running' }>((resolve) => {
     timer = setTimeout(() => resolve({ status: 'running' }), opts.waitMs);
     opts.signal?.addEventListener('abort', () => resolve({ status: 'running' }), { once: true });
   });
-  let polling = true;
-  const poll = opts.progress ? pollProgress(handle, opts.progress, () => polling) : Promise.resolve();
   try {
-    return await Promise.race([done, timeout]);
+    return await Promise.race([outcome, timeout]);
   } finally {
-    polling = false;
     clearTimeout(timer);
-    await poll;
   }
 }
 

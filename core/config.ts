@@ -138,6 +138,17 @@ const envSchema = z.object({
   TEMPORAL_CALL_TIMEOUT_SECONDS: positiveInt.max(120).default(10),
   TEMPORAL_UI_URL: httpUrl,
   TEMPORAL_TASK_QUEUE: taskQueueName.default('durable-inbox'),
+  /**
+   * Eager workflow start (issue 15): a process that runs the main queue's worker starts ingestion runs
+   * with `requestEagerStart`, so the server hands the first workflow task back in the start's answer
+   * instead of through its task queue. The client then shares the worker's native connection.
+   */
+  TEMPORAL_EAGER_START: bool.default(false),
+  /** Worker tuning of the main queue (unset: the SDK's defaults). */
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  TEMPORAL_WORKFLOW_TASK_POLLERS: positiveInt.max(100).optional(),
+  TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.max(1000).optional(),
+  TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS: positiveInt.max(600).optional(),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
@@ -381,6 +392,15 @@ export interface Config {
     startTimeoutMs: number;
     /** TEMPORAL_CALL_TIMEOUT_SECONDS, in ms. */
     callTimeoutMs: number;
+    /** TEMPORAL_EAGER_START: only where this process runs the main queue's worker. */
+    eagerStart: boolean;
+    /** The main queue's worker tuning; undefined fields keep the SDK's defaults. */
+    worker: {
+      maxCachedWorkflows?: number;
+      workflowTaskPollers?: number;
+      maxConcurrentWorkflowTasks?: number;
+      stickyQueueTimeoutMs?: number;
+    };
     uiUrl?: string;
     devPort: number;
     devUiPort: number;
@@ -517,6 +537,16 @@ export function loadConfig(
       tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY),
       startTimeoutMs: env.TEMPORAL_START_TIMEOUT_SECONDS * 1000,
       callTimeoutMs: env.TEMPORAL_CALL_TIMEOUT_SECONDS * 1000,
+      eagerStart: env.TEMPORAL_EAGER_START,
+      worker: {
+        maxCachedWorkflows: env.TEMPORAL_MAX_CACHED_WORKFLOWS,
+        workflowTaskPollers: env.TEMPORAL_WORKFLOW_TASK_POLLERS,
+        maxConcurrentWorkflowTasks: env.TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS,
+        stickyQueueTimeoutMs:
+          env.TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS === undefined
+            ? undefined
+            : env.TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
+      },
       uiUrl: env.TEMPORAL_UI_URL,
       devPort: env.TEMPORAL_DEV_PORT,
       devUiPort: env.TEMPORAL_DEV_UI_PORT,

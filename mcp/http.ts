@@ -3,8 +3,9 @@
  *  - sessions (mcp/http-sessions.ts): an `initialize` request opens one; the client then sends
  *    `Mcp-Session-Id`, opens the GET SSE stream for notifications (resource subscriptions) and may
  *    resume it with `Last-Event-ID`; DELETE ends it. This is what the SDK's client does by itself.
- *  - stateless: any other request without `Mcp-Session-Id` gets its own server and transport for that
- *    request only, so tool-only clients need no session and any instance can answer them.
+ *  - stateless: any other request without `Mcp-Session-Id` gets a transport for that request only, and
+ *    a server of its principal kept for reuse (mcp/stateless-servers.ts), so tool-only clients need no
+ *    session and any instance can answer them.
  * In order, a request must
  *  - name an allowed Host and, when it sends one, an allowed Origin (DNS rebinding protection);
  *  - authenticate;
@@ -33,6 +34,7 @@ import {
 } from './http-sessions.js';
 import { handleInbound, type InboundHttp } from './inbound-http.js';
 import { createMcpServer } from './server.js';
+import { StatelessServers } from './stateless-servers.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -62,10 +64,14 @@ export interface RunningHttpServer {
   bodyBytesInFlight(): number;
   /** Streamable HTTP sessions open now. */
   sessionCount(): number;
+  /** Servers for stateless requests: idle now, and built since the start (mcp/stateless-servers.ts). */
+  statelessServers(): { idle: number; built: number };
   close(): Promise<void>;
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** Idle stateless servers kept over all principals (each holds every tool's registration). */
+const STATELESS_IDLE_SERVERS = 32;
 /** Seconds a client refused for lack of body budget should wait: long enough for a big body to pass. */
 const BUSY_RETRY_AFTER_SECONDS = 5;
 /** Seconds a client refused because the database is down should wait: a restart takes a few. */
@@ -103,8 +109,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const guard = hostGuard(opts);
   const budget = new ByteBudget(opts.maxBodyBytesInFlight);
   const sessions = new SessionRegistry(opts.sessions.max, opts.sessions.idleMs);
+  const stateless = new StatelessServers(
+    (principal) => createMcpServer(opts.contextFor(principal)),
+    STATELESS_IDLE_SERVERS,
+  );
   const server = createServer((req, res) => {
-    handle(req, res, opts, guard, budget, sessions).catch((err: unknown) => {
+    handle(req, res, opts, guard, budget, sessions, stateless).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'internal error');
       if (e.status === 500) opts.log.error('MCP HTTP request failed', { error: err });
       const headers = { ...e.headers };
@@ -122,8 +132,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     url: `http://${host}:${port}/mcp`,
     bodyBytesInFlight: () => budget.inFlight,
     sessionCount: () => sessions.size,
+    statelessServers: () => stateless.counts,
     close: async () => {
       await sessions.closeAll();
+      await stateless.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -139,6 +151,7 @@ async function handle(
   guard: (req: IncomingMessage) => void,
   budget: ByteBudget,
   sessions: SessionRegistry,
+  stateless: StatelessServers,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   // Probes, before the Host guard: an orchestrator calls them by the container's address.
@@ -193,15 +206,15 @@ async function handle(
   if (req.method !== 'POST') throw notAllowed();
 
   const body = await readJsonBody(req, opts.maxBodyBytes, take);
-  const ctx = opts.contextFor(principal);
-  if (isInitializeRequest(body)) return openSession(ctx, req, res, body, opts, sessions);
+  if (isInitializeRequest(body))
+    return openSession(opts.contextFor(principal), req, res, body, opts, sessions);
 
-  // Stateless: a server and transport for this request only.
-  const mcp = createMcpServer(ctx);
+  // Stateless: a transport for this request only, on a server of this principal kept for reuse. Closing
+  // the transport detaches it (a handler still running answers to its own, closed transport).
+  const { server: mcp, release } = stateless.take(principal);
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.on('close', () => {
-    void transport.close();
-    void mcp.close();
+    void transport.close().then(release, () => void mcp.close());
   });
   await mcp.connect(transport);
   await transport.handleRequest(req, res, body);

@@ -5,7 +5,7 @@
  * The worker side builds its connection from the same target in `worker-connection.ts`, kept apart so a
  * client process never loads the worker's native module. TEMPORAL_API_KEY (Temporal Cloud) implies TLS.
  */
-import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../core/config.js';
 
@@ -47,12 +47,16 @@ export async function connectClient(
   target: TemporalTarget,
   dataConverter: DataConverter,
   interceptors: WorkflowClientInterceptor[] = [],
+  /** The worker's native connection, shared so the client can request eager workflow starts. */
+  shared?: ConnectionLike,
 ): Promise<Client> {
-  const connection = await Connection.connect({
-    address: target.address,
-    tls: target.tls ? {} : undefined,
-    apiKey: target.apiKey,
-  });
+  const connection =
+    shared ??
+    (await Connection.connect({
+      address: target.address,
+      tls: target.tls ? {} : undefined,
+      apiKey: target.apiKey,
+    }));
   return new Client({
     connection,
     namespace: target.namespace,

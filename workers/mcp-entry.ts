@@ -23,6 +23,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     target: stack.temporal,
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
     startTimeoutMs: stack.config.temporal.startTimeoutMs,
+    eagerStart: stack.eagerStart,
     callTimeoutMs: stack.config.temporal.callTimeoutMs,
     searchPrivacy: stack.config.privacy.searchAttributes,
   };

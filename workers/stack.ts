@@ -48,6 +48,8 @@ export interface Stack {
   defaultTenant: Tenant;
   /** Running workers, one per task queue (empty unless runWorker). */
   workers: Worker[];
+  /** The client shares the main queue worker's connection and may start runs eagerly (TEMPORAL_EAGER_START). */
+  eagerStart: boolean;
   /** The Prometheus endpoint, when METRICS_PORT (or the caller) asked for one. */
   metricsUrl?: string;
   /** Traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set (temporal/tracing.ts, loaded only then). */
@@ -108,16 +110,24 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       devServer = server;
     }
     const temporal = temporalTarget(config, devServer);
-    const client = await connectClient(temporal, dataConverter, tracing?.clientInterceptors);
-    cleanups.push(() => client.connection.close());
+    const workerConnection = opts.runWorker ? await connectWorkerConnection(temporal) : undefined;
+    if (workerConnection) cleanups.push(() => workerConnection.close());
+    // Eager start needs the client on the worker's own connection (TEMPORAL_EAGER_START).
+    const eagerStart = Boolean(workerConnection && config.temporal.eagerStart);
+    const client = await connectClient(
+      temporal,
+      dataConverter,
+      tracing?.clientInterceptors,
+      eagerStart ? workerConnection : undefined,
+    );
+    if (!eagerStart) cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client, log);
 
     const workers: Worker[] = [];
-    if (opts.runWorker) {
+    if (workerConnection) {
+      const connection = workerConnection;
       const storage = createStorageBackend(config.storage);
       await ensureWorkerBuckets(storage, log, config.files.buckets);
-      const connection = await connectWorkerConnection(temporal);
-      cleanups.push(() => connection.close());
       const created = await createWorkers({
         connection,
         namespace: temporal.namespace,
@@ -137,6 +147,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         dataConverter,
         workflowBundle: opts.workflowBundle,
         tracing: tracing?.worker,
+        tuning: config.temporal.worker,
       });
       for (const worker of created) {
         const running = worker.run();
@@ -167,6 +178,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       payloadKeys,
       defaultTenant,
       workers,
+      eagerStart,
       metricsUrl,
       tracing,
       shutdown,

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/worker';
 import { type ActivityDeps, createActivities, createFilesQueueActivities } from '../activities/index.js';
 import { aiTaskQueue } from '../core/ai-providers.js';
+import type { Config } from '../core/config.js';
 import { toApplicationFailure } from '../core/failure.js';
 import type { Tracing } from '../temporal/tracing.js';
 
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Traces (temporal/tracing.ts): activity spans, and workflow spans when the worker bundles its code. */
   tracing?: Tracing['worker'];
+  /** The main queue's tuning (TEMPORAL_MAX_CACHED_WORKFLOWS and friends); unset fields: SDK defaults. */
+  tuning?: Config['temporal']['worker'];
 }
 
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
@@ -82,6 +85,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     ...(tracing ? { sinks: tracing.sinks } : {}),
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
+    ...mainQueueTuning(opts.tuning),
   });
   const files = await Worker.create({
     connection: opts.connection,
@@ -115,4 +119,25 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     );
   }
   return workers;
+}
+
+/** The SDK's names for the main queue's tuning; only the settings given. */
+function mainQueueTuning(tuning: WorkerOptions['tuning'] = {}) {
+  return {
+    ...(tuning.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: tuning.maxCachedWorkflows }),
+    ...(tuning.workflowTaskPollers === undefined
+      ? {}
+      : {
+          workflowTaskPollerBehavior: {
+            type: 'simple-maximum',
+            maximum: tuning.workflowTaskPollers,
+          } as const,
+        }),
+    ...(tuning.maxConcurrentWorkflowTasks === undefined
+      ? {}
+      : { maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks }),
+    ...(tuning.stickyQueueTimeoutMs === undefined
+      ? {}
+      : { stickyQueueScheduleToStartTimeout: tuning.stickyQueueTimeoutMs }),
+  };
 }

@@ -5,7 +5,12 @@
  * The workflow id is the message's natural key, `email/<tenant>/<dedupKey>`, so a second request for the
  * same message finds the first run instead of starting another.
  */
-import { type ActivityOptions, defineQuery, type LocalActivityOptions } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  defineQuery,
+  defineUpdate,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { AttachmentOutcome, RawMessageOutcome } from '../core/records.js';
 import { type WorkflowContract, workflowContract } from './contract.js';
 import { QUICK_RETRY } from './retry-presets.js';
@@ -54,6 +59,31 @@ export const INGEST_STAGES: IngestStage[] = ['storing', 'attachments', 'archivin
 export const INGEST_LAST_STEP = INGEST_STAGES.length - 1;
 
 export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
+
+/**
+ * What the caller needs as soon as the email row is committed (issue 15): the run goes on with the
+ * attachments, the raw-message archive and the analysis, whose outcomes the run's result gives later.
+ */
+export interface IngestStored {
+  emailId: string;
+  created: boolean;
+  threadId: string;
+  dedupKey: string;
+  messageId: string | null;
+  subject: string | null;
+  /** Attachments this run still uploads (0: none, so the result's `attachments` will be empty). */
+  attachmentsToUpload: number;
+  /** Whether the run archives the raw message (a files queue is configured). */
+  archives: boolean;
+  /** Whether the run goes on to plan an analysis (a new email, analysis on ingest not off). */
+  analyses: boolean;
+}
+
+/**
+ * Completes once the email is committed, with what is known then; fails as the store step failed. A run
+ * that has stored already answers at once. The MCP tool waits for this, not for the whole run.
+ */
+export const ingestStoredUpdate = defineUpdate<IngestStored>('stored');
 
 /** Every attachment is a file in this bucket (content-addressed, so shared bytes are stored once). */
 export const ATTACHMENTS_BUCKET = 'attachments';

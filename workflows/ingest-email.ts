@@ -11,6 +11,10 @@
  * through the server's task queue; see ingestEmailLocalActivityOptions); runs started before that replay
  * the activities they scheduled (LOCAL_STEPS_PATCH). With analysis off on ingest the plan step is skipped.
  *
+ * The caller does not wait for the whole run: the `stored` update (ingestStoredUpdate) completes as soon
+ * as the store step has committed the row, with the email's id, thread and what the run still has to do;
+ * it fails as the store step failed. The attachments, the archive and the analysis go on in this run.
+ *
  * The workflow id is `email/<tenant>/<dedupKey>` (emailWorkflowId in the contract), so a second request
  * for the same message finds this run instead of starting another.
  *
@@ -25,6 +29,7 @@
  */
 
 import {
+  condition,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -43,9 +48,11 @@ import {
   type IngestEmailInput,
   type IngestEmailResult,
   type IngestStage,
+  type IngestStored,
   ingestEmailActivityOptions,
   ingestEmailLocalActivityOptions,
   ingestProgressQuery,
+  ingestStoredUpdate,
   LOCAL_STEPS_PATCH,
 } from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
@@ -76,6 +83,14 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     step: INGEST_STAGES.indexOf(stage),
     total: INGEST_LAST_STEP,
   }));
+  // The caller's wait (ingestStoredUpdate): answered once the row is committed, or failed as the store
+  // step failed. No commands: replaying runs from before this handler is unchanged.
+  let committed: { stored: IngestStored } | { failure: unknown } | undefined;
+  setHandler(ingestStoredUpdate, async () => {
+    await condition(() => committed !== undefined);
+    if (committed && 'failure' in committed) throw committed.failure;
+    return (committed as { stored: IngestStored }).stored;
+  });
   const advance = (next: IngestStage) => {
     stage = next;
     upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
@@ -90,7 +105,23 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     rawSha256: input.rawSha256,
     dedupKey: input.dedupKey,
     stageAttachments: Boolean(input.filesTaskQueue),
+  }).catch((failure: unknown) => {
+    committed = { failure };
+    throw failure;
   });
+  committed = {
+    stored: {
+      emailId: stored.emailId,
+      created: stored.created,
+      threadId: stored.threadId,
+      dedupKey: stored.dedupKey,
+      messageId: stored.messageId,
+      subject: stored.subject,
+      attachmentsToUpload: input.filesTaskQueue ? stored.pendingAttachments.length : 0,
+      archives: Boolean(input.filesTaskQueue),
+      analyses: stored.created && input.analyse !== false,
+    },
+  };
 
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long
   // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.

@@ -2,7 +2,10 @@
  * Ingestion benchmark on the real stack (Temporal dev server, PostgreSQL, worker, MCP over HTTP):
  *  - mbox throughput: a generated mailbox through ingest_mailbox, in messages per second;
  *  - single-message latency: ingest_email calls, MCP call to committed row, p50 and p95;
+ *  - CPU per single message: this process (worker + MCP server + client) and the Temporal dev server;
  *  - peak RSS of this process (it hosts the worker and the MCP server).
+ * `--analysis off` runs with AI_ANALYSIS_ON_INGEST=false (no plan step, no analysis child); `--set KEY=VALUE`
+ * (repeatable) sets any other setting, e.g. `--set TEMPORAL_EAGER_START=true`.
  * Each is compared with a direct-insert baseline in the same process and database: the same parse, the
  * same SQL and the same raw-message archive to storage, with no Temporal.
  */
@@ -13,17 +16,29 @@ import { generateMailbox } from '../../tests/support/mbox.js';
 import { directBaseline, singleMessage } from './direct.js';
 import { breakdown, medianRows } from './history.js';
 import { startBenchStack, writeMailbox } from './stack.js';
-import { percentile, table, timed } from './stats.js';
+import { groupCpuMs, percentile, table, timed } from './stats.js';
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { messages: { type: 'string', default: '5000' }, calls: { type: 'string', default: '200' } },
+    options: {
+      messages: { type: 'string', default: '5000' },
+      calls: { type: 'string', default: '200' },
+      analysis: { type: 'string', default: 'on' },
+      set: { type: 'string', multiple: true, default: [] },
+    },
   });
   const messages = Number(values.messages);
   const calls = Number(values.calls);
+  const analysis = values.analysis !== 'off';
 
-  const bench = await startBenchStack({ database: 'durable_inbox_bench' });
+  const bench = await startBenchStack({
+    database: 'durable_inbox_bench',
+    env: {
+      AI_ANALYSIS_ON_INGEST: String(analysis),
+      ...Object.fromEntries(values.set.map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)])),
+    },
+  });
   try {
     const { config, stack, call } = bench;
 
@@ -45,6 +60,7 @@ export async function run(argv: string[]): Promise<void> {
     const viaMcp: number[] = [];
     const runs: { workflowId: string; runId: string }[] = [];
     const cpuBefore = process.cpuUsage();
+    const temporalCpuBefore = groupCpuMs(bench.temporalPid);
     for (let i = 0; i < calls; i++) {
       const [out, callMs] = await timed(() => call('ingest_email', { raw: singleMessage(i, 'mcp') }));
       viaMcp.push(callMs);
@@ -52,6 +68,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     const cpu = process.cpuUsage(cpuBefore);
     const cpuPerMessageMs = (cpu.user + cpu.system) / 1000 / calls;
+    const temporalCpuPerMessageMs = (groupCpuMs(bench.temporalPid) - temporalCpuBefore) / calls;
     const histories = await Promise.all(
       runs.map(async (r) =>
         breakdown(await stack.client.workflow.getHandle(r.workflowId, r.runId).fetchHistory()),
@@ -65,7 +82,7 @@ export async function run(argv: string[]): Promise<void> {
 
     const rate = (n: number, ms: number) => (n / ms) * 1000;
     process.stdout.write(
-      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls (${os.cpus().length} cores)\n\n${table(
+      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls, analysis ${analysis ? 'on' : 'off'}${values.set.length ? `, ${values.set.join(' ')}` : ''} (${os.cpus().length} cores)\n\n${table(
         [
           ['figure', 'durable-inbox', 'direct baseline', 'ratio'],
           [
@@ -91,7 +108,7 @@ export async function run(argv: string[]): Promise<void> {
         ['figure', 'value'],
         ...medianRows(histories),
       ])}\n\nCPU of this process (worker + MCP server + client) per single message: ${cpuPerMessageMs.toFixed(1)} ms` +
-        ' (the Temporal dev server and Postgres are other processes)' +
+        ` + Temporal dev server ${temporalCpuPerMessageMs.toFixed(1)} ms (Postgres not counted)` +
         `\npeak RSS of this process (worker + MCP server + baseline): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`,
     );
   } finally {

@@ -11,7 +11,7 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 const CLIENTS = 20;
 const PER_CLIENT = 25;
@@ -51,7 +51,7 @@ describe('20 concurrent MCP clients, 500 distinct messages', () => {
         const mine: { workflowId: string; status: string }[] = [];
         for (let n = 0; n < PER_CLIENT; n++) {
           try {
-            mine.push(await callOk(mcp, 'ingest_email', { raw: message(c, n) }));
+            mine.push(await ingestToEnd(mcp, { raw: message(c, n) }));
           } catch (err) {
             errors.push(String(err));
           }

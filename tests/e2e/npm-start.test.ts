@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 import { processesMentioning, type RunningStart, startNpmStart, stopNpmStart } from '../support/npm-start.js';
 
 const CODEC_TOKEN = 'npm-start-codec-token-0123456789';
@@ -43,7 +43,7 @@ describe('npm start', () => {
     expect(processesMentioning(dataDir).some((p) => p.includes('server start-dev'))).toBe(true);
 
     const mcp = await connectHttp(mcpUrl!, apiKey!);
-    const out = await callOk<{ status: string; emailId: string }>(mcp, 'ingest_email', {
+    const out = await ingestToEnd<{ status: string; emailId: string }>(mcp, {
       raw: fixture('quarterly-report.eml'),
     });
     await mcp.close();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv } from '../support/harness.js';
 import { type LlmStandIn, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
-import { callOk, connectStdio } from '../support/mcp-clients.js';
+import { connectStdio, ingestToEnd } from '../support/mcp-clients.js';
 
 describe('ingestion when analysis cannot start', () => {
   let llm: LlmStandIn;
@@ -35,12 +35,12 @@ describe('ingestion when analysis cannot start', () => {
   });
 
   it('stores the email and says why it was not analysed', async () => {
-    const out = await callOk<{
+    const out = await ingestToEnd<{
       status: string;
       workflowId: string;
       emailId: string;
       analysisWorkflowId: null;
-    }>(mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    }>(mcp, { raw: fixture('quarterly-report.eml') });
     expect(out).toMatchObject({ status: 'completed', analysisWorkflowId: null });
     const description = await stack.client.workflow.getHandle(out.workflowId).describe();
     expect(description.status.name).toBe('COMPLETED');

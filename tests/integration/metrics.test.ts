@@ -11,7 +11,7 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { callError, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 describe('GET /metrics', () => {
   let stack: Stack;
@@ -41,7 +41,7 @@ describe('GET /metrics', () => {
 
   it('counts an ingest, a refusal and an analysis, next to the SDK series', async () => {
     expect(stack.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    const out = await callOk<{ status: string; analysisWorkflowId: string }>(mcp, 'ingest_email', {
+    const out = await ingestToEnd<{ status: string; analysisWorkflowId: string }>(mcp, {
       raw: fixture('quarterly-report.eml'),
     });
     expect(out.status).toBe('completed');

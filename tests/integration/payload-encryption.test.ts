@@ -15,7 +15,7 @@ import { emailWorkflowId, ingestEmailContract } from '../../workflows/ingest-ema
 import { searchAttribute, TenantId } from '../../workflows/search-attributes.js';
 import { rawHistoryText } from '../support/analysis.js';
 import { fixture, fixtureBytes, runCli, startTestStack, testEnv } from '../support/harness.js';
-import { CLI, callOk, connectStdio } from '../support/mcp-clients.js';
+import { CLI, callOk, connectStdio, ingestToEnd } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 const SUBJECT = 'Quarterly report for Q3';
@@ -76,7 +76,7 @@ describe('payloads on a shared Temporal', () => {
   let raw: Client;
 
   beforeAll(async () => {
-    out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    out = await ingestToEnd<IngestOut>(t.mcp, { raw: fixture('quarterly-report.eml') });
     // The same server, no data converter: what anyone with access to Temporal (or its UI) reads.
     raw = new Client({ connection: t.stack.client.connection, namespace: t.stack.temporal.namespace });
   });
@@ -312,7 +312,7 @@ describe('rotating the payload key', () => {
     const env = testEnv({ PAYLOAD_ENCRYPTION_KEYS: KEY_1 });
     // The stdio entry on a shared Temporal runs no worker: the run waits for one, its input under key 1.
     const mcp = await connectStdio(env);
-    const started = await callOk<IngestOut>(mcp, 'ingest_email', {
+    const started = await ingestToEnd<IngestOut>(mcp, {
       raw: fixture('quarterly-report.eml'),
       wait: false,
     });

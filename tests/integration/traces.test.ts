@@ -18,7 +18,7 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import { type Stack, startStack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 /** A span as OTLP/HTTP JSON carries it (ids in hex), with its resource's service name. */
 interface ReceivedSpan {
@@ -127,11 +127,9 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
 
   it('exports one trace from the tool call through the workflow to its activities and child', async () => {
     expect(sdkLoaded()).toBe(true);
-    const out = await callOk<{ status: string; workflowId: string; analysisWorkflowId: string }>(
-      mcp,
-      'ingest_email',
-      { raw: fixture('quarterly-report.eml') },
-    );
+    const out = await ingestToEnd<{ status: string; workflowId: string; analysisWorkflowId: string }>(mcp, {
+      raw: fixture('quarterly-report.eml'),
+    });
     expect(out.status).toBe('completed');
     await stack.client.workflow.getHandle(out.analysisWorkflowId).result();
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
 import { fixture, testEnv } from '../support/harness.js';
 import { type LlmStandIn, reply, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
-import { callError, callOk } from '../support/mcp-clients.js';
+import { callError, callOk, ingestToEnd } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 interface IngestOut {
@@ -37,7 +37,7 @@ describe('ingest_email with analysis on, then analyze_email', () => {
   afterAll(() => llm?.close());
 
   it('stores a schema-valid ai_analysis for an ingested email', async () => {
-    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('quarterly-report.eml') });
+    const out = await ingestToEnd<IngestOut>(t.mcp, { raw: fixture('quarterly-report.eml') });
     expect(out.status).toBe('completed');
     expect(out.analysisWorkflowId).toBe(`analysis/${t.tenantId}/${out.emailId}/openai-compatible-v1`);
     await t.stack.client.workflow.getHandle(out.analysisWorkflowId!).result();
@@ -90,7 +90,7 @@ describe('ingest_email with analysis on, then analyze_email', () => {
     expect(await callError(t.mcp, 'analyze_email', { emailId: missing })).toBe(
       `NotFound: no email ${missing} in this tenant`,
     );
-    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('no-message-id.eml') });
+    const out = await ingestToEnd<IngestOut>(t.mcp, { raw: fixture('no-message-id.eml') });
     expect(await callError(t.mcp, 'analyze_email', { emailId: out.emailId, provider: 'sambanova' })).toMatch(
       /^ProviderNotConfigured: provider "sambanova" is not configured here/,
     );
@@ -100,7 +100,7 @@ describe('ingest_email with analysis on, then analyze_email', () => {
   it('a provider outage holds up neither ingestion nor the heuristic analyser', async () => {
     llm.reset();
     llm.script(...Array.from({ length: 20 }, () => reply.rateLimited(60)));
-    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: fixture('finance-invoice-en.eml') });
+    const out = await ingestToEnd<IngestOut>(t.mcp, { raw: fixture('finance-invoice-en.eml') });
     expect(out.status).toBe('completed');
     const child = t.stack.client.workflow.getHandle(out.analysisWorkflowId!);
     try {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { setBucketRules } from '../../supabase/files.js';
 import { useHttpStack } from '../support/http-stack.js';
-import { callOk } from '../support/mcp-clients.js';
+import { callOk, ingestToEnd } from '../support/mcp-clients.js';
 
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const png = Buffer.from(
@@ -49,7 +49,7 @@ describe('email attachments', () => {
       { name: '../../etc/passwd', type: 'text/plain', body: Buffer.from('root:x:0:0\n') },
       { name: 'logo.png', type: 'image/png', body: png, inline: 'logo@x' },
     ]);
-    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
+    const out = await ingestToEnd<IngestOut>(t.mcp, { raw });
     expect(out.attachments.map((a) => [a.filename, a.status])).toEqual([
       ['report.pdf', 'stored'],
       ['passwd', 'stored'],
@@ -101,7 +101,7 @@ describe('email attachments', () => {
       allowedMimeTypes: null,
     });
 
-    const first = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
+    const first = await ingestToEnd<IngestOut>(t.mcp, { raw });
     expect(first.attachments.map((a) => [a.filename, a.status])).toEqual([
       ['small.bin', 'stored'],
       ['big.bin', 'failed'],
@@ -115,7 +115,7 @@ describe('email attachments', () => {
       sizeLimitBytes: null,
       allowedMimeTypes: null,
     });
-    const again = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
+    const again = await ingestToEnd<IngestOut>(t.mcp, { raw });
     expect(again.emailId).toBe(first.emailId);
     expect(again.runId).not.toBe(first.runId);
     // Only the failed one is retried; the stored one is not uploaded again.
@@ -128,7 +128,7 @@ describe('email attachments', () => {
     expect(emails!.n).toBe(1);
 
     // Nothing left to retry: the next call returns the completed run.
-    const third = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw });
+    const third = await ingestToEnd<IngestOut>(t.mcp, { raw });
     expect(third.runId).toBe(again.runId);
   });
 });

@@ -13,7 +13,7 @@ import { setBucketRules } from '../../supabase/files.js';
 import { createFilesystemBackend } from '../../supabase/storage/filesystem.js';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
-import { callError, callOk } from '../support/mcp-clients.js';
+import { callError, callOk, ingestToEnd } from '../support/mcp-clients.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 /** An SVG that runs script when opened; with an XML prolog (file-type says application/xml) or without
@@ -119,10 +119,10 @@ describe('bucket rules that hold, at the door', () => {
         part('photo.png', 'image/png', Buffer.from(`<html><body onload="steal()">${id}</body></html>`)) +
         part('real.png', 'image/png', png) +
         '--mix--\r\n';
-      const out = await callOk<{
+      const out = await ingestToEnd<{
         emailId: string;
         attachments: { filename: string; status: string; error?: string }[];
-      }>(t.mcp, 'ingest_email', { raw });
+      }>(t.mcp, { raw });
       expect(out.emailId).toBeTruthy();
       expect(out.attachments).toEqual([
         {

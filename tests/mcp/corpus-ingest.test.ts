@@ -7,7 +7,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { corpusBytes, corpusEntries, malformedBytes, malformedEntries } from '../fixtures/load-corpus.js';
-import { callOk, textOf } from '../support/mcp-clients.js';
+import { ingestToEnd, textOf } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 interface IngestOut {
@@ -27,7 +27,7 @@ describe('the fixture corpus through ingest_email', () => {
     const entries = corpusEntries();
     const stored = new Map<string, string>();
     for (const { file } of entries) {
-      const out = await callOk<IngestOut>(t.mcp, 'ingest_email', ingestArgs(corpusBytes(file)));
+      const out = await ingestToEnd<IngestOut>(t.mcp, ingestArgs(corpusBytes(file)));
       expect(out.status, file).toBe('completed');
       stored.set(file, out.emailId!);
     }
@@ -100,11 +100,7 @@ describe('the fixture corpus through ingest_email', () => {
       }
     }
     // The server is still there and still works after all of that.
-    const again = await callOk<IngestOut>(
-      t.mcp,
-      'ingest_email',
-      ingestArgs(corpusBytes('01-plain-ascii.eml')),
-    );
+    const again = await ingestToEnd<IngestOut>(t.mcp, ingestArgs(corpusBytes('01-plain-ascii.eml')));
     expect(again.status).toBe('completed');
   });
 });

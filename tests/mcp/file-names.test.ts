@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
-import { callError, callOk } from '../support/mcp-clients.js';
+import { callError, callOk, ingestToEnd } from '../support/mcp-clients.js';
 
 const TRICK = 'invoice\u202Efdp.exe';
 
@@ -50,11 +50,9 @@ describe('file names without bidi and control characters', () => {
   });
 
   it('attachments are stored and returned by get_email with the visible name', async () => {
-    const ingested = await callOk<{ emailId: string; attachments: { filename: string }[] }>(
-      t.mcp,
-      'ingest_email',
-      { raw: messageWithAttachment(uniqueName('inv')) },
-    );
+    const ingested = await ingestToEnd<{ emailId: string; attachments: { filename: string }[] }>(t.mcp, {
+      raw: messageWithAttachment(uniqueName('inv')),
+    });
     expect(ingested.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
     const email = await callOk<{ attachments: { filename: string }[] }>(t.mcp, 'get_email', {
       emailId: ingested.emailId,
@@ -64,7 +62,7 @@ describe('file names without bidi and control characters', () => {
 
   it('names stored before the cleaner: the migration cleans them, and no tool returns one uncleaned', async () => {
     const sql = t.stack.sql;
-    const ingested = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+    const ingested = await ingestToEnd<{ emailId: string }>(t.mcp, {
       raw: messageWithAttachment(uniqueName('old')),
     });
     // As rows written before names were cleaned look.
@@ -77,7 +75,7 @@ describe('file names without bidi and control characters', () => {
       emailId: ingested.emailId,
     });
     expect(email.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);
-    const again = await callOk<{ attachments: { filename: string }[] }>(t.mcp, 'ingest_email', {
+    const again = await ingestToEnd<{ attachments: { filename: string }[] }>(t.mcp, {
       raw: messageWithAttachment(uniqueName('old')),
     });
     expect(again.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe']);

@@ -14,7 +14,7 @@ import type { Sql } from '../../supabase/db.js';
 import { findTenant } from '../../supabase/tenants.js';
 import { EmailFrom, IngestStatus, MessageId, TenantId, ThreadId } from '../../workflows/search-attributes.js';
 import { testDb, testEnv } from '../support/harness.js';
-import { callError, callOk, connectStdio } from '../support/mcp-clients.js';
+import { callError, connectStdio, ingestToEnd } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -79,7 +79,7 @@ describe('a message with a 3,000-character From, Message-ID and Subject', () => 
   const t = useStdioStack(() => testEnv({ TEMPORAL_CLEAR_SEARCH_ATTRIBUTES: 'true' }));
 
   it('is stored and fully processed, with bounded and searchable attributes', async () => {
-    const out = await callOk<IngestOut>(t.mcp, 'ingest_email', { raw: hostileMessage() });
+    const out = await ingestToEnd<IngestOut>(t.mcp, { raw: hostileMessage() });
     expect(out.status).toBe('completed');
     expect(out.created).toBe(true);
     expect(out.attachments).toEqual([expect.objectContaining({ status: 'stored' })]);

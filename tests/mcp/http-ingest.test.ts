@@ -10,7 +10,7 @@ import { addMember, ensureOrganization, generateApiKey, registerApiKey } from '.
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { callError, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 const JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-bytes-long';
 
@@ -58,7 +58,7 @@ describe('MCP over Streamable HTTP', () => {
   it('ingests with a valid API key', async () => {
     const mcp = await connectHttp(http.url, apiKey);
     try {
-      const out = await callOk<{ emailId: string; status: string }>(mcp, 'ingest_email', {
+      const out = await ingestToEnd<{ emailId: string; status: string }>(mcp, {
         raw: fixture('quarterly-report.eml'),
       });
       expect(out.status).toBe('completed');
@@ -107,7 +107,7 @@ describe('MCP over Streamable HTTP', () => {
 
     const mcp = await connectHttp(http.url, await supabaseToken(member));
     try {
-      const out = await callOk<{ emailId: string }>(mcp, 'ingest_email', {
+      const out = await ingestToEnd<{ emailId: string }>(mcp, {
         raw: fixture('no-message-id.eml'),
         tenant: stack.defaultTenant.slug,
       });

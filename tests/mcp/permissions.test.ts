@@ -19,7 +19,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv } from '../support/harness.js';
 import { generateMailbox } from '../support/mbox.js';
-import { callOk, connectHttp, textOf } from '../support/mcp-clients.js';
+import { callOk, connectHttp, ingestToEnd, textOf } from '../support/mcp-clients.js';
 
 const JWT_SECRET = 'permissions-test-jwt-secret-at-least-32-bytes';
 type Role = (typeof ROLES)[number];
@@ -155,7 +155,7 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
       await registerApiKey(stack.sql, tenantId, `perm-${role}`, key, role);
       clients[role] = await connectHttp(http.url, key);
     }
-    const ingested = await callOk<{ emailId: string; workflowId: string }>(clients.admin, 'ingest_email', {
+    const ingested = await ingestToEnd<{ emailId: string; workflowId: string }>(clients.admin, {
       raw: fixture('quarterly-report.eml'),
     });
     emailId = ingested.emailId;

@@ -18,7 +18,7 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import { fixture, testEnv } from '../support/harness.js';
 import { type LlmStandIn, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { callError, callOk, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 import { statusWhen } from '../support/rollouts.js';
 import { useStdioStack } from '../support/stdio-stack.js';
 
@@ -167,7 +167,7 @@ describe('prompt tools over MCP', () => {
         /^Message-ID: <([^>]+)>/im,
         `Message-ID: <mcp-${i}-${Date.now()}.$1>`,
       );
-      const out = await callOk<{ emailId: string; analysisWorkflowId: string }>(t.mcp, 'ingest_email', {
+      const out = await ingestToEnd<{ emailId: string; analysisWorkflowId: string }>(t.mcp, {
         raw,
       });
       await t.stack.client.workflow.getHandle(out.analysisWorkflowId).result();
@@ -191,7 +191,7 @@ describe('prompt tools over MCP', () => {
         /^Message-ID: <([^>]+)>/im,
         `Message-ID: <last-${i}-${Date.now()}.$1>`,
       );
-      const out = await callOk<{ analysisWorkflowId: string }>(t.mcp, 'ingest_email', { raw });
+      const out = await ingestToEnd<{ analysisWorkflowId: string }>(t.mcp, { raw });
       expect(out.analysisWorkflowId).toMatch(/moonshot-v2$/);
     }
     await handle.result();

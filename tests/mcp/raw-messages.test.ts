@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
 import type { RunningHttpServer } from '../../mcp/http.js';
@@ -15,8 +16,8 @@ import { setBucketRules } from '../../supabase/files.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { startTestStack, testEnv } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { replayOptions, startTestStack, testEnv } from '../support/harness.js';
+import { callOk, connectHttp, ingestToEnd, runOutcome } from '../support/mcp-clients.js';
 import { type StorageStandIn, startStorageStandIn } from '../support/storage-stand-in.js';
 import { activityAttempts } from '../support/uploads.js';
 
@@ -35,6 +36,7 @@ interface IngestOut {
   workflowId: string;
   runId: string;
   emailId: string;
+  threadId?: string;
   rawMessage: { status: string; error?: string };
 }
 
@@ -77,7 +79,7 @@ describe('raw messages in filesystem storage', () => {
 
   it('stores the raw message byte for byte, links it, and stores it once', async () => {
     const raw = message('kept');
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const out = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(out.rawMessage).toEqual({ status: 'stored' });
 
     const row = await linkedFile(stack, out.emailId);
@@ -98,7 +100,7 @@ describe('raw messages in filesystem storage', () => {
     expect(email.rawSha256).toBe(sha(raw));
 
     // The same message again joins the stored run; there is still one file for it.
-    const again = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const again = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(again.runId).toBe(out.runId);
     const [files] = await stack.sql`
       select count(*)::int as n from public.files where bucket = ${BUCKET} and sha256 = ${sha(raw)}`;
@@ -110,7 +112,7 @@ describe('raw messages in filesystem storage', () => {
     const tenant = stack.defaultTenant.id;
     await setBucketRules(stack.sql, tenant, BUCKET, { sizeLimitBytes: 64, allowedMimeTypes: null });
 
-    const first = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const first = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(first.rawMessage.status).toBe('failed');
     expect(first.rawMessage.error).toMatch(/^EntityTooLarge: .*limit of bucket "raw-messages"/);
     const before = await linkedFile(stack, first.emailId);
@@ -124,7 +126,7 @@ describe('raw messages in filesystem storage', () => {
     expect(email).toMatchObject({ rawFile: null, subject: 'raw refused' });
 
     await setBucketRules(stack.sql, tenant, BUCKET, { sizeLimitBytes: null, allowedMimeTypes: null });
-    const again = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const again = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(again.emailId).toBe(first.emailId);
     expect(again.runId).not.toBe(first.runId);
     expect(again.rawMessage).toEqual({ status: 'stored' });
@@ -180,7 +182,7 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
     standIn.buckets.delete(BUCKET);
     standIn.reset();
     const raw = message('no-bucket');
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const out = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(out.rawMessage.status).toBe('failed');
     expect(out.rawMessage.error).toMatch(/^NoSuchBucket: /);
     // Non-retryable: one request, one attempt.
@@ -202,7 +204,7 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
       2,
     );
     const raw = message('flaky');
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw });
+    const out = await ingestToEnd<IngestOut>(mcp, { raw });
     expect(out.rawMessage).toEqual({ status: 'stored' });
     expect(standIn.count('object-upload')).toBe(3);
     const handle = stack.client.workflow.getHandle(out.workflowId, out.runId);
@@ -212,5 +214,52 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
     const row = await linkedFile(stack, out.emailId);
     expect(row).toMatchObject({ bucket: BUCKET, status: 'uploaded' });
     expect(standIn.object(BUCKET, row.storage_path as string)?.equals(Buffer.from(raw))).toBe(true);
+  });
+
+  it('answers once the email is committed while storage holds the archive back; the run completes it later', async () => {
+    standIn.reset();
+    standIn.buckets.add(BUCKET);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    standIn.inject({ route: 'object-upload', bucket: BUCKET, hold: held });
+    const raw = message('held');
+    try {
+      const out = await callOk<IngestOut & Record<string, unknown>>(mcp, 'ingest_email', { raw });
+      // The row is committed and the caller has it; what the archive and the analysis decide is pending.
+      expect(out).toMatchObject({
+        status: 'running',
+        created: true,
+        subject: 'raw held',
+        messageId: 'held@raw.test',
+        attachments: [],
+        rawMessage: { status: 'pending' },
+        analysisWorkflowId: stack.config.ai.analyseOnIngest ? 'pending' : null,
+      });
+      const [row] = await stack.sql`
+        select id, thread_id, raw_file_id from public.emails where id = ${out.emailId}`;
+      expect(row).toMatchObject({ id: out.emailId, thread_id: out.threadId, raw_file_id: null });
+      // The archive's upload reaches storage (after the answer, or about then) and is held there.
+      for (let i = 0; i < 100 && standIn.count('object-upload') === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(standIn.count('object-upload')).toBe(1);
+      const running = await callOk(mcp, 'get_workflow', { workflowId: out.workflowId });
+      expect(running.status).toBe('running');
+
+      release();
+      const done = await runOutcome(mcp, out.workflowId, out.runId);
+      expect(done.status).toBe('completed');
+      expect(done.result).toMatchObject({ emailId: out.emailId, rawMessage: { status: 'stored' } });
+      expect(await linkedFile(stack, out.emailId)).toMatchObject({ bucket: BUCKET, status: 'uploaded' });
+      // The history with the update in it replays on this code.
+      const history = await stack.client.workflow.getHandle(out.workflowId, out.runId).fetchHistory();
+      const events = (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('Attributes')));
+      expect(events).toContain('workflowExecutionUpdateCompletedEventAttributes');
+      await Worker.runReplayHistory(replayOptions(), history, out.workflowId);
+    } finally {
+      release();
+    }
   });
 });

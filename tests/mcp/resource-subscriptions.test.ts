@@ -210,6 +210,43 @@ describe('resources and subscriptions over Streamable HTTP', () => {
     expect(res.headers.get('mcp-session-id')).toBeNull();
     expect(await res.text()).toContain('ingest_email');
   });
+
+  it('stateless requests reuse a server per principal, and each reads as itself', async () => {
+    const mineKey = generateApiKey();
+    await registerApiKey(t.stack.sql, t.stack.defaultTenant.id, uniqueName('key'), mineKey, 'member');
+    const { emailId } = await callOk<{ emailId: string }>(t.mcp, 'ingest_email', {
+      raw: uniqueMessage('Stateless reader'),
+    });
+    const inbox = async (key: string, id: number) => {
+      const res = await fetch(t.http.url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'resources/read',
+          params: { uri: 'inbox://recent' },
+        }),
+      });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const before = t.http.statelessServers();
+    for (let i = 0; i < 3; i++) {
+      expect(await inbox(mineKey, i)).toContain(emailId);
+      expect(await inbox(otherKey, i)).not.toContain(emailId);
+    }
+    // Six requests one at a time, two principals: at most one server built for each, then reused.
+    await new Promise((r) => setTimeout(r, 50));
+    const after = t.http.statelessServers();
+    expect(after.built - before.built).toBeGreaterThanOrEqual(1);
+    expect(after.built - before.built).toBeLessThanOrEqual(2);
+    expect(after.idle).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('resources and subscriptions over stdio', () => {

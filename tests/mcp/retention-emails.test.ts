@@ -18,7 +18,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import type { RetentionReport } from '../../workflows/retention-rollup.contract.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { callError, callOk, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';
 
 /** A message with text attachments (name → content). */
@@ -95,13 +95,9 @@ describe('email retention', () => {
     adminB = await connect(tenantB, 'admin');
 
     const ingest = async (client: McpClient, id: string, files: Record<string, string>) => {
-      const out = await callOk<{ emailId: string; attachments: { status: string }[] }>(
-        client,
-        'ingest_email',
-        {
-          raw: withAttachments(id, files),
-        },
-      );
+      const out = await ingestToEnd<{ emailId: string; attachments: { status: string }[] }>(client, {
+        raw: withAttachments(id, files),
+      });
       expect(out.attachments.every((a) => a.status === 'stored')).toBe(true);
       ids[id] = out.emailId;
     };
@@ -255,7 +251,7 @@ describe('email retention', () => {
   });
 
   it("never deletes a user's own upload, even when an expiring attachment has the same bytes", async () => {
-    const out = await callOk<{ emailId: string }>(adminA, 'ingest_email', {
+    const out = await ingestToEnd<{ emailId: string }>(adminA, {
       raw: withAttachments('a-old-copy', { 'copy.txt': 'the same bytes as my own upload' }),
     });
     const [attachment] = await stack.sql<(StoredFile & { id: string })[]>`

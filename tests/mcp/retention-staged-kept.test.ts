@@ -15,7 +15,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import type { RetentionReport } from '../../workflows/retention-rollup.contract.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { callOk, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 import { privateDatabase } from '../support/private-db.js';
 
 function email(id: string): string {
@@ -56,7 +56,7 @@ describe('staged content retention keeps the only copies', () => {
     await registerApiKey(stack.sql, tenant, uniqueName('admin'), key, 'admin');
     admin = await connectHttp(http.url, key);
     for (const id of ['raw-missing', 'attachment-failed', 'complete-1', 'complete-2']) {
-      const out = await callOk<{ emailId: string }>(admin, 'ingest_email', { raw: email(id) });
+      const out = await ingestToEnd<{ emailId: string }>(admin, { raw: email(id) });
       emailIds[id] = out.emailId;
     }
     await callOk(admin, 'upload_file', {

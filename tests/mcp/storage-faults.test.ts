@@ -19,7 +19,7 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { callOk, connectHttp } from '../support/mcp-clients.js';
+import { connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 const MESSAGE =
   'From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: disk fault\r\nMessage-ID: <disk-fault@faults.test>\r\n' +
@@ -64,7 +64,7 @@ describe('storage faults on the filesystem backend', () => {
       writeFileSync(path.join(root, bucket, tenant), 'a file where a directory must be');
     }
 
-    const out = await callOk<IngestOut>(mcp, 'ingest_email', { raw: MESSAGE, wait: true });
+    const out = await ingestToEnd<IngestOut>(mcp, { raw: MESSAGE, wait: true });
     expect(out.emailId).toBeTruthy();
     const cause = 'writing the object failed: a file is where a directory must be (ENOTDIR)';
     expect(out.rawMessage).toEqual({

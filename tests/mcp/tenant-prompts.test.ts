@@ -21,7 +21,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { fixture, startTestStack, testEnv, uniqueName } from '../support/harness.js';
 import { type LlmStandIn, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
-import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
+import { callError, callOk, connectHttp, ingestToEnd } from '../support/mcp-clients.js';
 
 const PROVIDER = 'openai';
 const pair = { tool: 'analyze_email', provider: PROVIDER };
@@ -114,7 +114,7 @@ describe('prompts per tenant', () => {
     const raw = fixture('quarterly-report.eml')
       .replace(/^Subject: .*$/im, `Subject: Report ${marker}`)
       .replace(/^Message-ID: <([^>]+)>/im, `Message-ID: <${marker}.$1>`);
-    const { emailId } = await callOk<{ emailId: string }>(client, 'ingest_email', { raw });
+    const { emailId } = await ingestToEnd<{ emailId: string }>(client, { raw });
     const out = await callOk<Analysed>(client, 'analyze_email', { emailId });
     expect(out.status).toBe('completed');
     const call = llm.calls.find((x) => x.body.messages.some((m) => m.content.includes(marker)));

@@ -62,3 +62,33 @@ export async function callError(
 export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
+
+/**
+ * `ingest_email`, then, when it answered at the commit (status `running` with an emailId: the archive,
+ * attachments and analysis still going on), the run's outcome as `get_workflow` gives it: the fields
+ * that read `pending` in the first answer, and status `completed`.
+ */
+export async function ingestToEnd<T = Record<string, unknown>>(
+  client: Client,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const out = await callOk(client, 'ingest_email', args);
+  if (out.status !== 'running' || !out.emailId) return out as T;
+  const got = await runOutcome(client, out.workflowId as string, out.runId as string);
+  const { attachments, rawMessage, analysisWorkflowId } = got.result as Record<string, unknown>;
+  return { ...out, status: 'completed', attachments, rawMessage, analysisWorkflowId } as T;
+}
+
+/** Poll get_workflow until the run has ended (30 s at most); its answer. */
+export async function runOutcome(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 300; i++) {
+    const got = await callOk(client, 'get_workflow', { workflowId, ...(runId ? { runId } : {}) });
+    if (got.status !== 'running') return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${workflowId} still running after 30 s`);
+}

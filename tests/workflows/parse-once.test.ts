@@ -15,7 +15,7 @@ import { loadContents, stageContent } from '../../supabase/staged-content.js';
 import { decodedHistoryText, localActivities } from '../support/analysis.js';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
-import { callOk } from '../support/mcp-clients.js';
+import { ingestToEnd } from '../support/mcp-clients.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -41,9 +41,8 @@ describe('parse once', () => {
       { name: 'a.txt', body: `first ${id}` },
       { name: 'b.txt', body: `second ${id}` },
     ]);
-    const out = await callOk<{ workflowId: string; runId: string; attachments: { status: string }[] }>(
+    const out = await ingestToEnd<{ workflowId: string; runId: string; attachments: { status: string }[] }>(
       t.mcp,
-      'ingest_email',
       { raw },
     );
     expect(out.attachments.map((a) => a.status)).toEqual(['stored', 'stored']);

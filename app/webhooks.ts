@@ -110,7 +110,7 @@ export async function createWebhook(
   const tenantId = await resolveTenant(deps.sql, deps.principal, request.tenant);
   authorize(deps.principal, tenantId, 'create_webhook');
   const kind = request.kind ?? 'standard';
-  const key = credentialsKey(deps.imap);
+  const key = credentialsKey(deps.imap, 'webhook secrets');
   await resolveDestination(request.url, deps.webhooks.allowPrivate);
   if (kind === 'slack' && !/^\/services\/[^/]+\/[^/]+\/[^/]+$/.test(new URL(request.url).pathname)) {
     throw new UserFacingError(
@@ -273,7 +273,7 @@ export async function rotateWebhookSecret(
   request: { tenant?: string; endpointId: string },
 ): Promise<{ endpointId: string; secret: string; previousSecretValidUntil: string; note: string }> {
   const row = await endpointFor(deps, request, 'rotate_webhook_secret');
-  const key = credentialsKey(deps.imap);
+  const key = credentialsKey(deps.imap, 'webhook secrets');
   const sealed = openSealed(
     deps.imap,
     row.tenantId,

@@ -19,12 +19,12 @@ export interface CredentialsKeySource {
 }
 
 /** The key to use, or CredentialsKeyMissing saying how to provide one. */
-export function credentialsKey(source: CredentialsKeySource): Uint8Array {
+export function credentialsKey(source: CredentialsKeySource, what = 'mailbox credentials'): Uint8Array {
   if (source.credentialsKey) return source.credentialsKey;
   if (source.keyFile) return localKey(source.keyFile);
   throw new UserFacingError(
     ErrorType.CredentialsKeyMissing,
-    'mailbox credentials are stored encrypted and MAILBOX_CREDENTIALS_KEY is not set: set it to 32 random bytes (e.g. `openssl rand -hex 32`) on the MCP server and the workers',
+    `${what} are stored encrypted and MAILBOX_CREDENTIALS_KEY is not set: set it to 32 random bytes (e.g. \`openssl rand -hex 32\`) on the MCP server and the workers`,
   );
 }
 

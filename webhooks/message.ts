@@ -15,7 +15,7 @@ export function openSealed(
   stored: string | null,
 ): SealedEndpoint {
   if (!stored) throw new UserFacingError(ErrorType.NotFound, `no webhook ${endpointId} in this organization`);
-  const key = credentialsKey(keys);
+  const key = credentialsKey(keys, 'webhook secrets');
   try {
     return unsealEndpoint(key, tenantId, endpointId, stored);
   } catch {

@@ -60,7 +60,8 @@ export async function resolveDestination(text: string, allowPrivate: boolean): P
       const why = refusedAddressReason(address);
       if (why === null) continue;
       const named = address === hostname ? hostname : `${hostname} resolves to ${address}, which`;
-      throw refused(`${named} is a ${why} address: ${ALLOW_HINT}`);
+      const article = /^(a|e|i|o|unspecified)/.test(why) ? 'an' : 'a';
+      throw refused(`${named} is ${article} ${why} address: ${ALLOW_HINT}`);
     }
   }
   const first = addresses[0]!;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
@@ -155,6 +156,15 @@ describe('signed webhooks, from the door', () => {
     // Retry-After: 1 was honoured between attempts (a durable timer, not the 100 ms schedule).
     const gaps = r.received.slice(1, 4).map((x, i) => x.at - r.received[i]!.at);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(900);
+    // The metrics: attempts by kind and outcome, durations by answer class (no ids in labels).
+    const counted = await metricsRegistry.getSingleMetricAsString('durable_inbox_webhook_attempts_total');
+    expect(counted).toMatch(
+      /durable_inbox_webhook_attempts_total\{kind="standard",outcome="retry",tenant="all"\} [1-9]/,
+    );
+    const timed = await metricsRegistry.getSingleMetricAsString(
+      'durable_inbox_webhook_attempt_duration_seconds',
+    );
+    expect(timed).toMatch(/_count\{kind="standard",answer="5xx"\} [1-9]/);
     await remove(webhook.endpointId);
   });
 

@@ -46,8 +46,8 @@ describe('create_webhook refuses private destinations (SSRF) unless WEBHOOK_ALLO
     const seen: Record<string, string> = {};
     for (const [url] of cases) seen[url] = await callError(t.mcp, 'create_webhook', { url });
     expect(seen).toEqual(Object.fromEntries(cases));
-    const [{ count }] = await t.stack.sql<{ count: number }[]>`
+    const [row] = await t.stack.sql<{ count: number }[]>`
       select count(*)::int as count from public.webhook_endpoints where tenant_id = ${t.stack.defaultTenant.id}`;
-    expect(count).toBe(0);
+    expect(row?.count).toBe(0);
   });
 });

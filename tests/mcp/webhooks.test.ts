@@ -141,6 +141,11 @@ describe('signed webhooks, from the door', () => {
     expect(r.received.map((x) => x.answered)).toEqual([503, 503, 503, 200, 200, 200]);
     // The same message each time: one webhook-id for the four attempts of the first delivery.
     expect(new Set(r.received.slice(0, 4).map((x) => x.headers['webhook-id'])).size).toBe(1);
+    // The receiver answers before the attempt is recorded: wait for the rows.
+    await until(
+      () => deliveries(webhook.endpointId),
+      (d) => d.length === 3 && d.every((x) => x.status === 'delivered'),
+    );
     const attempts = await t.stack.sql<{ status_code: number; outcome: string; error: string | null }[]>`
       select a.status_code, a.outcome, a.error from public.webhook_attempts a
       join public.webhook_deliveries d on d.id = a.delivery_id

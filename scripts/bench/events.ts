@@ -65,6 +65,9 @@ export async function run(argv: string[]): Promise<void> {
       MCP_HTTP_PORT: '0',
       LOG_LEVEL: 'error',
       AI_ANALYSIS_ON_INGEST: 'false',
+      // Measured as deployed: payloads encrypted, mail search attributes keyed.
+      PAYLOAD_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+      SEARCH_ATTRIBUTE_HMAC_KEY: randomBytes(32).toString('base64'),
       WEBHOOK_ALLOW_PRIVATE: 'true',
       MAILBOX_CREDENTIALS_KEY: randomBytes(32).toString('hex'),
     });

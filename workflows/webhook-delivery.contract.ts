@@ -5,7 +5,13 @@
  * disabled and retries at once; `remove` ends it (delete_webhook). Input and history carry ids and
  * outcomes only: the URL and secrets are opened by the activities.
  */
-import { type ActivityOptions, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { AttemptResult, ClaimResult } from '../activities/webhook-activities.js';
 import { type WorkflowContract, workflowContract } from './contract.js';
 import { QUICK_RETRY } from './retry-presets.js';
@@ -50,7 +56,8 @@ export const webhookAttemptOptions: ActivityOptions = {
   retry: QUICK_RETRY,
 };
 
-export const webhookClaimOptions: ActivityOptions = {
+/** The claim and status changes: short database steps, run as local activities (no task-queue trip). */
+export const webhookClaimOptions: LocalActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: QUICK_RETRY,
 };

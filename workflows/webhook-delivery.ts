@@ -15,6 +15,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -34,7 +35,7 @@ import {
 
 const { attemptWebhookDelivery } = proxyActivities<WebhookActivities>(webhookAttemptOptions);
 const { claimWebhookDeliveries, setWebhookEndpointStatus } =
-  proxyActivities<WebhookActivities>(webhookClaimOptions);
+  proxyLocalActivities<WebhookActivities>(webhookClaimOptions);
 
 /** Deliveries per claim, and attempts per run before continuing as new. */
 const CLAIM_LIMIT = 50;

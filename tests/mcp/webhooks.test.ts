@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { Worker } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { uniqueName } from '../support/harness.js';
+import { replayOptions, uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
 import { uniqueMessage } from '../support/subscriptions.js';
@@ -225,6 +226,9 @@ describe('signed webhooks, from the door', () => {
     await r.waitFor((x) => x.accepted().length >= 2);
     expect(r.accepted().map(subjectOf)).toEqual(['Attention a', 'Attention b']);
     expect((await webhookOf(webhook.endpointId)).status).toBe('active');
+    // Its history (attempts, retry timers, the resume update) replays deterministically.
+    const history = await t.stack.client.workflow.getHandle(webhook.workflowId).fetchHistory();
+    await Worker.runReplayHistory(replayOptions(), history);
     await remove(webhook.endpointId);
   });
 

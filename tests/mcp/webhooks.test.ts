@@ -125,6 +125,23 @@ describe('signed webhooks, from the door', () => {
       Array(5).fill(['delivered', 1, 200]),
     );
     expect(rows.map((d) => d.webhookId).reverse()).toEqual(got.map((m) => m.headers['webhook-id']));
+    // Paged, newest first: 2 + 2 + 1, the last page without a cursor.
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await callOk<{ deliveries: Delivery[]; nextCursor: string | null }>(
+        t.mcp,
+        'list_webhook_deliveries',
+        { endpointId: webhook.endpointId, limit: 2, ...(cursor ? { cursor } : {}) },
+      );
+      pages.push(page.deliveries.map((d) => d.deliveryId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(pages.flat()).toEqual(rows.map((d) => d.deliveryId));
+    expect(
+      await callError(t.mcp, 'list_webhook_deliveries', { endpointId: webhook.endpointId, cursor: 'bogus' }),
+    ).toBe('InvalidArgument: cursor: give the nextCursor of a previous page');
     // Nothing more arrives (once): a late duplicate would show here.
     await new Promise((res) => setTimeout(res, 500));
     expect(r.received).toHaveLength(5);

@@ -162,7 +162,15 @@ export async function claimDeliveries(
         and (e.txid, e.id) > (${cursor.txid}::xid8, ${cursor.id}::bigint)
         and e.txid < pg_snapshot_xmin(pg_current_snapshot())
       order by e.txid, e.id limit ${EVENTS_PER_CLAIM}`;
-    const matching = events.filter((e) => eventMatches(filterOf(endpoint), e));
+    // Committed before the endpoint existed (its txid past the cursor only because an older
+    // transaction was still running then): moved past, not delivered.
+    const [{ older } = { older: [] as string[] }] = await tx<{ older: string[] }[]>`
+      select coalesce(array_agg(x.id::text), '{}') as older
+      from unnest(${events.map((e) => e.id)}::bigint[], ${events.map((e) => e.txid)}::xid8[]) as x(id, txid),
+           public.webhook_endpoints w
+      where w.id = ${endpointId} and pg_visible_in_snapshot(x.txid, w.start_snapshot)`;
+    const before = new Set(older);
+    const matching = events.filter((e) => !before.has(e.id) && eventMatches(filterOf(endpoint), e));
     if (matching.length > 0) {
       const rows = matching.map((e) => ({
         tenant_id: tenantId,

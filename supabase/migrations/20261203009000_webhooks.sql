@@ -4,7 +4,7 @@
 -- webhook_endpoints: what the endpoint hears (event types; Slack's priority/category filter), its state
 --   (active, needs_attention, disabled) and its cursor in the outbox, (cursor_txid, cursor_id) in the
 --   (txid, id) order of public.events: the delivery workflow moves it in the transaction that writes
---   the deliveries of the events it passed. `url_shown` is the URL with its path tail or query masked:
+--   the deliveries of the events it passed; it hears of events committed after its creation only. `url_shown` is the URL with its path tail or query masked:
 --   a Slack incoming-webhook URL is itself a credential.
 -- webhook_endpoint_secrets: the URL and the signing secret(s), AES-256-GCM encrypted
 --   (core/credentials-cipher.ts, key MAILBOX_CREDENTIALS_KEY); service connection only, like
@@ -28,6 +28,9 @@ create table if not exists public.webhook_endpoints (
   status_changed_at timestamptz,
   cursor_txid xid8 not null,
   cursor_id bigint not null default 0,
+  -- The snapshot at creation: events of transactions it saw as committed are older than the endpoint
+  -- and are not delivered, though their txid may be past the cursor (an older transaction was running).
+  start_snapshot pg_snapshot not null default pg_current_snapshot(),
   workflow_id text not null,
   created_by text,
   created_at timestamptz not null default now(),

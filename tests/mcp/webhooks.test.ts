@@ -148,6 +148,25 @@ describe('signed webhooks, from the door', () => {
     await remove(webhook.endpointId);
   });
 
+  it('hears of events committed after its creation only, though an older transaction still runs', async () => {
+    const r = await receiver();
+    const long = await t.stack.sql.reserve();
+    try {
+      await long`begin`;
+      await long`select pg_current_xact_id()`;
+      await ingest(['Before the webhook']);
+      const { webhook } = await create(r.url);
+      await ingest(['After the webhook']);
+      await long`commit`;
+      await r.waitFor((x) => x.accepted().length >= 1);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(r.received.map(subjectOf)).toEqual(['After the webhook']);
+      await remove(webhook.endpointId);
+    } finally {
+      long.release();
+    }
+  });
+
   it('rides out a receiver outage (503 + Retry-After): everything once, in order, every attempt logged', async () => {
     const r = await receiver();
     const { webhook } = await create(r.url);

@@ -7,6 +7,7 @@
 //                (and activity TYPES: `import type`, never runtime code)
 //   activities/ → supabase/, imap/, core/, npm      temporal/ → contracts, core/, npm      dev-stack/, supabase/ → core/, npm
 //   imap/ (the one place IMAP connections are opened: app/ verifies accounts, activities sync them) → core/, npm
+//   webhooks/ (the one place outgoing webhook requests are sent: app/ tests, activities deliver) → core/, npm
 //   core/ → nothing but node builtins and npm packages
 //   tests/ and scripts/ may import anything; nothing else imports them.
 //
@@ -39,7 +40,8 @@ const WORKFLOW_DEFINITIONS = [
 ].map(([, name]) => `^workflows/${name.replace(/[.]/g, '\\.')}\\.ts$`);
 
 const NPM = ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'];
-const PRODUCTION = '^(bin|core|workflows|activities|supabase|temporal|dev-stack|workers|mcp|app|imap)/';
+const PRODUCTION =
+  '^(bin|core|workflows|activities|supabase|temporal|dev-stack|workers|mcp|app|imap|webhooks)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -116,7 +118,7 @@ module.exports = {
         'workflow contracts, never activities/, supabase/ or workflow definitions (types included: the ' +
         'contracts carry the types).',
       from: { path: '^mcp/' },
-      to: { path: '^(activities|supabase|workflows|imap)/', pathNot: CONTRACTS },
+      to: { path: '^(activities|supabase|workflows|imap|webhooks)/', pathNot: CONTRACTS },
     },
     {
       name: 'app-only-contracts',
@@ -133,7 +135,10 @@ module.exports = {
       comment:
         'temporal/ (connection, client, UI links) is used by every layer above it and imports core/ and contracts only.',
       from: { path: '^temporal/' },
-      to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|imap)/', pathNot: CONTRACTS },
+      to: {
+        path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|imap|webhooks)/',
+        pathNot: CONTRACTS,
+      },
     },
     {
       name: 'imap-is-a-leaf',
@@ -144,6 +149,14 @@ module.exports = {
       to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|temporal)/' },
     },
     {
+      name: 'webhooks-is-a-leaf',
+      severity: 'error',
+      comment:
+        'webhooks/ sends outgoing webhook requests (SSRF-checked, signed) for app/ (test_webhook) and activities/ (delivery); it imports core/ only.',
+      from: { path: '^webhooks/' },
+      to: { path: '^(mcp|app|workers|activities|supabase|dev-stack|workflows|temporal|imap)/' },
+    },
+    {
       name: 'supabase-is-data-only',
       severity: 'error',
       comment:
@@ -151,7 +164,10 @@ module.exports = {
         '(pure: types and id functions) where a read names a run: analysis-plan.ts, shared by app/ and the ' +
         'ingestion activity, turns which prompt version serves an email into the analysis run it will be.',
       from: { path: '^supabase/' },
-      to: { path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack|imap)/', pathNot: CONTRACTS },
+      to: {
+        path: '^(mcp|app|workers|activities|workflows|temporal|dev-stack|imap|webhooks)/',
+        pathNot: CONTRACTS,
+      },
     },
     {
       name: 'dev-stack-is-standalone',
@@ -164,7 +180,7 @@ module.exports = {
       name: 'workers-are-entry-points',
       severity: 'error',
       comment: 'workers/ is the composition root: bin/, tests/ and scripts/ import it, nothing else does.',
-      from: { path: '^(core|workflows|activities|supabase|temporal|dev-stack|mcp|app|imap)/' },
+      from: { path: '^(core|workflows|activities|supabase|temporal|dev-stack|mcp|app|imap|webhooks)/' },
       to: { path: '^workers/' },
     },
     {

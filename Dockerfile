@@ -17,6 +17,7 @@ COPY activities ./activities
 COPY workers ./workers
 COPY temporal ./temporal
 COPY imap ./imap
+COPY webhooks ./webhooks
 COPY app ./app
 COPY mcp ./mcp
 COPY supabase ./supabase

@@ -9,13 +9,15 @@ import { createMailboxSyncActivities, type MailboxSyncActivityDeps } from './mai
 import { createPromptRolloutActivities } from './prompt-rollout-activities.js';
 import { createRawArchiveActivities } from './raw-archive-activities.js';
 import { createRetentionActivities, type RetentionActivityDeps } from './retention-activities.js';
+import { createWebhookActivities, type WebhookActivityDeps } from './webhook-activities.js';
 
 export type ActivityDeps = EmailActivityDeps &
   MailboxActivityDeps &
   MailboxSyncActivityDeps &
   FileActivityDeps &
   AnalysisActivityDeps &
-  RetentionActivityDeps;
+  RetentionActivityDeps &
+  WebhookActivityDeps;
 
 /** Activities of the main task queue. */
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAnalysisActivities(deps),
     ...createPromptRolloutActivities(deps),
     ...createRetentionActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 
@@ -41,3 +44,4 @@ export type { MailboxSyncActivities } from './mailbox-sync-activities.js';
 export type { PromptRolloutActivities } from './prompt-rollout-activities.js';
 export type { RawArchiveActivities } from './raw-archive-activities.js';
 export type { RetentionActivities } from './retention-activities.js';
+export type { WebhookActivities } from './webhook-activities.js';

@@ -52,6 +52,8 @@ export interface AppDeps {
   mailbox: Config['mailbox'];
   /** IMAP mailboxes: the credentials key (or the local key file). */
   imap: Config['imap'];
+  /** Outgoing webhooks: SSRF rules, timeouts, the rotation grace (secrets use the `imap` key). */
+  webhooks: Config['webhooks'];
   /** Prompt rollouts: which organizations' admins may change prompts, and default bake/poll times. */
   rollouts: Config['rollouts'];
   /** Retention policy, schedule id and operator organization. */

@@ -60,6 +60,15 @@ export const PERMISSIONS = {
   resume_mailbox: { what: 'resuming an IMAP mailbox', roles: ADMIN },
   resync_mailbox: { what: 're-syncing an IMAP mailbox', roles: ADMIN },
   disconnect_mailbox: { what: 'disconnecting an IMAP mailbox', roles: ADMIN },
+  // Outgoing webhooks: where the tenant's events go, and their signing secrets
+  create_webhook: { what: 'creating a webhook', roles: ADMIN },
+  list_webhooks: { what: 'listing webhooks', roles: ADMIN },
+  delete_webhook: { what: 'deleting a webhook', roles: ADMIN },
+  test_webhook: { what: 'testing a webhook', roles: ADMIN },
+  list_webhook_deliveries: { what: 'listing webhook deliveries', roles: ADMIN },
+  replay_webhook_delivery: { what: 'replaying a webhook delivery', roles: ADMIN },
+  rotate_webhook_secret: { what: "rotating a webhook's secret", roles: ADMIN },
+  resume_webhook: { what: 'resuming a webhook', roles: ADMIN },
 } as const satisfies Record<string, Permission>;
 
 export type Action = keyof typeof PERMISSIONS;

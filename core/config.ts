@@ -226,6 +226,27 @@ const envSchema = z.object({
   /** How often the outbox is read without a notification (the only wake-up on the embedded database). */
   EVENTS_POLL_MS: positiveInt.max(60_000).optional(),
 
+  /** Webhooks to private, loopback and link-local addresses, and plain http: for tests and local use only. */
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  /** One webhook request, connect to last byte (at most 60 s). */
+  WEBHOOK_TIMEOUT: duration(1000).default(10_000),
+  /** The first wait after a failed attempt (growing fourfold, at most 12 h each), unless Retry-After says. */
+  WEBHOOK_RETRY_FIRST: duration(50).default(5000),
+  /** Attempts per delivery before its endpoint needs attention (13 with the default first wait: ~3 days). */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(100).default(13),
+  /** After rotate_webhook_secret, messages are signed with the old secret too for this long. */
+  WEBHOOK_SECRET_GRACE: duration(1000).default(86_400_000),
+  /** The link in Slack messages, `{emailId}` replaced, e.g. https://inbox.example.com/emails/{emailId}. */
+  WEBHOOK_EMAIL_URL_TEMPLATE: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (v) => /^https?:\/\/[^\s]+$/.test(v) && v.includes('{emailId}'),
+        'an http(s) URL with {emailId} in it',
+      )
+      .optional(),
+  ),
+
   MAX_EMAIL_BYTES: positiveInt.max(200 * MiB).default(25 * MiB),
   MAX_ATTACHMENTS: positiveInt.max(10_000).default(100),
   MAX_HEADER_BYTES: positiveInt.max(16 * MiB).default(1 * MiB),
@@ -422,6 +443,8 @@ export interface Config {
   storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
   mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
+  /** Outgoing webhooks (app/webhooks.ts, activities/webhook-activities.ts); secrets use the imap key. */
+  webhooks: WebhookConfig;
   /** IMAP mailboxes: the credentials key (undefined: none configured and not the local default). */
   imap: { credentialsKey?: Uint8Array; keyFile?: string; pollSeconds: number; batchSize: number };
   tenant: string;
@@ -435,6 +458,17 @@ export interface Config {
   codecServer: { host: string; port: number; token?: string; allowedOrigins: string[] };
   metrics: { port?: number; host: string; tenantLabels: boolean };
   tracing: { otlpEndpoint?: string; serviceName: string };
+}
+
+export interface WebhookConfig {
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** Response bytes read (and kept, cut to 500 characters) of a receiver's answer. */
+  maxResponseBytes: number;
+  retryFirstMs: number;
+  maxAttempts: number;
+  secretGraceMs: number;
+  emailUrlTemplate?: string;
 }
 
 /** Mail that arrives by itself: the SMTP listener and the inbound-parse webhooks (app/inbound.ts). */
@@ -566,6 +600,15 @@ export function loadConfig(
       concurrency: env.MAILBOX_CONCURRENCY,
       chunkMessages: env.MAILBOX_CHUNK_MESSAGES,
       maxUploadBytes: env.MAX_MAILBOX_UPLOAD_BYTES,
+    },
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: Math.min(env.WEBHOOK_TIMEOUT, 60_000),
+      maxResponseBytes: 64 * 1024,
+      retryFirstMs: env.WEBHOOK_RETRY_FIRST,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      secretGraceMs: env.WEBHOOK_SECRET_GRACE,
+      emailUrlTemplate: env.WEBHOOK_EMAIL_URL_TEMPLATE,
     },
     imap: {
       credentialsKey: env.MAILBOX_CREDENTIALS_KEY ? keyBytes(env.MAILBOX_CREDENTIALS_KEY) : undefined,

@@ -66,6 +66,9 @@ export const ErrorType = {
   InvalidSignature: 'InvalidSignature',
   /** The inbound address or domain is routed to another organization already. */
   InboundAddressTaken: 'InboundAddressTaken',
+  // Outgoing webhooks (app/webhooks.ts)
+  /** A webhook URL that is not https, or whose host resolves to a private, loopback or other non-public address. */
+  WebhookUrlRefused: 'WebhookUrlRefused',
   // Runs and the services under them
   /** A run (or one of its steps) ran out of time. */
   TimedOut: 'TimedOut',

@@ -111,6 +111,20 @@ const mailboxSyncLag = new Histogram({
 });
 
 /** Where a message came from (a bounded label). */
+const webhookAttempts = new Counter({
+  name: 'durable_inbox_webhook_attempts_total',
+  help: 'Webhook attempts by endpoint kind and outcome (delivered, retry, needs_attention, disabled, ping)',
+  labelNames: ['kind', 'outcome', 'tenant'] as const,
+  registers: [metricsRegistry],
+});
+const webhookAttemptSeconds = new Histogram({
+  name: 'durable_inbox_webhook_attempt_duration_seconds',
+  help: 'Webhook request duration by endpoint kind and answer class (2xx, 3xx, 4xx, 5xx, network)',
+  labelNames: ['kind', 'answer'] as const,
+  buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [metricsRegistry],
+});
+
 export type EmailSource = 'mcp' | 'mbox' | 'imap' | 'smtp' | 'mailgun' | 'postmark' | 'sendgrid';
 
 export const metrics = {
@@ -155,5 +169,16 @@ export const metrics = {
   },
   retentionPurged(table: string, rows: number): void {
     if (rows > 0) retentionPurged.inc({ table }, rows);
+  },
+  webhookAttempt(a: {
+    kind: string;
+    outcome: string;
+    status: number | null;
+    durationMs: number;
+    tenantId: string;
+  }) {
+    webhookAttempts.inc({ kind: a.kind, outcome: a.outcome, tenant: tenantLabel(a.tenantId) });
+    const answer = a.status === null ? 'network' : `${Math.floor(a.status / 100)}xx`;
+    webhookAttemptSeconds.observe({ kind: a.kind, answer }, a.durationMs / 1000);
   },
 };

@@ -45,6 +45,7 @@ export function toolContext(
     waitMs: stack.config.mcp.waitMs,
     mailbox: stack.config.mailbox,
     imap: stack.config.imap,
+    webhooks: stack.config.webhooks,
     rollouts: stack.config.rollouts,
     retention: stack.config.retention,
     principal,

@@ -13,6 +13,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { applyRetentionSchedule } from '../app/retention-schedule.js';
+import { startWebhookWaker } from '../app/webhook-waker.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { configureMetrics } from '../core/metrics.js';
@@ -138,6 +139,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
           limits: config.limits,
           importDir: config.mailbox.importDir,
           imap: config.imap,
+          webhooks: config.webhooks,
           storage,
           files: config.files,
           ai: config.ai,
@@ -158,6 +160,18 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         });
         workers.push(worker);
       }
+      // Events committed wake the endpoints' webhook delivery workflows (app/webhook-waker.ts).
+      const waker = await startWebhookWaker({
+        sql,
+        temporal: {
+          client,
+          queues: { main: config.temporal.taskQueue, files: config.files.taskQueue },
+          startTimeoutMs: config.temporal.startTimeoutMs,
+        },
+        ...config.events,
+        log,
+      });
+      cleanups.push(waker.stop);
       // After the workers run, so the schedule's first action finds a poller on its queue.
       if (config.retention.schedule.enabled) {
         await applyRetentionSchedule(client, config, log).catch((err: unknown) =>

@@ -8,3 +8,4 @@ export { mailboxSyncWorkflow } from './mailbox-sync.js';
 export { promptRolloutWorkflow } from './prompt-rollout.js';
 export { retentionRollupWorkflow } from './retention-rollup.js';
 export { uploadFileWorkflow } from './upload-file.js';
+export { webhookDeliveryWorkflow } from './webhook-delivery.js';

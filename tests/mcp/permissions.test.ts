@@ -55,6 +55,14 @@ const EXPECTED: Record<Action, Role[]> = {
   resume_mailbox: ['owner', 'admin'],
   resync_mailbox: ['owner', 'admin'],
   disconnect_mailbox: ['owner', 'admin'],
+  create_webhook: ['owner', 'admin'],
+  list_webhooks: ['owner', 'admin'],
+  delete_webhook: ['owner', 'admin'],
+  test_webhook: ['owner', 'admin'],
+  list_webhook_deliveries: ['owner', 'admin'],
+  replay_webhook_delivery: ['owner', 'admin'],
+  rotate_webhook_secret: ['owner', 'admin'],
+  resume_webhook: ['owner', 'admin'],
 };
 
 /** The refusals, word for word, as a caller reads them. */
@@ -79,6 +87,14 @@ const EXPECTED_TEXT: Partial<Record<Action, string>> = {
   resume_mailbox: `resuming an IMAP mailbox ${NEEDS_ADMIN}`,
   resync_mailbox: `re-syncing an IMAP mailbox ${NEEDS_ADMIN}`,
   disconnect_mailbox: `disconnecting an IMAP mailbox ${NEEDS_ADMIN}`,
+  create_webhook: `creating a webhook ${NEEDS_ADMIN}`,
+  list_webhooks: `listing webhooks ${NEEDS_ADMIN}`,
+  delete_webhook: `deleting a webhook ${NEEDS_ADMIN}`,
+  test_webhook: `testing a webhook ${NEEDS_ADMIN}`,
+  list_webhook_deliveries: `listing webhook deliveries ${NEEDS_ADMIN}`,
+  replay_webhook_delivery: `replaying a webhook delivery ${NEEDS_ADMIN}`,
+  rotate_webhook_secret: `rotating a webhook's secret ${NEEDS_ADMIN}`,
+  resume_webhook: `resuming a webhook ${NEEDS_ADMIN}`,
 };
 
 describe('the permission matrix, every tool as every role over MCP HTTP', () => {
@@ -134,6 +150,15 @@ describe('the permission matrix, every tool as every role over MCP HTTP', () => 
     resume_mailbox: ['resume_mailbox', { mailboxId: randomUUID() }],
     resync_mailbox: ['resync_mailbox', { mailboxId: randomUUID() }],
     disconnect_mailbox: ['disconnect_mailbox', { mailboxId: randomUUID() }],
+    // Allowed, these stop after the permission check: a URL no webhook may have, no such endpoint.
+    create_webhook: ['create_webhook', { url: 'ftp://matrix.invalid/hook' }],
+    list_webhooks: ['list_webhooks', {}],
+    delete_webhook: ['delete_webhook', { endpointId: randomUUID() }],
+    test_webhook: ['test_webhook', { endpointId: randomUUID() }],
+    list_webhook_deliveries: ['list_webhook_deliveries', { endpointId: randomUUID() }],
+    replay_webhook_delivery: ['replay_webhook_delivery', { deliveryId: randomUUID() }],
+    rotate_webhook_secret: ['rotate_webhook_secret', { endpointId: randomUUID() }],
+    resume_webhook: ['resume_webhook', { endpointId: randomUUID() }],
   });
 
   beforeAll(async () => {

@@ -43,6 +43,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
     SEARCH_ATTRIBUTE_HMAC_KEY: TEST_SEARCH_ATTRIBUTE_HMAC_KEY,
     LOG_LEVEL: 'warn',
+    // Webhook receivers in tests listen on loopback over plain http (one test turns this off).
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     // Workers in tests never create the retention schedule: it would keep firing into a task queue that
     // nobody polls once the test is over. Schedule tests turn it on with their own schedule id.
     RETENTION_SCHEDULE_ENABLED: 'false',

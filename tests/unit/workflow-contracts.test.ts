@@ -26,6 +26,10 @@ import {
   retentionRollupContract,
 } from '../../workflows/retention-rollup.contract.js';
 import { type UploadFileWorkflow, uploadFileContract } from '../../workflows/upload-file.contract.js';
+import {
+  type WebhookDeliveryWorkflow,
+  webhookDeliveryContract,
+} from '../../workflows/webhook-delivery.contract.js';
 
 // Compile-time: each workflow function has its contract's signature.
 const signatures: [
@@ -36,6 +40,7 @@ const signatures: [
   PromptRolloutWorkflow,
   RetentionRollupWorkflow,
   UploadFileWorkflow,
+  WebhookDeliveryWorkflow,
 ] = [
   workflows.analyzeEmailWorkflow,
   workflows.ingestEmailWorkflow,
@@ -44,6 +49,7 @@ const signatures: [
   workflows.promptRolloutWorkflow,
   workflows.retentionRollupWorkflow,
   workflows.uploadFileWorkflow,
+  workflows.webhookDeliveryWorkflow,
 ];
 
 describe('workflow contracts', () => {
@@ -56,6 +62,7 @@ describe('workflow contracts', () => {
       promptRolloutContract,
       retentionRollupContract,
       uploadFileContract,
+      webhookDeliveryContract,
     ];
     expect(signatures).toHaveLength(contracts.length);
     const registered = Object.keys(workflows).sort();

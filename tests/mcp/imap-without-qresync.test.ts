@@ -3,7 +3,8 @@
  * not advertise it (dev-stack/dovecot.ts, `qresync: false`), a real MCP client over HTTP, the real
  * worker. Flag changes still come from CONDSTORE's CHANGEDSINCE, and an expunge from the folder's UID
  * list compared with the stored one; the user reads both on the email, and get_mailbox says which
- * change tracking the folder used.
+ * change tracking the folder used. Analysis on ingest is off here, so the sync makes no analysis plan
+ * at all (as ingest_email skips it) and still marks its ledger.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { callOk } from '../support/mcp-clients.js';
 
 interface Detail {
   mailboxId: string;
+  workflowId: string;
   status: string;
   folderProgress: {
     name: string;
@@ -27,8 +29,10 @@ describe('IMAP mailbox on a server without QRESYNC', () => {
   const t = useHttpStack('admin', {
     MAILBOX_CREDENTIALS_KEY: randomBytes(32).toString('hex'),
     MAILBOX_POLL_SECONDS: '2',
+    AI_ANALYSIS_ON_INGEST: 'false',
   });
   let mailboxId: string | undefined;
+  let workflowId: string | undefined;
   // Before the stack stops: the worker stops with no sync pass or IDLE wait in flight.
   afterAll(async () => {
     if (t.mcp && mailboxId) await callOk(t.mcp, 'disconnect_mailbox', { mailboxId }).catch(() => {});
@@ -58,6 +62,7 @@ describe('IMAP mailbox on a server without QRESYNC', () => {
       password: 'dana-imap-password',
     });
     mailboxId = box.mailboxId;
+    workflowId = box.workflowId;
     await until('the initial sync', inbox, (f) => f.status === 'idle' && f.initialSync.complete);
     expect((await emails()).map((e) => e.subject).sort()).toEqual(['Expunge me', 'Flag me', 'Keep me']);
 
@@ -87,5 +92,28 @@ describe('IMAP mailbox on a server without QRESYNC', () => {
     const folder = await inbox();
     expect(folder.changeTracking).toBe('condstore');
     expect(folder.messages).toMatchObject({ stored: 3, expunged: 1 });
+  });
+
+  it('with analysis on ingest off, no plan is made and no analysis runs; the ledger is marked', async () => {
+    const { client } = t.stack;
+    const history = await client.workflow.getHandle(workflowId!).fetchHistory();
+    const activities = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    expect(activities).toContain('syncMailbox');
+    expect(activities).toContain('markMailboxAnalysisStarted');
+    expect(activities.filter((a) => a.startsWith('planEmailAnalys'))).toEqual([]);
+    const runs: string[] = [];
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'analyzeEmailWorkflow' AND TenantId = '${t.stack.defaultTenant.id}'`,
+    })) {
+      runs.push(w.workflowId);
+    }
+    expect(runs).toEqual([]);
+    const unmarked = await t.stack.sql`
+      select 1 from public.imap_messages m join public.imap_folders f on f.id = m.folder_id
+      where f.mailbox_id = ${mailboxId!} and m.status = 'stored' and m.analysis_started_at is null`;
+    expect(unmarked).toHaveLength(0);
   });
 });

@@ -24,6 +24,7 @@ import {
   plainTextBody,
 } from '../core/analysis.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
+import { failureText } from '../core/failure.js';
 import { analyseHeuristically } from '../core/heuristic-analysis.js';
 import { metrics } from '../core/metrics.js';
 import { truncateToTokens } from '../core/token-budget.js';
@@ -120,6 +121,33 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
     async planEmailAnalysis(request: { tenantId: string; emailId: string }): Promise<AnalysisPlan | null> {
       if (!ai.analyseOnIngest) return null;
       return planAnalysis(sql, ai, { ...request, force: false });
+    },
+
+    /**
+     * planEmailAnalysis for many emails in one activity (the mailbox sync plans a pass's emails in a few
+     * of these, not one activity each). `off`: analysis on ingest is off here, nothing is planned. An
+     * email whose plan cannot be made is returned with its reason, and the others are planned.
+     */
+    async planEmailAnalyses(request: {
+      tenantId: string;
+      emailIds: string[];
+    }): Promise<{ off: boolean; plans: { emailId: string; plan?: AnalysisPlan; error?: string }[] }> {
+      if (!ai.analyseOnIngest) return { off: true, plans: [] };
+      // A plan that cannot be made (no such email, no active prompt) is said; anything else (the
+      // database away) fails the activity, which is retried.
+      const plans: { emailId: string; plan?: AnalysisPlan; error?: string }[] = [];
+      for (const emailId of request.emailIds) {
+        try {
+          plans.push({
+            emailId,
+            plan: await planAnalysis(sql, ai, { tenantId: request.tenantId, emailId, force: false }),
+          });
+        } catch (err) {
+          if (!(err instanceof UserFacingError)) throw err;
+          plans.push({ emailId, error: failureText(err) });
+        }
+      }
+      return { off: false, plans };
     },
 
     async findAnalysis(input: {

@@ -171,6 +171,7 @@ async function ensureSyncRunning(deps: AppDeps, tenantId: string, mailboxId: str
     mailboxId,
     passBudget: PASS_BUDGET,
     filesTaskQueue: deps.files.taskQueue,
+    analyse: deps.ai.analyseOnIngest,
   };
   try {
     await startWorkflow(deps.temporal, mailboxSyncContract, {

@@ -46,7 +46,12 @@ const NOT_FOUND =
 const CANDIDATES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot'];
 
 export async function provisionDovecot(
-  opts: { users?: Record<string, string>; log?: Log } = {},
+  opts: {
+    users?: Record<string, string>;
+    log?: Log;
+    /** false: a server without QRESYNC (CONDSTORE still there), as many servers are: the sync's fallback. */
+    qresync?: boolean;
+  } = {},
 ): Promise<ProvisionedDovecot> {
   const log = opts.log ?? stderrLogger('dovecot');
   let binary = await findDovecot();
@@ -83,7 +88,10 @@ export async function provisionDovecot(
   await mkdir(join(root, 'mail'));
   await mkdir(join(root, 'run'));
   await mkdir(join(root, 'state'));
-  await writeFile(files.config, dovecotConfig(root, port, runAs.name, group, files));
+  await writeFile(
+    files.config,
+    dovecotConfig(root, port, runAs.name, group, files) + (opts.qresync === false ? WITHOUT_QRESYNC : ''),
+  );
   await writeUsers();
   if (process.getuid?.() === 0) await run('chown', ['-R', `${runAs.uid}:${runAs.gid}`, root]);
 
@@ -206,6 +214,15 @@ async function waitForGreeting(port: number): Promise<void> {
   }
   throw new Error(`dovecot did not greet on 127.0.0.1:${port}`);
 }
+
+/**
+ * Dovecot 2.3's own post-login capabilities, less QRESYNC: a client cannot ENABLE what is not
+ * advertised, so it falls back to CONDSTORE for flags and to the listed UIDs for expunges.
+ */
+const WITHOUT_QRESYNC = `protocol imap {
+  imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE
+}
+`;
 
 /**
  * Every service runs as the one unprivileged user, no chroot, plain text auth allowed (loopback

@@ -4,14 +4,23 @@
  * Workflow-side helper shared by email ingestion and the mailbox sync (no workflow definition of its own).
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ActivityFailure, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis-activities.js';
 import { failureText } from '../core/failure.js';
-import { type AnalyzeEmailWorkflow, analyzeEmailContract } from './analyze-email.contract.js';
+import {
+  type AnalysisPlan,
+  type AnalyzeEmailWorkflow,
+  analyzeEmailContract,
+} from './analyze-email.contract.js';
 import { ingestEmailActivityOptions } from './ingest-email.contract.js';
 import { searchAttribute, summaryText, TenantId } from './search-attributes.js';
 
-const remote = proxyActivities<Pick<AnalysisActivities, 'planEmailAnalysis'>>(ingestEmailActivityOptions);
+const remote =
+  proxyActivities<Pick<AnalysisActivities, 'planEmailAnalysis' | 'planEmailAnalyses'>>(
+    ingestEmailActivityOptions,
+  );
+/** Emails planned per activity by startAnalyses: keeps each result (plans carry a summary) small. */
+const PLANS_PER_ACTIVITY = 100;
 
 export const ANALYSIS_OFF = 'Analysis is off (AI_ANALYSIS_ON_INGEST=false)';
 
@@ -32,6 +41,43 @@ export async function startAnalysis(
     return { workflowId: null, note: `Analysis not started: ${failureText(err)}` };
   }
   if (!plan) return { workflowId: null, note: ANALYSIS_OFF };
+  await startPlanned(tenantId, plan);
+  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
+}
+
+/**
+ * startAnalysis for many emails: their plans made a hundred per activity, then the children started.
+ * Returns the emails whose analysis is started (or found off: `off`); one whose plan could not be made
+ * is left out, so a caller's ledger can try it again.
+ */
+export async function startAnalyses(
+  tenantId: string,
+  emailIds: string[],
+): Promise<{ off: boolean; started: string[] }> {
+  const started: string[] = [];
+  for (let at = 0; at < emailIds.length; at += PLANS_PER_ACTIVITY) {
+    const batch = emailIds.slice(at, at + PLANS_PER_ACTIVITY);
+    let planned: Awaited<ReturnType<AnalysisActivities['planEmailAnalyses']>>;
+    try {
+      planned = await remote.planEmailAnalyses({ tenantId, emailIds: batch });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Given up after its retries: these stay unstarted, for the caller's next catch-up.
+      continue;
+    }
+    if (planned.off) return { off: true, started: emailIds };
+    await Promise.all(
+      planned.plans.map(async ({ emailId, plan }) => {
+        if (!plan) return;
+        await startPlanned(tenantId, plan);
+        started.push(emailId);
+      }),
+    );
+  }
+  return { off: false, started };
+}
+
+async function startPlanned(tenantId: string, plan: AnalysisPlan): Promise<void> {
   try {
     await startChild<AnalyzeEmailWorkflow>(analyzeEmailContract.workflowType, {
       workflowId: plan.workflowId,
@@ -45,5 +91,4 @@ export async function startAnalysis(
     // Already analysed (or being analysed) with this prompt version: that run is the analysis.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  return { workflowId: plan.workflowId, note: `Analysis: \`${plan.workflowId}\` (${plan.summary})` };
 }

@@ -38,6 +38,10 @@ export interface MailboxSyncInput {
   passBudget: number;
   /** Where attachment uploads and the raw archive run; without it, neither. */
   filesTaskQueue?: string;
+  /** false: the server that connected the mailbox has analysis on ingest off (AI_ANALYSIS_ON_INGEST), so
+   * the new emails' plans are skipped altogether, as email ingestion skips them. Absent (runs started
+   * before this field) or true: the plans are made, and say "off" if the worker has it off. */
+  analyse?: boolean;
   carried?: MailboxSyncCarried;
 }
 

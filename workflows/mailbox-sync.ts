@@ -26,7 +26,8 @@ import {
 } from '@temporalio/workflow';
 import type { MailboxSyncActivities } from '../activities/mailbox-sync-activities.js';
 import { inParallel } from '../core/in-parallel.js';
-import { ANALYSIS_OFF, startAnalysis } from './email-analysis-start.js';
+import { createTaskPool } from '../core/task-pool.js';
+import { ANALYSIS_OFF, startAnalyses, startAnalysis } from './email-analysis-start.js';
 import { storeEmailAttachments } from './email-attachments.js';
 import {
   disconnectMailboxUpdate,
@@ -60,6 +61,12 @@ const {
 const PASSES_PER_RUN = 200;
 const FOLLOW_UPS_AT_ONCE = 4;
 const ANALYSIS_LEDGER_PATCH = 'mailbox-analysis-ledger';
+const FOLLOW_UP_PIPELINE_PATCH = 'mailbox-follow-up-pipeline';
+/**
+ * Passes whose follow-ups run beside the sync: the next pass starts while at most this many are still
+ * archiving and planning, so the staged raw bytes and the files queue's backlog stay bounded.
+ */
+const PASSES_FOLLOWING_UP = 2;
 const REFUSALS = new Set(['MailboxAuthFailed', 'CredentialsKeyMissing', 'NotFound']);
 
 export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<MailboxSyncStatus> {
@@ -148,12 +155,21 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
   // Runs started before the ledger recorded analysis starts replay as they ran: they start analyses
   // without marking them and catch up only attachments and raw messages.
   const ledgered = patched(ANALYSIS_LEDGER_PATCH);
+  // Runs from before the pipeline replay as they ran: each pass awaited its follow-ups, analysis planned
+  // one activity per email even when off. Since: a pass's follow-ups run on this pool beside the next
+  // passes, and the plans are skipped (analysis off) or made a hundred per activity.
+  const pipelined = ledgered && patched(FOLLOW_UP_PIPELINE_PATCH);
+  const followUps = pipelined ? createTaskPool(PASSES_FOLLOWING_UP) : undefined;
+  /** Every follow-up finished: before the run waits, continues as new or ends. */
+  const drainFollowUps = async () => {
+    await followUps?.drain();
+  };
   // Stored emails a crash left without their attachments or raw message (the commit came first), or
   // whose analysis was never started; starting one again is harmless (one run per email and prompt).
   const pending = await mailboxFollowUpsPending({ ...ref, limit: 500 });
   if (ledgered) {
     await followUp(input, pending, { analyse: false });
-    await analyse(input, await mailboxAnalysisPending({ ...ref, limit: 500 }), true);
+    await analyse(input, await mailboxAnalysisPending({ ...ref, limit: 500 }), true, pipelined);
   } else {
     await followUp(input, pending, { analyse: true, mark: false });
   }
@@ -161,12 +177,14 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
   for (;;) {
     if (disconnected) break;
     if (carried.paused || carried.attention) {
+      await drainFollowUps();
       state = carried.paused ? 'paused' : 'needs_attention';
       steered = false;
       await condition(() => steered);
       continue;
     }
     if (passes >= PASSES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await drainFollowUps();
       await condition(allHandlersFinished);
       await continueAsNew<typeof mailboxSyncWorkflow>({ ...input, carried });
     }
@@ -175,6 +193,8 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
       carried.resync = [];
       await forgetMailboxFolders({ ...ref, folders });
     }
+    // Never more than PASSES_FOLLOWING_UP passes' follow-ups behind.
+    if (followUps) await condition(() => followUps.size < PASSES_FOLLOWING_UP);
     state = 'syncing';
     passes++;
     let pass: Awaited<ReturnType<typeof syncMailbox>>;
@@ -200,8 +220,19 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
     setCurrentDetails(
       `**${state}** · stored ${carried.totals.stored} · linked ${carried.totals.linked} · failed ${carried.totals.failed}\n\n${last}`,
     );
-    await followUp(input, pass.created, { analyse: true, mark: ledgered });
+    if (followUps) {
+      const created = pass.created;
+      followUps.add(() => followUp(input, created, { analyse: true, mark: true, batched: true }));
+    } else {
+      await followUp(input, pass.created, { analyse: true, mark: ledgered });
+    }
     if (pass.more || steered) {
+      steered = false;
+      continue;
+    }
+    // Caught up: the last passes' follow-ups finish before the watch (which may last an hour).
+    await drainFollowUps();
+    if (steered) {
       steered = false;
       continue;
     }
@@ -222,6 +253,7 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
       watch = undefined;
     }
   }
+  await drainFollowUps();
   await condition(allHandlersFinished);
   return status();
 }
@@ -230,7 +262,7 @@ export async function mailboxSyncWorkflow(input: MailboxSyncInput): Promise<Mail
 async function followUp(
   input: MailboxSyncInput,
   created: StoredFollowUp[],
-  options: { analyse: boolean; mark?: boolean },
+  options: { analyse: boolean; mark?: boolean; batched?: boolean },
 ): Promise<void> {
   if (created.length === 0) return;
   const { tenantId, filesTaskQueue } = input;
@@ -249,6 +281,7 @@ async function followUp(
       input,
       created.map((e) => e.emailId),
       options.mark ?? true,
+      options.batched ?? false,
     );
   }
 }
@@ -257,13 +290,25 @@ async function followUp(
  * Start the emails' analysis and mark it started on the ledger. One whose plan could not be made (not
  * "analysis is off": a failure) stays unmarked, so the next run's catch-up tries it again.
  */
-async function analyse(input: MailboxSyncInput, emailIds: string[], mark: boolean): Promise<void> {
+async function analyse(
+  input: MailboxSyncInput,
+  emailIds: string[],
+  mark: boolean,
+  /** Skipped when the connecting server had analysis off, else planned a hundred per activity. */
+  batched: boolean,
+): Promise<void> {
   if (emailIds.length === 0) return;
-  const started: string[] = [];
-  await inParallel(emailIds, FOLLOW_UPS_AT_ONCE, async (emailId) => {
-    const outcome = await startAnalysis(input.tenantId, emailId);
-    if (outcome.workflowId || outcome.note === ANALYSIS_OFF) started.push(emailId);
-  });
+  let started: string[] = [];
+  if (batched && input.analyse === false) {
+    started = emailIds;
+  } else if (batched) {
+    started = (await startAnalyses(input.tenantId, emailIds)).started;
+  } else {
+    await inParallel(emailIds, FOLLOW_UPS_AT_ONCE, async (emailId) => {
+      const outcome = await startAnalysis(input.tenantId, emailId);
+      if (outcome.workflowId || outcome.note === ANALYSIS_OFF) started.push(emailId);
+    });
+  }
   if (!mark) return;
   await markMailboxAnalysisStarted({
     tenantId: input.tenantId,

@@ -23,6 +23,7 @@ import {
   note,
   recreateFolder,
   setFlags,
+  until,
   useDovecot,
   withImap,
 } from '../support/imap.js';
@@ -50,22 +51,6 @@ interface Hit {
   subject: string | null;
   flags: string[];
   deletedAt: string | null;
-}
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
 
 describe('IMAP mailboxes against a real Dovecot', () => {

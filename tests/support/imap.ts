@@ -9,11 +9,14 @@ import { afterAll, beforeAll } from 'vitest';
 import { type ProvisionedDovecot, provisionDovecot } from '../../dev-stack/dovecot.js';
 import { FIXTURES } from './fixtures.js';
 
-/** Dovecot for the file, with these users (name → password). */
-export function useDovecot(users: Record<string, string>): { server: ProvisionedDovecot } {
+/** Dovecot for the file, with these users (name → password); `qresync: false` for a server without it. */
+export function useDovecot(
+  users: Record<string, string>,
+  options: { qresync?: boolean } = {},
+): { server: ProvisionedDovecot } {
   const t = {} as { server: ProvisionedDovecot };
   beforeAll(async () => {
-    t.server = await provisionDovecot({ users, log: () => {} });
+    t.server = await provisionDovecot({ users, log: () => {}, ...options });
   });
   afterAll(async () => {
     await t.server?.stop();
@@ -139,4 +142,21 @@ export function bodiesFetched(server: ProvisionedDovecot, user: string, fromByte
 
 export function logSize(server: ProvisionedDovecot): number {
   return statSync(server.logFile).size;
+}
+
+/** Read until `ok` holds (the sync is asynchronous), or fail saying what was last read. */
+export async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }

@@ -43,5 +43,10 @@ export async function openFileSource(
   if (!content) {
     throw new UserFacingError(ErrorType.SourceMissing, `no staged content ${source.sha256} for this tenant`);
   }
+  return stagedSource(content);
+}
+
+/** Bytes already read from staging, as a source that opens at any offset. */
+export function stagedSource(content: Buffer): UploadSource {
   return { size: content.length, open: (start = 0) => Readable.from([content.subarray(start)]) };
 }

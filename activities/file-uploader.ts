@@ -14,6 +14,7 @@ import { describeFailure } from '../core/failure.js';
 import { metrics } from '../core/metrics.js';
 import type { Sql } from '../supabase/db.js';
 import {
+  type BucketRules,
   bucketRules,
   claimFile,
   type FileRow,
@@ -23,7 +24,7 @@ import {
   recordUploadAttempt,
   recordUploadUrl,
 } from '../supabase/files.js';
-import type { StorageBackend, UploadProgress } from '../supabase/storage/backend.js';
+import type { StorageBackend, UploadProgress, UploadSource } from '../supabase/storage/backend.js';
 import { StorageFailure } from '../supabase/storage/errors.js';
 import { assertBucketName, assertFileName, storageKeyFor } from '../supabase/storage/secure-path.js';
 import { inspectSource, normaliseMime } from './file-inspect.js';
@@ -93,6 +94,50 @@ export function isFinal(err: unknown): err is UserFacingError | StorageFailure {
   return err instanceof UserFacingError || (err instanceof StorageFailure && err.kind !== 'retry');
 }
 
+/**
+ * Why these bytes may not go into the bucket under its rules (and the global size cap), or null. Pure,
+ * so a batch checks many files against one read of the rules.
+ */
+export function violationOf(
+  rules: BucketRules,
+  maxUploadBytes: number,
+  bucket: string,
+  file: { size: number; declared: string | null; content: ContentType },
+): UserFacingError | null {
+  const { size, declared, content } = file;
+  const limit = Math.min(rules.sizeLimitBytes ?? Number.POSITIVE_INFINITY, maxUploadBytes);
+  if (size > limit) {
+    return new UserFacingError(
+      ErrorType.EntityTooLarge,
+      `${size} bytes is over the ${limit}-byte limit of bucket "${bucket}"`,
+    );
+  }
+  if (!typeAllowed(content, rules.allowedMimeTypes)) {
+    const claimed = declared && declared !== content.mime ? ` (declared ${declared})` : '';
+    const active = isActive(content) ? '; active content passes only a rule that names its type exactly' : '';
+    return new UserFacingError(
+      ErrorType.InvalidMimeType,
+      `bucket "${bucket}" allows ${rules.allowedMimeTypes?.join(', ')}, and this file is ` +
+        `${content.mime} by its content${claimed}${active}`,
+    );
+  }
+  return null;
+}
+
+/** The headers an object is stored (and served) with. */
+export function servedAs(
+  content: ContentType,
+  storagePath: string,
+): Pick<PreparedUpload, 'contentType' | 'contentDisposition'> {
+  // Active content is stored to be downloaded: a browser opening it never runs its scripts.
+  return isActive(content)
+    ? {
+        contentType: ACTIVE_SERVED_TYPE,
+        contentDisposition: `attachment; filename="${storagePath.split('/').pop()}"`,
+      }
+    : { contentType: content.mime };
+}
+
 export function createUploader(deps: FileActivityDeps) {
   const { sql, storage } = deps;
   const sourceDeps = { sql, importDir: deps.files.importDir };
@@ -105,26 +150,39 @@ export function createUploader(deps: FileActivityDeps) {
     declared: string | null,
     content: ContentType,
   ): Promise<UserFacingError | null> {
-    const rules = await bucketRules(sql, tenantId, bucket);
-    const limit = Math.min(rules.sizeLimitBytes ?? Number.POSITIVE_INFINITY, deps.files.maxUploadBytes);
-    if (size > limit) {
-      return new UserFacingError(
-        ErrorType.EntityTooLarge,
-        `${size} bytes is over the ${limit}-byte limit of bucket "${bucket}"`,
-      );
+    return violationOf(await bucketRules(sql, tenantId, bucket), deps.files.maxUploadBytes, bucket, {
+      size,
+      declared,
+      content,
+    });
+  }
+
+  /**
+   * The write itself, from a source already open and a row already counted (the batch of the raw
+   * archive reads its staged bytes and counts its attempts for many files at once).
+   */
+  async function sendSource(
+    input: UploadObjectInput,
+    source: UploadSource,
+    resume: UploadProgress | undefined,
+    opts: SendOptions,
+  ): Promise<UploadObjectResult> {
+    try {
+      const sent = await storage.uploadObject(input.bucket, input.storagePath, source, {
+        contentType: input.contentType,
+        contentDisposition: input.contentDisposition,
+        sha256: input.sha256,
+        signal: opts.signal,
+        resume,
+        onProgress: opts.onProgress,
+        onUploadUrl: (url) => recordUploadUrl(sql, input.tenantId, input.fileId, url),
+      });
+      metrics.uploaded(input.bucket, input.size - (resume?.bytesSent ?? 0), input.tenantId);
+      return sent;
+    } catch (err) {
+      metrics.uploadFailed(input.bucket, describeFailure(err).type);
+      throw err;
     }
-    if (!typeAllowed(content, rules.allowedMimeTypes)) {
-      const claimed = declared && declared !== content.mime ? ` (declared ${declared})` : '';
-      const active = isActive(content)
-        ? '; active content passes only a rule that names its type exactly'
-        : '';
-      return new UserFacingError(
-        ErrorType.InvalidMimeType,
-        `bucket "${bucket}" allows ${rules.allowedMimeTypes?.join(', ')}, and this file is ` +
-          `${content.mime} by its content${claimed}${active}`,
-      );
-    }
-    return null;
   }
 
   return {
@@ -145,7 +203,6 @@ export function createUploader(deps: FileActivityDeps) {
         );
       }
       const detected = facts.content.mime;
-      const active = isActive(facts.content);
       const { row } = await claimFile(sql, {
         tenantId: input.tenantId,
         bucket: input.bucket,
@@ -161,9 +218,7 @@ export function createUploader(deps: FileActivityDeps) {
         fileId: row.id,
         storagePath: row.storagePath,
         size: facts.size,
-        // Active content is stored to be downloaded: a browser opening it never runs its scripts.
-        contentType: active ? ACTIVE_SERVED_TYPE : detected,
-        ...(active && { contentDisposition: `attachment; filename="${row.storagePath.split('/').pop()}"` }),
+        ...servedAs(facts.content, row.storagePath),
         detectedMime: detected,
         mimeMismatch: row.mimeMismatch,
         deduplicated: row.status === 'uploaded',
@@ -207,23 +262,10 @@ export function createUploader(deps: FileActivityDeps) {
           `the file is now ${source.size} bytes, not ${input.size}`,
         );
       }
-      try {
-        const sent = await storage.uploadObject(input.bucket, input.storagePath, source, {
-          contentType: input.contentType,
-          contentDisposition: input.contentDisposition,
-          sha256: input.sha256,
-          signal: opts.signal,
-          resume,
-          onProgress: opts.onProgress,
-          onUploadUrl: (url) => recordUploadUrl(sql, input.tenantId, input.fileId, url),
-        });
-        metrics.uploaded(input.bucket, input.size - (resume?.bytesSent ?? 0), input.tenantId);
-        return sent;
-      } catch (err) {
-        metrics.uploadFailed(input.bucket, describeFailure(err).type);
-        throw err;
-      }
+      return sendSource(input, source, resume, opts);
     },
+
+    sendSource,
 
     complete(tenantId: string, fileId: string): Promise<FileRow> {
       return markFileUploaded(sql, tenantId, fileId);

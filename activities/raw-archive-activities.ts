@@ -3,30 +3,51 @@
  * `raw-messages` bucket and link it from `emails.raw_file_id`.
  *
  * One activity covers one email (ingestion) or one slice of an mbox import, so a 10,000-message import
- * is 200 activities, not 10,000 upload workflows. Each file goes through the same steps as any upload
- * (file-uploader.ts): content-addressed, deduplicated, checked against the bucket's rules.
+ * is 200 activities, not 10,000 upload workflows. Each file gets what any upload gets (file-uploader.ts):
+ * content-addressed, deduplicated, checked against the bucket's rules; but a slice is done as a batch,
+ * in a handful of statements whatever its size: one read of the staged bytes, one multi-row claim of the
+ * `files` rows, one read of the bucket's rules, one count of the attempts, the storage writes a few at a
+ * time, and one statement that marks the written files uploaded and links the emails to them.
  *
- * It runs at least once: emails already linked are skipped, and a re-sent object is "already there".
- * A message that can never be archived (over the bucket's limit, say) is reported and left unlinked;
- * the email itself is stored either way. Retryable trouble (storage down) fails the activity, and its
- * retry starts over from the emails still unlinked.
+ * It runs at least once: emails already linked are skipped, a file already uploaded is linked without a
+ * write, and a re-sent object is "already there". A worker killed mid-archive leaves objects written
+ * and rows `pending`, never an email linked to a file that is not uploaded; the retry starts over from
+ * the emails still unlinked. A message that can never be archived (over the bucket's limit, say) is
+ * reported and left unlinked; the email itself is stored either way. Retryable trouble (storage down)
+ * fails the activity, after the files written so far are linked.
  */
 import { Context } from '@temporalio/activity';
+import { ErrorType, UserFacingError } from '../core/errors.js';
 import { failureText, givesUp } from '../core/failure.js';
 import { inParallel } from '../core/in-parallel.js';
+import { bucketRules, claimFiles, type FileRow, recordUploadAttempts } from '../supabase/files.js';
 import {
+  completeRawFiles,
   failPendingRawFiles,
-  linkRawFile,
   type RawPending,
   rawPendingForEmail,
   rawPendingForEmails,
   rawPendingInMailbox,
 } from '../supabase/raw-messages.js';
-import { createUploader, type FileActivityDeps, isFinal, KEEPALIVE_MS } from './file-uploader.js';
+import { loadContents } from '../supabase/staged-content.js';
+import type { UploadSource } from '../supabase/storage/backend.js';
+import { storageKeyFor } from '../supabase/storage/secure-path.js';
+import { inspectSource, type SourceFacts } from './file-inspect.js';
+import { stagedSource } from './file-sources.js';
+import {
+  createUploader,
+  type FileActivityDeps,
+  isFinal,
+  KEEPALIVE_MS,
+  servedAs,
+  violationOf,
+} from './file-uploader.js';
 
 export const RAW_MESSAGES_BUCKET = 'raw-messages';
 const RAW_FILENAME = 'message.eml';
-const FILES_AT_ONCE = 4;
+const RAW_MIME = 'message/rfc822';
+/** Storage writes in flight within one batch: each is an fsync (filesystem) or a round trip (Storage). */
+const WRITES_AT_ONCE = 8;
 
 export type RawArchiveScope =
   | { emailId: string }
@@ -40,47 +61,157 @@ export interface RawArchiveReport {
   failed: { emailId: string; error: string }[];
 }
 
+/** The emails of one raw message (normally one), its staged bytes, what they are, and its row. */
+interface RawFile {
+  sha256: string;
+  emails: RawPending[];
+  source: UploadSource;
+  facts: SourceFacts;
+  row?: FileRow;
+}
+
+const reason = (err: unknown) => (isFinal(err) ? `${err.type}: ${err.message}` : failureText(err));
+
 /**
- * Archive one email's raw message: the steps of any upload, then the link. Plain code, so the ingest
- * benchmark's no-Temporal baseline does exactly the same work.
+ * Archive the raw messages of these emails as one batch. Plain code, so the ingest benchmark's
+ * no-Temporal baseline does exactly the same work. `attempt`: the activity's; on its last one for a
+ * failure, the file's row is marked failed and the email reported. Throws the first retryable failure,
+ * once what could be archived is linked.
  */
 export function createRawArchiver(deps: FileActivityDeps) {
+  const { sql } = deps;
   const uploader = createUploader(deps);
-  /** `attempt`: the activity's; on its last one for this failure, the file row is marked failed. */
-  return async function archiveOne(
+
+  async function inspect(
     tenantId: string,
-    email: RawPending,
+    emails: RawPending[],
+    signal: AbortSignal,
+    report: RawArchiveReport,
+  ) {
+    const bySha = new Map<string, RawPending[]>();
+    for (const e of emails) bySha.set(e.rawSha256, [...(bySha.get(e.rawSha256) ?? []), e]);
+    const staged = await loadContents(sql, tenantId, [...bySha.keys()]);
+    const files: RawFile[] = [];
+    for (const [sha256, group] of bySha) {
+      const content = staged.get(sha256);
+      const facts = content && (await inspectSource(stagedSource(content), RAW_MIME, signal));
+      const problem = !facts
+        ? new UserFacingError(ErrorType.SourceMissing, `no staged content ${sha256} for this tenant`)
+        : facts.sha256 !== sha256
+          ? new UserFacingError(
+              ErrorType.SourceChanged,
+              `the staged bytes of ${sha256} hash to ${facts.sha256}`,
+            )
+          : null;
+      if (problem || !content || !facts) {
+        for (const e of group) report.failed.push({ emailId: e.emailId, error: reason(problem) });
+        continue;
+      }
+      files.push({ sha256, emails: group, source: stagedSource(content), facts });
+    }
+    return files;
+  }
+
+  /** Claim the rows; those already uploaded need no write, those the bucket's rules refuse never will. */
+  async function claim(tenantId: string, files: RawFile[], report: RawArchiveReport) {
+    const claimed = await claimFiles(
+      sql,
+      tenantId,
+      files.map((f) => ({
+        bucket: RAW_MESSAGES_BUCKET,
+        storagePath: storageKeyFor(tenantId, f.sha256, RAW_FILENAME),
+        filename: RAW_FILENAME,
+        sizeBytes: f.facts.size,
+        declaredMime: RAW_MIME,
+        detectedMime: f.facts.content.mime,
+        mimeMismatch: RAW_MIME !== f.facts.content.mime,
+        sha256: f.sha256,
+      })),
+    );
+    const rowOf = new Map(claimed.map(({ row }) => [row.sha256, row]));
+    for (const f of files) f.row = rowOf.get(f.sha256);
+    const stored = files.filter((f) => f.row?.status === 'uploaded');
+    const toWrite = files.filter((f) => f.row && f.row.status !== 'uploaded');
+    if (toWrite.length === 0) return { stored, toWrite };
+    const rules = await bucketRules(sql, tenantId, RAW_MESSAGES_BUCKET);
+    const allowed: RawFile[] = [];
+    for (const f of toWrite) {
+      const violation = violationOf(rules, deps.files.maxUploadBytes, RAW_MESSAGES_BUCKET, {
+        size: f.facts.size,
+        declared: RAW_MIME,
+        content: f.facts.content,
+      });
+      if (!violation) {
+        allowed.push(f);
+        continue;
+      }
+      await uploader.fail(tenantId, f.row!.id, reason(violation));
+      for (const e of f.emails) report.failed.push({ emailId: e.emailId, error: reason(violation) });
+    }
+    return { stored, toWrite: allowed };
+  }
+
+  return async function archiveRaw(
+    tenantId: string,
+    emails: RawPending[],
     signal: AbortSignal,
     attempt = 1,
-  ): Promise<void> {
-    const file = {
+  ): Promise<RawArchiveReport> {
+    const report: RawArchiveReport = { archived: 0, failed: [] };
+    if (emails.length === 0) return report;
+    const files = await inspect(tenantId, emails, signal, report);
+    const { stored, toWrite } = await claim(tenantId, files, report);
+    await recordUploadAttempts(
+      sql,
       tenantId,
-      bucket: RAW_MESSAGES_BUCKET,
-      source: { kind: 'staged' as const, sha256: email.rawSha256 },
-      sha256: email.rawSha256,
-    };
-    const prepared = await uploader.prepare(
-      { ...file, filename: RAW_FILENAME, declaredMime: 'message/rfc822' },
-      signal,
+      toWrite.map((f) => f.row!.id),
     );
-    if (!prepared.deduplicated) {
+    const written: RawFile[] = [];
+    let retryable: unknown;
+    await inParallel(toWrite, WRITES_AT_ONCE, async (f) => {
+      const row = f.row!;
       try {
-        await uploader.send({ ...prepared, ...file }, { signal });
+        await uploader.sendSource(
+          {
+            tenantId,
+            fileId: row.id,
+            bucket: RAW_MESSAGES_BUCKET,
+            storagePath: row.storagePath,
+            source: { kind: 'staged', sha256: f.sha256 },
+            size: f.facts.size,
+            sha256: f.sha256,
+            ...servedAs(f.facts.content, row.storagePath),
+          },
+          f.source,
+          row.uploadUrl ? { bytesSent: 0, uploadUrl: row.uploadUrl } : undefined,
+          { signal },
+        );
+        written.push(f);
       } catch (err) {
-        // Given up (refused, or a local disk fault on its last attempt): the row says why, not 'pending'.
-        if (isFinal(err) || givesUp(err, attempt)) {
-          await uploader.fail(tenantId, prepared.fileId, failureText(err));
+        if (!isFinal(err) && !givesUp(err, attempt)) {
+          retryable ??= err;
+          return;
         }
-        throw err;
+        // Given up (refused, or a local disk fault on its last attempt): the row says why, not 'pending'.
+        await uploader.fail(tenantId, row.id, failureText(err));
+        for (const e of f.emails) report.failed.push({ emailId: e.emailId, error: reason(err) });
       }
-      await uploader.complete(tenantId, prepared.fileId);
-    }
-    await linkRawFile(deps.sql, tenantId, email.emailId, prepared.fileId);
+    });
+    const linked = [...stored, ...written];
+    await completeRawFiles(
+      sql,
+      tenantId,
+      written.map((f) => f.row!.id),
+      linked.flatMap((f) => f.emails.map((e) => ({ emailId: e.emailId, fileId: f.row!.id }))),
+    );
+    if (retryable !== undefined) throw retryable;
+    report.archived = linked.reduce((n, f) => n + f.emails.length, 0);
+    return report;
   };
 }
 
 export function createRawArchiveActivities(deps: FileActivityDeps) {
-  const archiveOne = createRawArchiver(deps);
+  const archiveRaw = createRawArchiver(deps);
   const pendingOf = (tenantId: string, scope: RawArchiveScope) =>
     'emailId' in scope
       ? rawPendingForEmail(deps.sql, tenantId, scope.emailId)
@@ -111,24 +242,11 @@ export function createRawArchiveActivities(deps: FileActivityDeps) {
       const ctx = Context.current();
       const { tenantId, scope } = input;
       const pending = await pendingOf(tenantId, scope);
-      const report: RawArchiveReport = { archived: 0, failed: [] };
-      // A heartbeat every few seconds whatever one upload is doing: a large message on a slow link is
+      // A heartbeat every few seconds whatever the writes are doing: a large message on a slow link is
       // not a dead worker, and a dead worker is noticed within the heartbeat timeout.
-      const keepalive = setInterval(() => ctx.heartbeat(report.archived), KEEPALIVE_MS);
+      const keepalive = setInterval(() => ctx.heartbeat(), KEEPALIVE_MS);
       try {
-        // A few at a time: each file is a handful of small queries and one write (an fsync on the
-        // filesystem backend, a round trip to Storage), so overlapping them is most of the speed.
-        await inParallel(pending, FILES_AT_ONCE, async (email) => {
-          try {
-            await archiveOne(tenantId, email, ctx.cancellationSignal, ctx.info.attempt);
-            report.archived++;
-          } catch (err) {
-            if (!isFinal(err) && !givesUp(err, ctx.info.attempt)) throw err;
-            const error = isFinal(err) ? `${err.type}: ${err.message}` : failureText(err);
-            report.failed.push({ emailId: email.emailId, error });
-          }
-        });
-        return report;
+        return await archiveRaw(tenantId, pending, ctx.cancellationSignal, ctx.info.attempt);
       } finally {
         clearInterval(keepalive);
       }

@@ -48,18 +48,36 @@ export interface NewFile {
  * reset to pending so a new attempt can run. `created` is true only for the first claim.
  */
 export async function claimFile(sql: Queryable, file: NewFile): Promise<{ row: FileRow; created: boolean }> {
-  const [row] = await sql<(FileRow & { created: boolean })[]>`
-    insert into public.files as f (tenant_id, bucket, storage_path, filename, size_bytes, declared_mime,
-      detected_mime, mime_mismatch, sha256)
-    values (${file.tenantId}, ${file.bucket}, ${file.storagePath}, ${file.filename}, ${file.sizeBytes},
-      ${file.declaredMime}, ${file.detectedMime}, ${file.mimeMismatch}, ${file.sha256})
+  const [claimed] = await claimFiles(sql, file.tenantId, [file]);
+  return claimed!;
+}
+
+/** claimFile for many files of one tenant in one statement; the rows come back in no particular order. */
+export async function claimFiles(
+  sql: Queryable,
+  tenantId: string,
+  files: Omit<NewFile, 'tenantId'>[],
+): Promise<{ row: FileRow; created: boolean }[]> {
+  if (files.length === 0) return [];
+  const values = files.map((f) => ({
+    tenant_id: tenantId,
+    bucket: f.bucket,
+    storage_path: f.storagePath,
+    filename: f.filename,
+    size_bytes: f.sizeBytes,
+    declared_mime: f.declaredMime,
+    detected_mime: f.detectedMime,
+    mime_mismatch: f.mimeMismatch,
+    sha256: f.sha256,
+  }));
+  const rows = await sql<(FileRow & { created: boolean })[]>`
+    insert into public.files ${sql(values)}
     on conflict (tenant_id, bucket, sha256) do update set
-      status = case when f.status = 'failed' then 'pending' else f.status end,
-      error = case when f.status = 'failed' then null else f.error end,
+      status = case when files.status = 'failed' then 'pending' else files.status end,
+      error = case when files.status = 'failed' then null else files.error end,
       updated_at = now()
     returning ${sql.unsafe(FILE_COLUMNS)}, (xmax = 0) as created`;
-  const { created, ...rest } = row!;
-  return { row: readable(rest), created };
+  return rows.map(({ created, ...rest }) => ({ row: readable(rest), created }));
 }
 
 export async function findFile(sql: Sql, tenantId: string, fileId: string): Promise<FileRow | null> {
@@ -69,10 +87,15 @@ export async function findFile(sql: Sql, tenantId: string, fileId: string): Prom
 }
 
 /** Count an upload attempt (at least once per activity attempt, which is what `attempts` means). */
-export async function recordUploadAttempt(sql: Sql, tenantId: string, fileId: string): Promise<void> {
+export function recordUploadAttempt(sql: Sql, tenantId: string, fileId: string): Promise<void> {
+  return recordUploadAttempts(sql, tenantId, [fileId]);
+}
+
+export async function recordUploadAttempts(sql: Sql, tenantId: string, fileIds: string[]): Promise<void> {
+  if (fileIds.length === 0) return;
   await sql`
     update public.files set attempts = attempts + 1, updated_at = now()
-    where tenant_id = ${tenantId} and id = ${fileId}`;
+    where tenant_id = ${tenantId} and id = any(${fileIds}::uuid[])`;
 }
 
 /** Remember the resumable upload's URL, so a retry can resume even without heartbeat details. */

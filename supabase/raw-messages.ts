@@ -65,16 +65,29 @@ export async function countRawPendingInMailbox(
   return row?.n ?? 0;
 }
 
-/** Point the email at its stored raw message. Idempotent: the same file links once. */
-export async function linkRawFile(
+/**
+ * Mark the files whose objects were just written uploaded, and point each email at its stored raw
+ * message, in one statement: an email is never linked to a file still `pending`, and a worker killed
+ * before this leaves the objects written and nothing linked (the retry finds the files and links them).
+ * Idempotent: a file already uploaded keeps its first upload time; the same link is written once.
+ */
+export async function completeRawFiles(
   sql: Queryable,
   tenantId: string,
-  emailId: string,
-  fileId: string,
+  uploadedFileIds: string[],
+  links: { emailId: string; fileId: string }[],
 ): Promise<void> {
+  if (links.length === 0 && uploadedFileIds.length === 0) return;
   await sql`
-    update public.emails set raw_file_id = ${fileId}
-    where tenant_id = ${tenantId} and id = ${emailId} and raw_file_id is distinct from ${fileId}`;
+    with uploaded as (
+      update public.files set status = 'uploaded', error = null, upload_url = null,
+        uploaded_at = coalesce(uploaded_at, now()), updated_at = now()
+      where tenant_id = ${tenantId} and id = any(${uploadedFileIds}::uuid[])
+      returning id)
+    update public.emails e set raw_file_id = l.file_id
+    from unnest(${links.map((l) => l.emailId)}::uuid[], ${links.map((l) => l.fileId)}::uuid[])
+      as l(email_id, file_id)
+    where e.tenant_id = ${tenantId} and e.id = l.email_id and e.raw_file_id is distinct from l.file_id`;
 }
 
 /** Why the raw message with this SHA-256 could not be archived, if its upload gave up. */

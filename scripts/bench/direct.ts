@@ -5,7 +5,6 @@
 import { createRawArchiver } from '../../activities/raw-archive-activities.js';
 import type { Config } from '../../core/config.js';
 import { parseEmail } from '../../core/email.js';
-import { inParallel } from '../../core/in-parallel.js';
 import { MboxSplitter } from '../../core/mbox.js';
 import type { Sql } from '../../supabase/db.js';
 import { upsertEmail } from '../../supabase/emails.js';
@@ -45,8 +44,9 @@ export function directBaseline(sql: Sql, config: Config, tenantId: string): Dire
     storage: createStorageBackend(config.storage),
     files: config.files,
   });
+  // The same batch as the archive activity: one per single message, one per slice.
   const archiveAll = (emails: { emailId: string; rawSha256: string }[]) =>
-    inParallel(emails, 4, (e) => archive(tenantId, e, new AbortController().signal));
+    archive(tenantId, emails, new AbortController().signal);
   return {
     async single(text) {
       const raw = new TextEncoder().encode(text);

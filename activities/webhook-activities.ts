@@ -55,6 +55,8 @@ export interface ClaimResult {
   /** null: the endpoint was deleted. */
   status: EndpointStatus | null;
   more: boolean;
+  /** WEBHOOK_TIMEOUT: what the workflow bounds a local attempt by (absent in histories before it). */
+  requestTimeoutMs?: number;
 }
 
 export function createWebhookActivities(deps: WebhookActivityDeps) {
@@ -84,7 +86,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
 
   return {
     async claimWebhookDeliveries(input: WebhookRef & { limit: number }): Promise<ClaimResult> {
-      return claimDeliveries(sql, input.tenantId, input.endpointId, input.limit);
+      const claim = await claimDeliveries(sql, input.tenantId, input.endpointId, input.limit);
+      return { ...claim, requestTimeoutMs: deps.webhooks.timeoutMs };
     },
 
     async attemptWebhookDelivery(

@@ -1,9 +1,10 @@
 /**
  * Where a webhook delivery's time goes, read from the endpoint workflow's history against the bench's
  * wall clock (one machine, one clock): commit → the `wake` signal recorded (the waker: NOTIFY, the
- * endpoints query, signal-with-start), → the workflow task that handles it started (Temporal's dispatch
- * to the worker), → the receiver has the request (the task: claim, open the secret, sign, send). A
- * delivery that the task still running for the previous one claimed and sent has no dispatch leg.
+ * endpoints query, signal-with-start), → the receiver has the request (Temporal's dispatch of the
+ * workflow task, the claim, opening the secret, signing, sending). The workflow-task events are not
+ * used: their times need not be when the task started on the worker, so they would split the second
+ * leg wrongly.
  */
 import type { temporal } from '@temporalio/proto';
 import { percentile } from './stats.js';
@@ -25,16 +26,9 @@ export function webhookLegRows(
 ): (string | number)[][] {
   const events = history.events ?? [];
   const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes).map(ms);
-  const tasks = events.filter((e) => e.workflowTaskStartedEventAttributes).map(ms);
   const signaled = timings.flatMap((t) => {
     const at = signals.find((x) => x >= t.committedAt);
     return at === undefined || at > t.arrivedAt ? [] : [{ ...t, signaledAt: at }];
-  });
-  // A task that was still running (recording the previous attempt, claiming again) may have claimed
-  // and sent it before any new task started for the signal.
-  const dispatched = signaled.flatMap((t) => {
-    const started = tasks.find((x) => x >= t.signaledAt);
-    return started === undefined || started > t.arrivedAt ? [] : [{ ...t, startedAt: started }];
   });
   const leg = (name: string, xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -42,16 +36,12 @@ export function webhookLegRows(
   };
   return [
     leg(
-      '  commit → wake signal recorded (waker)',
+      `  commit → wake signal recorded (waker; ${signaled.length} of ${timings.length})`,
       signaled.map((t) => t.signaledAt - t.committedAt),
     ),
     leg(
-      `  signal → new workflow task started (${dispatched.length} of ${timings.length})`,
-      dispatched.map((t) => t.startedAt - t.signaledAt),
-    ),
-    leg(
-      '  that task started → receiver (claim, sign, send)',
-      dispatched.map((t) => t.arrivedAt - t.startedAt),
+      '  signal → receiver (dispatch, claim, sign, send)',
+      signaled.map((t) => t.arrivedAt - t.signaledAt),
     ),
   ];
 }

@@ -55,6 +55,8 @@ export interface ClaimResult {
   /** null: the endpoint was deleted. */
   status: EndpointStatus | null;
   more: boolean;
+  /** WEBHOOK_TIMEOUT: what the workflow bounds a local attempt by (absent in histories before it). */
+  requestTimeoutMs?: number;
 }
 
 export function createWebhookActivities(deps: WebhookActivityDeps) {
@@ -84,14 +86,21 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
 
   return {
     async claimWebhookDeliveries(input: WebhookRef & { limit: number }): Promise<ClaimResult> {
-      return claimDeliveries(sql, input.tenantId, input.endpointId, input.limit);
+      const claim = await claimDeliveries(sql, input.tenantId, input.endpointId, input.limit);
+      return { ...claim, requestTimeoutMs: deps.webhooks.timeoutMs };
     },
 
     async attemptWebhookDelivery(
       input: WebhookRef & { deliveryId: string; attemptKey: string; attemptInRound: number },
     ): Promise<AttemptResult> {
       const { tenantId, endpointId, deliveryId } = input;
-      const recorded = await recordedAttempt(sql, input.attemptKey);
+      // The reads before the request, at once: each is a round trip on the way to the receiver.
+      const [recorded, endpoint, delivery, ciphertext] = await Promise.all([
+        recordedAttempt(sql, input.attemptKey),
+        findEndpoint(sql, tenantId, endpointId),
+        deliveryToSend(sql, tenantId, deliveryId),
+        loadSealed(sql, tenantId, endpointId),
+      ]);
       if (recorded) {
         const retryInMs =
           recorded === 'retry'
@@ -99,9 +108,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
             : undefined;
         return { outcome: recorded, statusCode: null, error: null, ...(retryInMs ? { retryInMs } : {}) };
       }
-      const endpoint = await findEndpoint(sql, tenantId, endpointId);
       if (!endpoint) return { outcome: 'deleted', statusCode: null, error: null };
-      const delivery = await deliveryToSend(sql, tenantId, deliveryId);
       // Gone with its event (retention), or delivered meanwhile: nothing to send.
       if (!delivery) return { outcome: 'skipped', statusCode: null, error: null };
       if (delivery.status === 'delivered') return { outcome: 'delivered', statusCode: null, error: null };
@@ -109,12 +116,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       const startedAt = new Date();
       let answer: WebhookAnswer;
       try {
-        const sealed = openSealed(
-          deps.imap,
-          tenantId,
-          endpointId,
-          await loadSealed(sql, tenantId, endpointId),
-        );
+        const sealed = openSealed(deps.imap, tenantId, endpointId, ciphertext);
         const body =
           endpoint.kind === 'slack'
             ? slackBody(delivery.event, deps.webhooks.emailUrlTemplate)

@@ -48,13 +48,37 @@ export const webhookDeliveryContract: WorkflowContract<WebhookDeliveryWorkflow> 
   workflowContract<WebhookDeliveryWorkflow>('webhookDeliveryWorkflow');
 
 /**
- * One attempt: the request is bounded by WEBHOOK_TIMEOUT (at most 60 s); only database trouble fails the
- * activity, retried quickly and forever. The receiver's failures are the workflow's own timers.
+ * One attempt, as histories before WEBHOOK_LOCAL_ATTEMPT_PATCH ran it (a task-queue activity): the request
+ * is bounded by WEBHOOK_TIMEOUT (at most 60 s); only database trouble fails the activity, retried quickly
+ * and forever. The receiver's failures are the workflow's own timers.
  */
 export const webhookAttemptOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: QUICK_RETRY,
 };
+
+/**
+ * From this patch on an attempt is a local activity: it runs in the workflow task that claimed it (or
+ * that the retry timer woke), so a delivery costs one trip through Temporal instead of two, and a batch of
+ * claimed deliveries goes out in one task. The retry schedule stays the workflow's durable timers.
+ */
+export const WEBHOOK_LOCAL_ATTEMPT_PATCH = 'webhook-local-attempt';
+
+/** The database steps around the request (claim, endpoint, secret, record): margin over the request timeout. */
+const ATTEMPT_DATABASE_MARGIN_MS = 30_000;
+/** The request timeout when a claim did not say it (WEBHOOK_TIMEOUT's ceiling). */
+export const WEBHOOK_TIMEOUT_CEILING_MS = 60_000;
+
+/**
+ * A local attempt's timeouts follow WEBHOOK_TIMEOUT (which the claim reports, so it is in the history):
+ * the request plus the database steps; only database trouble fails it, retried quickly and forever.
+ */
+export function webhookLocalAttemptOptions(requestTimeoutMs: number): LocalActivityOptions {
+  return {
+    startToCloseTimeout: requestTimeoutMs + ATTEMPT_DATABASE_MARGIN_MS,
+    retry: QUICK_RETRY,
+  };
+}
 
 /** The claim and status changes: short database steps, run as local activities (no task-queue trip). */
 export const webhookClaimOptions: LocalActivityOptions = {

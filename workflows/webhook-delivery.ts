@@ -4,7 +4,9 @@
  * outbox and returns the undelivered deliveries, oldest event first), then each delivery in turn until
  * it is delivered: an attempt is one activity that sends and records it; a failure waits on a durable
  * timer (Retry-After, else the growing schedule of core/webhook-retry.ts) and tries again, so every
- * attempt is in the log and the schedule survives restarts. The attempt that ends the schedule puts the
+ * attempt is in the log and the schedule survives restarts. The attempt is a local activity
+ * (WEBHOOK_LOCAL_ATTEMPT_PATCH): the claim and the batch's attempts run in one workflow task, so a woken
+ * endpoint delivers in one trip through Temporal. The attempt that ends the schedule puts the
  * endpoint in needs_attention, a 410 disables it: the workflow then waits for `resume`, which retries
  * the same delivery at once (order is kept: nothing after it is sent before it). With nothing to send
  * it waits for `wake` (the worker's waker) or, as a safety net, a few minutes. It continues as new
@@ -14,6 +16,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -24,16 +27,19 @@ import {
   type AttemptResult,
   removeWebhookUpdate,
   resumeWebhookUpdate,
+  WEBHOOK_LOCAL_ATTEMPT_PATCH,
+  WEBHOOK_TIMEOUT_CEILING_MS,
   type WebhookDeliveryInput,
   type WebhookDeliveryStatus,
   type WebhookState,
   webhookAttemptOptions,
   webhookClaimOptions,
+  webhookLocalAttemptOptions,
   webhookStatusQuery,
   webhookWakeSignal,
 } from './webhook-delivery.contract.js';
 
-const { attemptWebhookDelivery } = proxyActivities<WebhookActivities>(webhookAttemptOptions);
+const remoteAttempt = proxyActivities<WebhookActivities>(webhookAttemptOptions).attemptWebhookDelivery;
 const { claimWebhookDeliveries, setWebhookEndpointStatus } =
   proxyLocalActivities<WebhookActivities>(webhookClaimOptions);
 
@@ -53,6 +59,11 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   let woken = false;
   /** Set by resume: a retry timer ends now. */
   let retryNow = false;
+  /** WEBHOOK_TIMEOUT as the last claim reported it. */
+  let requestTimeoutMs = WEBHOOK_TIMEOUT_CEILING_MS;
+  let localAttempt = proxyLocalActivities<WebhookActivities>(
+    webhookLocalAttemptOptions(requestTimeoutMs),
+  ).attemptWebhookDelivery;
 
   const status = (): WebhookDeliveryStatus => ({ state, delivered, attempts, last });
   setHandler(webhookStatusQuery, status);
@@ -80,7 +91,9 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     for (let round = 1; state === 'active'; round++) {
       attempts++;
       attemptsThisRun++;
-      const result: AttemptResult = await attemptWebhookDelivery({
+      // Histories from before the patch keep their task-queue attempts on replay.
+      const attempt = patched(WEBHOOK_LOCAL_ATTEMPT_PATCH) ? localAttempt : remoteAttempt;
+      const result: AttemptResult = await attempt({
         ...ref,
         deliveryId,
         attemptKey: `${workflowInfo().runId}/${attemptsThisRun}`,
@@ -127,6 +140,12 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     if (claim.status === null) {
       state = 'deleted';
       break;
+    }
+    if (claim.requestTimeoutMs !== undefined && claim.requestTimeoutMs !== requestTimeoutMs) {
+      requestTimeoutMs = claim.requestTimeoutMs;
+      localAttempt = proxyLocalActivities<WebhookActivities>(
+        webhookLocalAttemptOptions(requestTimeoutMs),
+      ).attemptWebhookDelivery;
     }
     if (claim.status !== 'active' && state === 'active') {
       // Paused outside this run (a previous run's verdict carried in the row): wait for resume.

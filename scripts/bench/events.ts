@@ -5,7 +5,8 @@
  *  (b) the `realtime.messages` row: written by the same transaction, so visible at commit (0 ms);
  * p50, p95 and p99 over `--emails`, alone and while an ingest_mailbox of `--mailbox` messages runs.
  *  (c) a webhook receiver on loopback (an endpoint of create_webhook, eventTypes email.received): the
- *      worker's waker hears the NOTIFY, wakes the endpoint's workflow, which claims and sends it.
+ *      worker's waker hears the NOTIFY, wakes the endpoint's workflow, which claims and sends it; alone,
+ *      split into its legs by the endpoint workflow's history (scripts/bench/webhook-history.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { startMcpHttp } from '../../workers/mcp-entry.js';
 import { startStack } from '../../workers/stack.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { percentile, table } from './stats.js';
+import { type DeliveryTiming, webhookLegRows } from './webhook-history.js';
 
 const quiet = () => {};
 
@@ -86,24 +88,29 @@ export async function run(argv: string[]): Promise<void> {
     await mcp.subscribeResource({ uri: 'inbox://recent' });
     const tenantId = stack.defaultTenant.id;
     // (c): a receiver on loopback, told of each message's subject as it arrives.
-    const arrived = new Map<string, (at: number) => void>();
+    const arrived = new Map<string, (at: number, wallAt: number) => void>();
     const receiver = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const at = performance.now();
+        const wallAt = Date.now();
         res.end('ok');
         const subject = (JSON.parse(Buffer.concat(chunks).toString()) as { data: { subject?: string } }).data
           .subject;
-        if (subject) arrived.get(subject)?.(at);
+        if (subject) arrived.get(subject)?.(at, wallAt);
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    await mcp.callTool({
+    const created = await mcp.callTool({
       name: 'create_webhook',
       arguments: { url: receiverUrl, eventTypes: ['email.received'] },
     });
+    const hook = stack.client.workflow.getHandle(
+      (created.structuredContent as { webhook: { workflowId: string } }).webhook.workflowId,
+    );
+    const timings: DeliveryTiming[] = [];
 
     const measure = async (tag: string): Promise<{ mcp: number[]; webhook: number[] }> => {
       const out: number[] = [];
@@ -116,17 +123,24 @@ export async function run(argv: string[]): Promise<void> {
         const heard = new Promise<number>((resolve) => {
           notified = () => resolve(performance.now());
         });
-        const delivered = new Promise<number>((resolve) => arrived.set(`${tag} ${i}`, resolve));
+        const delivered = new Promise<[number, number]>((resolve) =>
+          arrived.set(`${tag} ${i}`, (at, wallAt) => resolve([at, wallAt])),
+        );
         await stack.sql.begin((tx) => upsertEmail(tx, tenantId, parsed));
         const committed = performance.now();
+        // Wall clock too: the history's times are the server's, on this machine's clock.
+        const committedAt = Date.now();
         out.push((await heard) - committed);
-        hooked.push((await delivered) - committed);
+        const [arrivedAt, arrivedWall] = await delivered;
+        hooked.push(arrivedAt - committed);
+        if (tag === 'alone') timings.push({ committedAt, arrivedAt: arrivedWall });
         arrived.delete(`${tag} ${i}`);
       }
       return { mcp: out.sort((a, b) => a - b), webhook: hooked.sort((a, b) => a - b) };
     };
 
     const alone = await measure('alone');
+    const legs = webhookLegRows(await hook.fetchHistory(), timings);
     // The load goes to another tenant, whose events the measuring session never hears of: each
     // notification it gets is for the email just committed.
     const load = await ensureOrganization(stack.sql, 'bench-load');
@@ -163,6 +177,7 @@ export async function run(argv: string[]): Promise<void> {
         row('(a) MCP resources/updated, alone', alone.mcp),
         row(`(a) during ingest_mailbox of ${mailboxSize} (${running} when done)`, loaded.mcp),
         row('(c) webhook receiver, alone', alone.webhook),
+        ...legs,
         row(`(c) during ingest_mailbox of ${mailboxSize}`, loaded.webhook),
       ])}\n\nrealtime.messages rows are written in the ingest transaction itself: visible at commit.\n`,
     );

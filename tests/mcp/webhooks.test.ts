@@ -6,13 +6,16 @@
  * (WEBHOOK_RETRY_FIRST=100ms, WEBHOOK_MAX_ATTEMPTS=4).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
-import { replayOptions, uniqueName } from '../support/harness.js';
+import { FIXTURES, replayOptions, uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
 import { uniqueMessage } from '../support/subscriptions.js';
@@ -31,6 +34,11 @@ interface Delivery {
   lastStatusCode: number | null;
   lastError: string | null;
 }
+
+const scheduledAttempts = (history: temporal.api.history.v1.IHistory) =>
+  (history.events ?? []).filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attemptWebhookDelivery',
+  ).length;
 
 const subjectOf = (r: Received) => (JSON.parse(r.body) as { data: { subject: string } }).data.subject;
 
@@ -265,7 +273,22 @@ describe('signed webhooks, from the door', () => {
     // Its history (attempts, retry timers, the resume update) replays deterministically.
     const history = await t.stack.client.workflow.getHandle(webhook.workflowId).fetchHistory();
     await Worker.runReplayHistory(replayOptions(), history);
+    // Attempts are local activities: in the workflow task, never a trip through the task queue.
+    expect(scheduledAttempts(history)).toBe(0);
+    const markers = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
+    expect(markers.length).toBeGreaterThanOrEqual(6); // the 6 attempts, besides claims and the resume
     await remove(webhook.endpointId);
+  });
+
+  it('a history from before local attempts (attempts as task-queue activities) still replays', async () => {
+    // Recorded by the code before WEBHOOK_LOCAL_ATTEMPT_PATCH: two events, the first refused once (503).
+    const history = temporal.api.history.v1.History.decode(
+      readFileSync(path.join(FIXTURES, 'histories', 'webhook-delivery-remote-attempts.binpb')),
+    );
+    expect(scheduledAttempts(history)).toBe(3);
+    await Worker.runReplayHistory(replayOptions(), history);
   });
 
   it('replay_webhook_delivery sends a delivered message again with the same webhook-id', async () => {

@@ -85,6 +85,10 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     ...(tracing ? { sinks: tracing.sinks } : {}),
     // Parsing is CPU-bound and the default machine has 2 cores; more slots only add queueing.
     maxConcurrentActivityTaskExecutions: 16,
+    // Long activities here (retention purges, the IMAP watch) resume from their last heartbeat: send it
+    // within seconds, not the SDK's 0.8 × heartbeatTimeout, so a retried attempt repeats (and a report
+    // loses) at most a few seconds of work, and a loaded machine does not miss the timeout.
+    maxHeartbeatThrottleInterval: '5 seconds',
     ...mainQueueTuning(opts.tuning),
   });
   const files = await Worker.create({

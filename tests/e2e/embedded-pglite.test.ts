@@ -17,7 +17,10 @@ describe('embedded PGlite', () => {
   let stack: Stack | undefined;
   afterAll(() => stack?.shutdown());
 
-  it('ingests one email, keeps it across a restart, and serves stdio through the running stack', async () => {
+  // Two starts of the embedded stack and a stdio server: over a minute on a loaded machine.
+  it('ingests one email, keeps it across a restart, and serves stdio through the running stack', {
+    timeout: 180_000,
+  }, async () => {
     stack = await startTestStack(env);
     expect(stack.embeddedDatabase).toBe(true);
     const [migrations] =

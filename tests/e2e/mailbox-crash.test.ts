@@ -24,7 +24,7 @@ describe('mbox import survives a killed worker', () => {
     await stack?.shutdown();
   });
 
-  it('completes on a new worker with every message stored exactly once', { timeout: 240_000 }, async () => {
+  it('completes on a new worker with every message stored exactly once', { timeout: 420_000 }, async () => {
     const env = testEnv({ MCP_HTTP_PORT: '0', MAILBOX_CHUNK_MESSAGES: '100', MAILBOX_CONCURRENCY: '1' });
     stack = await startTestStack(env, false); // this process only starts and watches; workers run apart
     mkdirSync(tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug), { recursive: true });

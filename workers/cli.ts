@@ -123,7 +123,7 @@ async function start(config: Config, log: Logger): Promise<void> {
   if (inProcessWorker) exitOnUnexpected(log, 'stack');
   const payloadKeys = await resolvePayloadKeys(config, log);
   // Before the dev server, whose Web UI is pointed at it (the token is the endpoint's first segment).
-  const codec = payloadKeys ? await startLocalCodecServer(config, log, payloadKeys) : undefined;
+  const codec = payloadKeys ? await startCodecServerFor(config, log, payloadKeys) : undefined;
   const stack = await startStack(config, {
     log,
     runWorker: inProcessWorker,
@@ -181,8 +181,8 @@ function childPrivacyEnv(config: Config, keys: PayloadKey[] | null): Record<stri
   };
 }
 
-/** `npm start`'s codec server: CODEC_SERVER_TOKEN, or a token of this run only. */
-async function startLocalCodecServer(
+/** The codec server of `npm start` and `codec-server`: CODEC_SERVER_TOKEN, or (npm start) a token of this run only. */
+async function startCodecServerFor(
   config: Config,
   log: Logger,
   keys: PayloadKey[],
@@ -205,14 +205,7 @@ async function codecServer(config: Config, log: Logger): Promise<void> {
   if (!token) throw new ConfigError('codec-server needs CODEC_SERVER_TOKEN (e.g. openssl rand -hex 24)');
   const keys = await resolvePayloadKeys(config, log);
   if (!keys) throw new ConfigError('codec-server: payload encryption is off, there is nothing to decode');
-  const server = await startCodecServer({
-    host: config.codecServer.host,
-    port: config.codecServer.port,
-    token,
-    codec: new EncryptionCodec(keys),
-    allowedOrigins: codecServerOrigins(config),
-    log,
-  });
+  const server = await startCodecServerFor(config, log, keys);
   log.info('codec server listening', { url: server.url, encryptsWith: keys[0]!.id });
   process.stdout.write(`codec server ${server.url} (POST /encode, /decode; Authorization: Bearer <token>)\n`);
   await new Promise<void>((resolve) => {

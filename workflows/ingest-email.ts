@@ -109,14 +109,18 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     committed = { failure };
     throw failure;
   });
+  // What the caller reads at the commit and again in the run's result.
+  const email = {
+    emailId: stored.emailId,
+    created: stored.created,
+    threadId: stored.threadId,
+    dedupKey: stored.dedupKey,
+    messageId: stored.messageId,
+    subject: stored.subject,
+  };
   committed = {
     stored: {
-      emailId: stored.emailId,
-      created: stored.created,
-      threadId: stored.threadId,
-      dedupKey: stored.dedupKey,
-      messageId: stored.messageId,
-      subject: stored.subject,
+      ...email,
       attachmentsToUpload: input.filesTaskQueue ? stored.pendingAttachments.length : 0,
       archives: Boolean(input.filesTaskQueue),
       analyses: stored.created && input.analyse !== false,
@@ -166,12 +170,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     ),
   );
   return {
-    emailId: stored.emailId,
-    created: stored.created,
-    threadId: stored.threadId,
-    dedupKey: stored.dedupKey,
-    messageId: stored.messageId,
-    subject: stored.subject,
+    ...email,
     attachments,
     rawMessage,
     analysisWorkflowId,

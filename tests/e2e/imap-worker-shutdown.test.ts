@@ -14,22 +14,11 @@ import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
 import { spawnWorker, startTestStack, testEnv, uniqueName } from '../support/harness.js';
-import { appendAll, note, useDovecot, withImap } from '../support/imap.js';
+import { appendAll, note, until, useDovecot, withImap } from '../support/imap.js';
 import { callOk, connectHttp } from '../support/mcp-clients.js';
 
 /** Far above a clean shutdown (a second or two), far below the 180 s hang it guards against. */
 const SHUTDOWN_BOUND_MS = 30_000;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
 
 describe('a worker stopping while an IMAP watch is in flight', () => {
   const imap = useDovecot({ dora: 'dora-imap-password' });

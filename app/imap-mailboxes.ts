@@ -43,7 +43,7 @@ import type { AppDeps } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { priorityFor } from './priority.js';
-import { startWorkflow, uiLink } from './workflows.js';
+import { executeUpdate, startWorkflow, uiLink } from './workflows.js';
 
 export interface ConnectMailboxRequest {
   tenant?: string;
@@ -187,7 +187,7 @@ async function ensureSyncRunning(deps: AppDeps, tenantId: string, mailboxId: str
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = deps.temporal.client.workflow.getHandle(workflowId);
-    await withinBound(deps, () => handle.executeUpdate(resumeMailboxUpdate, { args: [] }));
+    await withinBound(deps, () => executeUpdate(handle, resumeMailboxUpdate, []));
   }
 }
 
@@ -257,13 +257,13 @@ export async function steerMailbox(
     sync = await withinBound(deps, () => {
       switch (request.action) {
         case 'pause':
-          return handle.executeUpdate(pauseMailboxUpdate, { args: [] });
+          return executeUpdate(handle, pauseMailboxUpdate, []);
         case 'resume':
-          return handle.executeUpdate(resumeMailboxUpdate, { args: [] });
+          return executeUpdate(handle, resumeMailboxUpdate, []);
         case 'resync':
-          return handle.executeUpdate(resyncMailboxUpdate, { args: [{ folder: request.folder ?? null }] });
+          return executeUpdate(handle, resyncMailboxUpdate, [{ folder: request.folder ?? null }]);
         case 'disconnect':
-          return handle.executeUpdate(disconnectMailboxUpdate, { args: [] });
+          return executeUpdate(handle, disconnectMailboxUpdate, []);
       }
     });
   } catch (err) {

@@ -68,7 +68,7 @@ import { resolveTenant } from './principal.js';
 import { priorityFor } from './priority.js';
 import { requireOperator } from './retention.js';
 import { progressOf, waitForWorkflow } from './wait.js';
-import { startWorkflow, uiLink, withinCallBound } from './workflows.js';
+import { executeUpdate, startWorkflow, uiLink, withinCallBound } from './workflows.js';
 
 export interface PromptPair {
   toolName: string;
@@ -504,15 +504,15 @@ async function steer(
       );
     }
     case 'promote':
-      return handle.executeUpdate(promoteUpdate, { args: [by] });
+      return executeUpdate(handle, promoteUpdate, [by]);
     case 'abort':
       if (!request.reason) throw new UserFacingError(ErrorType.InvalidInput, 'abort needs a `reason`');
-      return handle.executeUpdate(abortUpdate, { args: [{ ...by, reason: request.reason }] });
+      return executeUpdate(handle, abortUpdate, [{ ...by, reason: request.reason }]);
     case 'setStage':
       if (request.percent === undefined) {
         throw new UserFacingError(ErrorType.InvalidInput, 'setStage needs the `percent` of a stage');
       }
-      return handle.executeUpdate(setStageUpdate, { args: [{ ...by, percent: request.percent }] });
+      return executeUpdate(handle, setStageUpdate, [{ ...by, percent: request.percent }]);
   }
 }
 

@@ -8,6 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { QueryDefinition } from '@temporalio/workflow';
 import type { Progress, ProgressListener } from './deps.js';
+import { executeUpdate } from './workflows.js';
 
 export type WaitOutcome<R> =
   | { status: 'completed'; result: R }
@@ -49,7 +50,7 @@ export function waitForUpdate<R>(
   update: UpdateDefinition<R, []>,
   opts: Pick<WaitOptions<never>, 'waitMs' | 'signal'>,
 ): Promise<WaitOutcome<R>> {
-  return withinWait(settled(handle.executeUpdate<R, []>(update)), opts);
+  return withinWait(settled(executeUpdate(handle, update, [])), opts);
 }
 
 function settled<R>(result: Promise<R>): Promise<WaitOutcome<R>> {

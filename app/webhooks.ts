@@ -48,7 +48,7 @@ import type { AppDeps } from './deps.js';
 import { authorize } from './permissions.js';
 import { resolveTenant } from './principal.js';
 import { wakeWebhookDelivery } from './webhook-runs.js';
-import { uiLink, withinCallBound } from './workflows.js';
+import { executeUpdate, uiLink, withinCallBound } from './workflows.js';
 
 export interface CreateWebhookRequest {
   tenant?: string;
@@ -175,7 +175,7 @@ export async function listWebhooks(deps: AppDeps, request: { tenant?: string }):
 export async function deleteWebhook(deps: AppDeps, request: { tenant?: string; endpointId: string }) {
   const row = await endpointFor(deps, request, 'delete_webhook');
   const handle = deps.temporal.client.workflow.getHandle(row.workflowId);
-  await withinCallBound(deps.temporal, () => handle.executeUpdate(removeWebhookUpdate, { args: [] })).catch(
+  await withinCallBound(deps.temporal, () => executeUpdate(handle, removeWebhookUpdate, [])).catch(
     (err: unknown) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     },
@@ -308,7 +308,7 @@ export async function resumeWebhook(
   const row = await endpointFor(deps, request, 'resume_webhook');
   const handle = deps.temporal.client.workflow.getHandle(row.workflowId);
   try {
-    await withinCallBound(deps.temporal, () => handle.executeUpdate(resumeWebhookUpdate, { args: [] }));
+    await withinCallBound(deps.temporal, () => executeUpdate(handle, resumeWebhookUpdate, []));
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     // No run (lost, or ended): the row is the state; the wake below starts a run that catches up.

@@ -4,13 +4,17 @@
  * running run (USE_EXISTING), a later call finds the completed run, and only a failed run may be
  * replaced by a new one (ALLOW_DUPLICATE_FAILED_ONLY).
  */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  isGrpcServiceError,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import type { Workflow } from '@temporalio/common';
+import type { UpdateDefinition, Workflow } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { describeFailure } from '../core/failure.js';
 import { type WorkflowStatus, WorkflowStatusSchema } from '../core/records.js';
@@ -50,6 +54,49 @@ export function withinCallBound<T>(
   calls: () => Promise<T>,
 ): Promise<T> {
   return temporal.client.withDeadline(Date.now() + temporal.callTimeoutMs, calls);
+}
+
+/** How often an update the server aborted with its workflow task is sent again, and the first pause. */
+const UPDATE_TRIES = 8;
+const UPDATE_RETRY_MS = 25;
+/** gRPC FAILED_PRECONDITION. */
+const GRPC_FAILED_PRECONDITION = 9;
+
+/**
+ * Send an update and wait for its handler's answer: every update the app sends goes through here. The
+ * tries share one update id, so a try the server did take is answered, never applied twice. When the
+ * workflow task carrying the update fails, the server aborts the update with FAILED_PRECONDITION
+ * ("unexpected workflow task failure"): most often the task that ran the handler also completed the run
+ * and a signal arrived meanwhile (UnhandledCommand), so the server rewinds the run and the update was
+ * never accepted. It is sent again, a few times with a growing pause; a task that keeps failing (a bug
+ * in the workflow) surfaces its error after the last try.
+ */
+export async function executeUpdate<Ret, Args extends unknown[]>(
+  handle: WorkflowHandle,
+  update: UpdateDefinition<Ret, Args>,
+  args: Args,
+): Promise<Ret> {
+  const updateId = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // By name: the SDK's overloads split no-argument updates from the rest; `update` ties args to it.
+      return await handle.executeUpdate<Ret, [unknown]>(update.name, {
+        args: args as unknown as [unknown],
+        updateId,
+      });
+    } catch (err) {
+      if (attempt >= UPDATE_TRIES || !abortedWithItsTask(err)) throw err;
+      await sleep(UPDATE_RETRY_MS * 2 ** (attempt - 1));
+    }
+  }
+}
+
+function abortedWithItsTask(err: unknown): boolean {
+  return (
+    err instanceof ServiceError &&
+    isGrpcServiceError(err.cause) &&
+    err.cause.code === GRPC_FAILED_PRECONDITION
+  );
 }
 
 export async function startOrJoin<W extends Workflow>(

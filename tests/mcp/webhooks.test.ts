@@ -15,6 +15,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRegistry } from '../../core/metrics.js';
 import { ensureOrganization, generateApiKey, registerApiKey } from '../../supabase/tenants.js';
+import { webhookWakeSignal } from '../../workflows/webhook-delivery.contract.js';
 import { FIXTURES, replayOptions, uniqueName } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
@@ -312,6 +313,42 @@ describe('signed webhooks, from the door', () => {
     ]);
     expect(r.received[1]!.body).toBe(r.received[0]!.body);
     await remove(webhook.endpointId);
+  });
+
+  it('delete_webhook answers while wake-ups keep arriving: the task that ends the run is rewound, the update sent again', async () => {
+    // A wake signal that lands while the task running `remove` also completes the run makes the server
+    // refuse that completion (UnhandledCommand) and abort the update (FAILED_PRECONDITION); the app
+    // sends it again (app/workflows.ts executeUpdate). The signals come as fast as the client sends them.
+    const rewound: number[] = [];
+    for (let round = 0; round < 6 && rewound.length === 0; round++) {
+      const r = await receiver();
+      const { webhook } = await create(r.url);
+      const handle = t.stack.client.workflow.getHandle(webhook.workflowId);
+      let flooding = true;
+      const flood = (async () => {
+        while (flooding) await handle.signal(webhookWakeSignal).catch(() => undefined);
+      })();
+      await new Promise((done) => setTimeout(done, 200));
+      const answer = await callOk<Record<string, unknown>>(t.mcp, 'delete_webhook', {
+        endpointId: webhook.endpointId,
+      }).finally(() => {
+        flooding = false;
+      });
+      await flood;
+      expect(answer).toEqual({ endpointId: webhook.endpointId, deleted: true });
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+      const failedTasks = events.filter((e) => e.workflowTaskFailedEventAttributes);
+      expect(failedTasks.map((e) => e.workflowTaskFailedEventAttributes?.cause)).toEqual(
+        failedTasks.map(
+          () => temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        ),
+      );
+      if (failedTasks.length > 0) rewound.push(round);
+      expect(await webhookOf(webhook.endpointId)).toBeUndefined();
+    }
+    // The race happened at least once in these rounds, so the retry was exercised, not only the quiet path.
+    expect(rewound.length).toBe(1);
   });
 
   it('test_webhook sends a signed ping and reports the answer, or what went wrong', async () => {

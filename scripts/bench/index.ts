@@ -12,6 +12,7 @@
  *   npm run bench -- sources [--messages 2000] [--appends 20]   (IMAP sync vs ingest_mailbox; APPEND to row)
  *   npm run bench -- sources-smtp [--messages 1000]   (inbound SMTP with 10 concurrent senders)
  *   npm run bench -- events [--emails 500] [--mailbox 5000]
+ *   npm run bench -- dispatch [--runs 100]   (one workflow task's floor on this server: task queue vs eager)
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ingest: () => import('./ingest.js'),
@@ -26,6 +27,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   sources: () => import('./sources.js'),
   'sources-smtp': () => import('./sources-smtp.js').then((m) => ({ run: m.runSmtp })),
   events: () => import('./events.js'),
+  dispatch: () => import('./dispatch.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -5,7 +5,9 @@
  * Ingesting one email is ONE activity (ingestStagedEmail): it reads the staged bytes once, runs the MIME
  * parser once, and takes the attachments from that same parse.
  */
+import { Context } from '@temporalio/activity';
 import { type EmailAttachment, parseEmailWithAttachments } from '../core/attachments.js';
+import type { CommitNotices } from '../core/commit-notices.js';
 import type { PrivacyConfig } from '../core/config.js';
 import type { ParsedEmail, ParseLimits } from '../core/email.js';
 import { ErrorType, UserFacingError } from '../core/errors.js';
@@ -17,6 +19,9 @@ import { loadContent, renewContents, stageContents } from '../supabase/staged-co
 
 export interface EmailActivityDeps {
   sql: Sql;
+  /** Set where this process also answers tool calls with eager start: the store step tells the waiting
+   * call, by workflow id, once the row is committed (core/commit-notices.ts). */
+  commitNotices?: CommitNotices<IngestedEmail>;
   limits: ParseLimits;
   /** Whether mail values in search attributes are clear or keyed hashes (core/search-privacy.ts). */
   searchPrivacy: PrivacyConfig['searchAttributes'];
@@ -98,6 +103,30 @@ export function createEmailActivities(deps: EmailActivityDeps) {
     }
   }
 
+  async function storeStaged(input: IngestStagedEmailInput): Promise<IngestedEmail> {
+    const raw = await loadStaged(input);
+    const { email, attachments } = await parseStaged(input, raw);
+    if (email.dedupKey !== input.dedupKey) {
+      // Only possible if the caller and the worker run different parser versions: refuse rather than
+      // store the message under a key that no longer matches the run's id.
+      await refuse(
+        input,
+        new UserFacingError(
+          ErrorType.KeyMismatch,
+          `the worker derived key ${email.dedupKey}, the caller ${input.dedupKey}`,
+        ),
+      );
+    }
+    const parts = input.stageAttachments ? attachments : [];
+    await stageContents(sql, input.tenantId, parts);
+    const stored = await sql.begin(async (tx) => {
+      const row = await upsertEmail(tx, input.tenantId, email);
+      return { ...row, pendingAttachments: await claimPending(tx, input.tenantId, row.emailId, parts) };
+    });
+    const threadSearchValue = mailSearchValue(deps.searchPrivacy, 'ThreadId', stored.threadId);
+    return { ...summaryOf(email), ...stored, threadSearchValue };
+  }
+
   return {
     /**
      * Parse the staged message once, check its key, store it and stage its attachments for upload.
@@ -108,27 +137,19 @@ export function createEmailActivities(deps: EmailActivityDeps) {
      * stored the email as long as nothing after it failed.
      */
     async ingestStagedEmail(input: IngestStagedEmailInput): Promise<IngestedEmail> {
-      const raw = await loadStaged(input);
-      const { email, attachments } = await parseStaged(input, raw);
-      if (email.dedupKey !== input.dedupKey) {
-        // Only possible if the caller and the worker run different parser versions: refuse rather than
-        // store the message under a key that no longer matches the run's id.
-        await refuse(
-          input,
-          new UserFacingError(
-            ErrorType.KeyMismatch,
-            `the worker derived key ${email.dedupKey}, the caller ${input.dedupKey}`,
-          ),
-        );
-      }
-      const parts = input.stageAttachments ? attachments : [];
-      await stageContents(sql, input.tenantId, parts);
-      const stored = await sql.begin(async (tx) => {
-        const row = await upsertEmail(tx, input.tenantId, email);
-        return { ...row, pendingAttachments: await claimPending(tx, input.tenantId, row.emailId, parts) };
-      });
-      const threadSearchValue = mailSearchValue(deps.searchPrivacy, 'ThreadId', stored.threadId);
-      return { ...summaryOf(email), ...stored, threadSearchValue };
+      const notices = deps.commitNotices;
+      const workflowId = notices && Context.current().info.workflowExecution?.workflowId;
+      if (!notices || !workflowId) return storeStaged(input);
+      return storeStaged(input).then(
+        (stored) => {
+          notices.notify(workflowId, stored);
+          return stored;
+        },
+        (err: unknown) => {
+          notices.notify(workflowId, undefined);
+          throw err;
+        },
+      );
     },
 
     /**

@@ -5,12 +5,14 @@
  */
 import type { Client } from '@temporalio/client';
 import type { AiConfig } from '../core/ai-providers.js';
+import type { CommitNotices } from '../core/commit-notices.js';
 import type { Config } from '../core/config.js';
 import type { ParseLimits } from '../core/email.js';
 import type { Logger } from '../core/logger.js';
 import type { Sql } from '../supabase/db.js';
 import type { TemporalTarget } from '../temporal/client.js';
 import type { TaskQueues } from '../workflows/contract.js';
+import type { StoreStepResult } from '../workflows/ingest-email.contract.js';
 import type { Principal } from './principal.js';
 
 export interface TemporalAccess {
@@ -29,6 +31,8 @@ export interface TemporalAccess {
    * worker in this process): only when the client shares that worker's connection (TEMPORAL_EAGER_START).
    */
   eagerStart?: boolean;
+  /** With eager start: the store steps run in this process tell the call waiting on them (ingest_email). */
+  commitNotices?: CommitNotices<StoreStepResult>;
   /**
    * The bound on the other calls a tool makes to Temporal (TEMPORAL_CALL_TIMEOUT_SECONDS): describe,
    * query, signal, update, a closed run's result. Never on waiting for a run, which has its own wait.

@@ -25,6 +25,7 @@ import {
   type IngestStored,
   ingestEmailContract,
   ingestStoredUpdate,
+  storedOf,
 } from '../workflows/ingest-email.contract.js';
 import {
   type IngestMailboxInput,
@@ -58,6 +59,13 @@ export interface IngestEmailRequest extends WaitRequest {
   encoding?: 'text' | 'base64';
   tenant?: string;
 }
+
+/**
+ * How long a call waits for its eager run's store step to say it committed before it asks the run
+ * (the `stored` update) instead: far above the step's own time, so only a task that ran elsewhere, a
+ * failed step or a dead worker ends up waiting it out.
+ */
+const COMMIT_NOTICE_MS = 5_000;
 
 /** A later outcome of the run, not known when the tool answers (`get_workflow` / `run://` give it). */
 export const PENDING = 'pending';
@@ -93,7 +101,20 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const raw = decodeRawEmail(request.raw, request.encoding ?? 'text');
   const parsed = await parseOrRecord(deps, [tenantId], raw, 'mcp');
   await stageContent(deps.sql, tenantId, parsed.rawSha256, raw);
-  const { handle, runId, existing } = await startIngestRun(deps, tenantId, parsed);
+  // With eager start the run's first task, and its store step, run in this process's worker: listen for
+  // the step's notice before the run starts (core/commit-notices.ts).
+  const notices = request.wait === false ? undefined : deps.temporal.commitNotices;
+  const expected = notices?.expect(
+    emailWorkflowId(tenantId, parsed.dedupKey),
+    Math.min(COMMIT_NOTICE_MS, deps.waitMs),
+  );
+  request.signal?.addEventListener('abort', () => expected?.cancel(), { once: true });
+  const { handle, runId, existing, eager, input } = await startIngestRun(deps, tenantId, parsed).catch(
+    (err: unknown) => {
+      expected?.cancel();
+      throw err;
+    },
+  );
   const base = {
     workflowId: handle.workflowId,
     runId,
@@ -108,6 +129,12 @@ export async function ingestEmail(deps: AppDeps, request: IngestEmailRequest): P
   const bound = { waitMs: deps.waitMs, signal: request.signal };
   const started = Date.now();
   await request.onProgress?.({ progress: 0, total: INGEST_LAST_STEP, message: 'storing' });
+  if (expected && !eager) expected.cancel();
+  const noticed = expected && eager ? await expected.notice : undefined;
+  if (noticed) {
+    await request.onProgress?.({ progress: INGEST_LAST_STEP, total: INGEST_LAST_STEP, message: 'stored' });
+    return { ...base, ...storedOutcome(storedOf(input, noticed)), status: 'running' };
+  }
   // A completed run (joined) has its whole result; a running one answers once its row is committed.
   const stored = existing ? undefined : await waitForUpdate(handle, ingestStoredUpdate, bound);
   if (stored?.status === 'running') return { ...base, status: 'running' };
@@ -179,7 +206,13 @@ export async function startIngestRun(
   deps: Pick<AppDeps, 'sql' | 'log' | 'temporal' | 'files' | 'ai'>,
   tenantId: string,
   parsed: ParsedEmail,
-): Promise<{ handle: WorkflowHandle; runId: string; existing: boolean }> {
+): Promise<{
+  handle: WorkflowHandle;
+  runId: string;
+  existing: boolean;
+  eager: boolean;
+  input: IngestEmailInput;
+}> {
   const workflowId = emailWorkflowId(tenantId, parsed.dedupKey);
   const input: IngestEmailInput = {
     tenantId,
@@ -226,9 +259,9 @@ export async function startIngestRun(
     ) {
       // The email is stored but an attachment or the raw message failed to reach storage: this
       // request is the retry that completes them.
-      return startOrJoin(deps.temporal, ingestEmailContract, options, 'replace');
+      return { ...(await startOrJoin(deps.temporal, ingestEmailContract, options, 'replace')), input };
     }
-    return started;
+    return { ...started, input };
   });
 }
 

@@ -11,7 +11,7 @@ import {
   ServiceError,
   WorkflowExecutionAlreadyStartedError,
   type WorkflowHandle,
-  type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowHandleWithStartDetails,
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { UpdateDefinition, Workflow } from '@temporalio/common';
@@ -36,7 +36,7 @@ export function startWorkflow<W extends Workflow>(
   temporal: TemporalAccess,
   contract: WorkflowContract<W>,
   options: StartOptions<W>,
-): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+): Promise<WorkflowHandleWithStartDetails<W>> {
   return temporal.client.withDeadline(Date.now() + temporal.startTimeoutMs, () =>
     temporal.client.workflow.start<W>(contract.workflowType, {
       ...options,
@@ -105,20 +105,26 @@ export async function startOrJoin<W extends Workflow>(
   options: StartOptions<W>,
   /** `replace`: a completed run may be replaced too (a forced re-run), not only a failed one. */
   mode: 'join' | 'replace' = 'join',
-): Promise<{ handle: WorkflowHandle<W>; runId: string; existing: boolean }> {
+): Promise<{
+  handle: WorkflowHandle<W>;
+  runId: string;
+  existing: boolean;
+  /** The first workflow task came back in the start's answer, to this process's worker. */
+  eager: boolean;
+}> {
   try {
     const handle = await startWorkflow(temporal, contract, {
       ...options,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: mode === 'replace' ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
     });
-    return { handle, runId: handle.firstExecutionRunId, existing: false };
+    return { handle, runId: handle.firstExecutionRunId, existing: false, eager: handle.eagerlyStarted };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // The run for this key already completed: its result is the answer.
     const handle = temporal.client.workflow.getHandle<W>(options.workflowId);
     const { runId } = await withinCallBound(temporal, () => handle.describe());
-    return { handle, runId, existing: true };
+    return { handle, runId, existing: true, eager: false };
   }
 }
 

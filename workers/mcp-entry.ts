@@ -24,6 +24,7 @@ export function temporalAccess(stack: Stack): TemporalAccess {
     queues: { main: stack.config.temporal.taskQueue, files: stack.config.files.taskQueue },
     startTimeoutMs: stack.config.temporal.startTimeoutMs,
     eagerStart: stack.eagerStart,
+    commitNotices: stack.commitNotices,
     callTimeoutMs: stack.config.temporal.callTimeoutMs,
     searchPrivacy: stack.config.privacy.searchAttributes,
   };

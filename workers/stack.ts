@@ -12,8 +12,10 @@ import {
   type Worker,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import type { IngestedEmail } from '../activities/email-activities.js';
 import { applyRetentionSchedule } from '../app/retention-schedule.js';
 import { startWebhookWaker } from '../app/webhook-waker.js';
+import { type CommitNotices, createCommitNotices } from '../core/commit-notices.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { configureMetrics } from '../core/metrics.js';
@@ -51,6 +53,8 @@ export interface Stack {
   workers: Worker[];
   /** The client shares the main queue worker's connection and may start runs eagerly (TEMPORAL_EAGER_START). */
   eagerStart: boolean;
+  /** With eagerStart: store steps of this process's worker tell the tool call waiting on them. */
+  commitNotices?: CommitNotices<IngestedEmail>;
   /** The Prometheus endpoint, when METRICS_PORT (or the caller) asked for one. */
   metricsUrl?: string;
   /** Traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set (temporal/tracing.ts, loaded only then). */
@@ -122,6 +126,8 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       eagerStart ? workerConnection : undefined,
     );
     if (!eagerStart) cleanups.push(() => client.connection.close());
+    // Eager runs store in this process's worker: their store steps tell the waiting call (ingest_email).
+    const commitNotices = eagerStart ? createCommitNotices<IngestedEmail>() : undefined;
     await ensureSearchAttributes(client, log);
 
     const workers: Worker[] = [];
@@ -136,6 +142,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
         files: config.files,
         deps: {
           sql,
+          commitNotices,
           limits: config.limits,
           importDir: config.mailbox.importDir,
           imap: config.imap,
@@ -193,6 +200,7 @@ export async function startStack(config: Config, opts: StackOptions): Promise<St
       defaultTenant,
       workers,
       eagerStart,
+      commitNotices,
       metricsUrl,
       tracing,
       shutdown,

@@ -11,6 +11,7 @@ import {
   defineUpdate,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import type { IngestedEmail } from '../activities/email-activities.js';
 import type { AttachmentOutcome, RawMessageOutcome } from '../core/records.js';
 import { type WorkflowContract, workflowContract } from './contract.js';
 import { QUICK_RETRY } from './retry-presets.js';
@@ -77,6 +78,30 @@ export interface IngestStored {
   archives: boolean;
   /** Whether the run goes on to plan an analysis (a new email, analysis on ingest not off). */
   analyses: boolean;
+}
+
+/** What of the store step's result the caller's answer is built from (storedOf). */
+export type StoreStepResult = Pick<
+  IngestedEmail,
+  'emailId' | 'created' | 'threadId' | 'dedupKey' | 'messageId' | 'subject' | 'pendingAttachments'
+>;
+
+/** What the caller reads at the commit, from the run's input and its store step's result. */
+export function storedOf(
+  input: Pick<IngestEmailInput, 'filesTaskQueue' | 'analyse'>,
+  stored: StoreStepResult,
+): IngestStored {
+  return {
+    emailId: stored.emailId,
+    created: stored.created,
+    threadId: stored.threadId,
+    dedupKey: stored.dedupKey,
+    messageId: stored.messageId,
+    subject: stored.subject,
+    attachmentsToUpload: input.filesTaskQueue ? stored.pendingAttachments.length : 0,
+    archives: Boolean(input.filesTaskQueue),
+    analyses: stored.created && input.analyse !== false,
+  };
 }
 
 /**

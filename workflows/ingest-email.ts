@@ -54,6 +54,7 @@ import {
   ingestProgressQuery,
   ingestStoredUpdate,
   LOCAL_STEPS_PATCH,
+  storedOf,
 } from './ingest-email.contract.js';
 import { archiveRawMessages } from './raw-archive.js';
 import { cutChars, detailsText, IngestStatus, searchAttribute, ThreadId } from './search-attributes.js';
@@ -118,14 +119,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     messageId: stored.messageId,
     subject: stored.subject,
   };
-  committed = {
-    stored: {
-      ...email,
-      attachmentsToUpload: input.filesTaskQueue ? stored.pendingAttachments.length : 0,
-      archives: Boolean(input.filesTaskQueue),
-      analyses: stored.created && input.analyse !== false,
-    },
-  };
+  committed = { stored: storedOf(input, stored) };
 
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long
   // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.

@@ -36,6 +36,8 @@ describe('fairness between tenants', () => {
         fairnessWeight: 4,
       });
       // Its activities inherit it: the raw-message archive on the files queue runs as the same tenant.
+      // (The answer comes at the commit, maybe before the archive is scheduled: read the ended run.)
+      await handle.result();
       const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : [],
       );

@@ -148,6 +148,9 @@ describe('raw messages in Supabase Storage (stand-in)', () => {
         SUPABASE_URL: standIn.url,
         SUPABASE_SERVICE_ROLE_KEY: standIn.serviceKey,
         STORAGE_BUCKETS: 'uploads',
+        // The answer through the run's `stored` update, as a server without its own worker gets it (with
+        // eager start the store step's notice answers: tests/mcp/eager-ingest.test.ts).
+        TEMPORAL_EAGER_START: 'false',
       }),
     ));
   });

@@ -1,0 +1,71 @@
+/**
+ * ingest_email with eager start (TEMPORAL_EAGER_START), from the door: the run's first workflow task comes
+ * back in the start's answer to this process's worker, its store step commits the row and tells the call
+ * waiting here (core/commit-notices.ts), and the call answers without sending the run the `stored` update.
+ * Asserted: the exact answer, the row committed when it is read, the run's history (no update events)
+ * and the run's own result once it ends.
+ */
+import { describe, expect, it } from 'vitest';
+import { useHttpStack } from '../support/http-stack.js';
+import { callOk, runOutcome } from '../support/mcp-clients.js';
+import { uniqueMessage } from '../support/subscriptions.js';
+
+interface Answer {
+  workflowId: string;
+  runId: string;
+  status: string;
+  emailId: string;
+  created: boolean;
+  threadId: string;
+  messageId: string;
+  subject: string;
+  attachments: unknown;
+  rawMessage: unknown;
+  analysisWorkflowId: unknown;
+}
+
+describe('ingest_email with eager start', () => {
+  const t = useHttpStack('member', { TEMPORAL_EAGER_START: 'true' });
+
+  it('answers from the store step in this process: the row is committed, the run needs no update', async () => {
+    expect(t.stack.eagerStart).toBe(true);
+    const answer = await callOk<Answer>(t.mcp, 'ingest_email', { raw: uniqueMessage('Eager hello') });
+    // Read before anything else: the answer comes after the commit, never before.
+    const rows = await t.stack.sql`select subject, thread_id from public.emails where id = ${answer.emailId}`;
+    expect(rows).toEqual([{ subject: 'Eager hello', thread_id: answer.threadId }]);
+    expect(answer).toMatchObject({
+      status: 'running',
+      created: true,
+      subject: 'Eager hello',
+      attachments: [],
+      rawMessage: { status: 'pending' },
+      analysisWorkflowId: 'pending',
+    });
+
+    const history = await t.stack.client.workflow.getHandle(answer.workflowId, answer.runId).fetchHistory();
+    const events = history.events ?? [];
+    // A running run's answer with the email's ids and no update in its history: the notice answered.
+    expect(events.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(false);
+
+    const ended = await runOutcome(t.mcp, answer.workflowId, answer.runId);
+    expect(ended).toMatchObject({
+      status: 'completed',
+      result: { emailId: answer.emailId, created: true, threadId: answer.threadId },
+    });
+  });
+
+  it('the same message again joins the completed run and answers with its result, as without eager start', async () => {
+    const raw = uniqueMessage('Eager twice');
+    const first = await callOk<Answer>(t.mcp, 'ingest_email', { raw });
+    await runOutcome(t.mcp, first.workflowId, first.runId);
+    const again = await callOk<Answer>(t.mcp, 'ingest_email', { raw });
+    expect(again).toMatchObject({
+      workflowId: first.workflowId,
+      runId: first.runId,
+      status: 'completed',
+      emailId: first.emailId,
+      created: true,
+      rawMessage: { status: 'stored' },
+    });
+  });
+});

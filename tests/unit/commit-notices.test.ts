@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { createCommitNotices } from '../../core/commit-notices.js';
+
+describe('commit notices', () => {
+  it('hands a notice to the call waiting on its key, and keeps nothing for keys nobody waits on', async () => {
+    const notices = createCommitNotices<string>();
+    notices.notify('nobody', 'lost');
+    const { notice } = notices.expect('run-1', 1_000);
+    notices.notify('run-2', 'other');
+    notices.notify('run-1', 'stored');
+    expect(await notice).toBe('stored');
+    const later = notices.expect('nobody', 20);
+    expect(await later.notice).toBeUndefined();
+  });
+
+  it('a failed step, a cancel, the timeout or a second waiter on the key all end the wait with nothing', async () => {
+    const notices = createCommitNotices<string>();
+    const failed = notices.expect('a', 1_000);
+    notices.notify('a', undefined);
+    expect(await failed.notice).toBeUndefined();
+
+    const cancelled = notices.expect('b', 1_000);
+    cancelled.cancel();
+    notices.notify('b', 'too late');
+    expect(await cancelled.notice).toBeUndefined();
+
+    const first = notices.expect('c', 1_000);
+    const second = notices.expect('c', 1_000);
+    notices.notify('c', 'stored');
+    expect(await first.notice).toBeUndefined();
+    expect(await second.notice).toBe('stored');
+
+    const started = Date.now();
+    expect(await notices.expect('d', 30).notice).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Benchmarks: figures, and ratios against a baseline measured in the same run. Never part of `npm test`.
- *   npm run bench -- ingest [--messages 5000] [--calls 200] [--analysis off] [--set KEY=VALUE]
+ *   npm run bench -- ingest [--messages 5000] [--calls 200] [--analysis off] [--settle] [--set KEY=VALUE]
  *   npm run bench -- upload [--sizes 1,20,100] [--rounds 1]
  *   npm run bench -- analysis
  *   npm run bench -- rollout [--calls 5000]

@@ -5,7 +5,9 @@
  *  - CPU per single message: this process (worker + MCP server + client) and the Temporal dev server;
  *  - peak RSS of this process (it hosts the worker and the MCP server).
  * `--analysis off` runs with AI_ANALYSIS_ON_INGEST=false (no plan step, no analysis child); `--set KEY=VALUE`
- * (repeatable) sets any other setting, e.g. `--set TEMPORAL_EAGER_START=true`.
+ * (repeatable) sets any other setting, e.g. `--set TEMPORAL_EAGER_START=false`. `--settle` waits, after
+ * each call, for its run and its analysis child to end before the next call: each message then meets an
+ * idle worker, instead of the tails of the messages before it (archive, analysis) running beside it.
  * Each is compared with a direct-insert baseline in the same process and database: the same parse, the
  * same SQL and the same raw-message archive to storage, with no Temporal.
  */
@@ -26,6 +28,7 @@ export async function run(argv: string[]): Promise<void> {
       calls: { type: 'string', default: '200' },
       analysis: { type: 'string', default: 'on' },
       set: { type: 'string', multiple: true, default: [] },
+      settle: { type: 'boolean', default: false },
     },
   });
   const messages = Number(values.messages);
@@ -65,6 +68,14 @@ export async function run(argv: string[]): Promise<void> {
       const [out, callMs] = await timed(() => call('ingest_email', { raw: singleMessage(i, 'mcp') }));
       viaMcp.push(callMs);
       runs.push(out as { workflowId: string; runId: string });
+      if (values.settle) {
+        const ended = (await stack.client.workflow.getHandle(out.workflowId as string).result()) as {
+          analysisWorkflowId: string | null;
+        };
+        if (ended.analysisWorkflowId) {
+          await stack.client.workflow.getHandle(ended.analysisWorkflowId).result();
+        }
+      }
     }
     const cpu = process.cpuUsage(cpuBefore);
     const cpuPerMessageMs = (cpu.user + cpu.system) / 1000 / calls;
@@ -82,7 +93,7 @@ export async function run(argv: string[]): Promise<void> {
 
     const rate = (n: number, ms: number) => (n / ms) * 1000;
     process.stdout.write(
-      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls, analysis ${analysis ? 'on' : 'off'}${values.set.length ? `, ${values.set.join(' ')}` : ''} (${os.cpus().length} cores)\n\n${table(
+      `\ningest benchmark: ${messages} mbox messages, ${calls} single calls, analysis ${analysis ? 'on' : 'off'}${values.settle ? ', each run settled before the next call' : ''}${values.set.length ? `, ${values.set.join(' ')}` : ''} (${os.cpus().length} cores)\n\n${table(
         [
           ['figure', 'durable-inbox', 'direct baseline', 'ratio'],
           [

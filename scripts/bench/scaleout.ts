@@ -8,6 +8,8 @@
  *
  *   npm run bench -- scaleout [--messages 2000] [--workers 1,2,3]
  *   npm run bench -- scaleout --messages 10000 --workers 1      (one worker's peak RSS on 10,000 messages)
+ *   npm run bench -- scaleout --messages 10000 --workers 1 --node-options="--max-old-space-size=128"
+ *     (the workers' Node flags, as an operator sets them with NODE_OPTIONS)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -38,6 +40,7 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       messages: { type: 'string', default: '2000' },
       workers: { type: 'string', default: '1,2,3' },
+      'node-options': { type: 'string', default: '' },
     },
   });
   const messages = Number(values.messages);
@@ -48,7 +51,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     for (const workers of counts) {
       const children = await Promise.all(
-        Array.from({ length: workers }, () => spawnWorker(bench.env, bundle)),
+        Array.from({ length: workers }, () => spawnWorker(bench.env, bundle, values['node-options'])),
       );
       try {
         const file = writeMailbox(
@@ -83,7 +86,7 @@ export async function run(argv: string[]): Promise<void> {
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
   process.stdout.write(
     `\nscale-out benchmark: a ${messages}-message mbox import with ${counts.join(', ')} worker processes ` +
-      `on the same task queues\n\n${table([
+      `on the same task queues${values['node-options'] ? ` (NODE_OPTIONS ${values['node-options']})` : ''}\n\n${table([
         [
           'workers',
           'msg/s',
@@ -118,7 +121,11 @@ async function bundleOnce(): Promise<string> {
   return file;
 }
 
-function spawnWorker(env: Record<string, string>, bundle: string): Promise<ChildProcess> {
+function spawnWorker(
+  env: Record<string, string>,
+  bundle: string,
+  nodeOptions: string,
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.resolve('tests/support/worker-process.ts')],
@@ -128,6 +135,7 @@ function spawnWorker(env: Record<string, string>, bundle: string): Promise<Child
         HOME: process.env.HOME ?? '',
         ...env,
         WORKFLOW_BUNDLE_PATH: bundle,
+        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -86,26 +86,28 @@ export async function run(argv: string[]): Promise<void> {
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
   process.stdout.write(
     `\nscale-out benchmark: a ${messages}-message mbox import with ${counts.join(', ')} worker processes ` +
-      `on the same task queues${values['node-options'] ? ` (NODE_OPTIONS ${values['node-options']})` : ''}\n\n${table([
+      `on the same task queues${values['node-options'] ? ` (NODE_OPTIONS ${values['node-options']})` : ''}\n\n${table(
         [
-          'workers',
-          'msg/s',
-          'ratio',
-          'CPU ms/msg per worker',
-          'RSS MiB ready → peak, per worker',
-          'MCP + Temporal CPU ms/msg',
-          'machine',
+          [
+            'workers',
+            'msg/s',
+            'ratio',
+            'CPU ms/msg per worker',
+            'RSS MiB ready → peak, per worker',
+            'MCP + Temporal CPU ms/msg',
+            'machine',
+          ],
+          ...rounds.map((r) => [
+            String(r.workers),
+            r.perS,
+            `${(r.perS / one.perS).toFixed(2)}×`,
+            list(r.workerCpuMs),
+            r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
+            r.otherCpuMs,
+            r.load,
+          ]),
         ],
-        ...rounds.map((r) => [
-          String(r.workers),
-          r.perS,
-          `${(r.perS / one.perS).toFixed(2)}×`,
-          list(r.workerCpuMs),
-          r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
-          r.otherCpuMs,
-          r.load,
-        ]),
-      ])}\n\nPostgres runs on the same machine and is not in the CPU columns.\n`,
+      )}\n\nPostgres runs on the same machine and is not in the CPU columns.\n`,
   );
 }
 

@@ -16,7 +16,7 @@ export interface CommitNotices<T> {
 }
 
 export function createCommitNotices<T>(): CommitNotices<T> {
-  const waiting = new Map<string, (value: T | undefined) => void>();
+  const waiting = new Map<string, Set<(value: T | undefined) => void>>();
   return {
     expect(key, timeoutMs) {
       let settle: (value: T | undefined) => void = () => {};
@@ -24,17 +24,20 @@ export function createCommitNotices<T>(): CommitNotices<T> {
         const timer = setTimeout(() => settle(undefined), timeoutMs);
         settle = (value) => {
           clearTimeout(timer);
-          if (waiting.get(key) === settle) waiting.delete(key);
+          const set = waiting.get(key);
+          set?.delete(settle);
+          if (set?.size === 0) waiting.delete(key);
           resolve(value);
         };
       });
-      // A second call for the same key (a retry racing the first) takes over; the first hears nothing.
-      waiting.get(key)?.(undefined);
-      waiting.set(key, settle);
+      // Calls for the same message at once each wait (only the one whose start ran eagerly hears it).
+      const set = waiting.get(key) ?? new Set();
+      set.add(settle);
+      waiting.set(key, set);
       return { notice, cancel: () => settle(undefined) };
     },
     notify(key, value) {
-      waiting.get(key)?.(value);
+      for (const settle of [...(waiting.get(key) ?? [])]) settle(value);
     },
   };
 }

@@ -86,11 +86,8 @@ export type StoreStepResult = Pick<
   'emailId' | 'created' | 'threadId' | 'dedupKey' | 'messageId' | 'subject' | 'pendingAttachments'
 >;
 
-/** What the caller reads at the commit, from the run's input and its store step's result. */
-export function storedOf(
-  input: Pick<IngestEmailInput, 'filesTaskQueue' | 'analyse'>,
-  stored: StoreStepResult,
-): IngestStored {
+/** The email's fields the caller reads at the commit and the run's result repeats. */
+export function emailFieldsOf(stored: StoreStepResult) {
   return {
     emailId: stored.emailId,
     created: stored.created,
@@ -98,6 +95,16 @@ export function storedOf(
     dedupKey: stored.dedupKey,
     messageId: stored.messageId,
     subject: stored.subject,
+  };
+}
+
+/** What the caller reads at the commit, from the run's input and its store step's result. */
+export function storedOf(
+  input: Pick<IngestEmailInput, 'filesTaskQueue' | 'analyse'>,
+  stored: StoreStepResult,
+): IngestStored {
+  return {
+    ...emailFieldsOf(stored),
     attachmentsToUpload: input.filesTaskQueue ? stored.pendingAttachments.length : 0,
     archives: Boolean(input.filesTaskQueue),
     analyses: stored.created && input.analyse !== false,

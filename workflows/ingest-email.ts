@@ -43,6 +43,7 @@ import { ANALYSIS_OFF, startAnalysis } from './email-analysis-start.js';
 import { uploadEmailAttachments } from './email-attachments.js';
 import {
   type AttachmentOutcome,
+  emailFieldsOf,
   INGEST_LAST_STEP,
   INGEST_STAGES,
   type IngestEmailInput,
@@ -111,14 +112,7 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     throw failure;
   });
   // What the caller reads at the commit and again in the run's result.
-  const email = {
-    emailId: stored.emailId,
-    created: stored.created,
-    threadId: stored.threadId,
-    dedupKey: stored.dedupKey,
-    messageId: stored.messageId,
-    subject: stored.subject,
-  };
+  const email = emailFieldsOf(stored);
   committed = { stored: storedOf(input, stored) };
 
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long

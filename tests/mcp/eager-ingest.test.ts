@@ -54,6 +54,21 @@ describe('ingest_email with eager start', () => {
     });
   });
 
+  it('two calls with the same message at once: one run, and both answer with the committed email', async () => {
+    // The second call joins the running run (not started eagerly by it), so it waits for the update.
+    const raw = uniqueMessage('Eager at once');
+    const [a, b] = await Promise.all([
+      callOk<Answer>(t.mcp, 'ingest_email', { raw }),
+      callOk<Answer>(t.mcp, 'ingest_email', { raw }),
+    ]);
+    expect(b.workflowId).toBe(a.workflowId);
+    expect(b.runId).toBe(a.runId);
+    expect(b.emailId).toBe(a.emailId);
+    expect([a.created, b.created]).toEqual([true, true]);
+    const rows = await t.stack.sql`select count(*)::int as n from public.emails where id = ${a.emailId}`;
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
   it('the same message again joins the completed run and answers with its result, as without eager start', async () => {
     const raw = uniqueMessage('Eager twice');
     const first = await callOk<Answer>(t.mcp, 'ingest_email', { raw });

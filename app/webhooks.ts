@@ -255,10 +255,11 @@ export async function replayWebhookDelivery(
       `no webhook delivery ${request.deliveryId} in this organization`,
     );
   }
-  await queueReplay(deps.sql, tenantId, delivery.endpointId, delivery.deliveryId);
+  // The answer is the delivery as queued: a woken workflow may send it (and mark it delivered) before
+  // a read after the wake-up would run.
+  const queued = await queueReplay(deps.sql, tenantId, delivery.endpointId, delivery.deliveryId);
   const endpoint = await findEndpoint(deps.sql, tenantId, delivery.endpointId);
   if (endpoint?.status === 'active') await wakeWebhookDelivery(deps.temporal, tenantId, delivery.endpointId);
-  const queued = await findDelivery(deps.sql, tenantId, delivery.deliveryId);
   return {
     ...deliveryView(queued ?? delivery),
     note:

@@ -265,12 +265,6 @@ export async function recordAttempt(sql: Sql, a: AttemptRecord): Promise<void> {
 }
 
 /** replay_webhook_delivery: queued again (the workflow sends it before newer ones). */
-export async function queueReplay(sql: Queryable, tenantId: string, endpointId: string, deliveryId: string) {
-  const rows = await sql`
-    update public.webhook_deliveries set status = 'pending', replays = replays + 1, next_attempt_at = now()
-    where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and id = ${deliveryId}`;
-  return rows.count > 0;
-}
 
 export interface DeliveryRow {
   deliveryId: string;
@@ -294,6 +288,20 @@ const DELIVERY_COLUMNS = `id as "deliveryId", endpoint_id as "endpointId", event
   event_type as "eventType", status, attempts, replays, last_status_code as "lastStatusCode",
   last_error as "lastError", last_attempt_at as "lastAttemptAt", next_attempt_at as "nextAttemptAt",
   delivered_at as "deliveredAt", created_at as "createdAt", event_txid::text || ':' || event_id::text as position`;
+
+/** Queue a delivery to be sent again; the row as queued (null: no such delivery). */
+export async function queueReplay(
+  sql: Queryable,
+  tenantId: string,
+  endpointId: string,
+  deliveryId: string,
+): Promise<DeliveryRow | null> {
+  const [row] = await sql<DeliveryRow[]>`
+    update public.webhook_deliveries set status = 'pending', replays = replays + 1, next_attempt_at = now()
+    where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and id = ${deliveryId}
+    returning ${sql.unsafe(DELIVERY_COLUMNS)}`;
+  return row ?? null;
+}
 
 export async function findDelivery(
   sql: Queryable,

@@ -7,21 +7,16 @@
  *   npm run bench -- dispatch [--runs 100]
  */
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../dev-stack/temporal-cli.js';
 import { startTemporalDevServer } from '../../dev-stack/temporal-dev-server.js';
-import { percentile, table } from './stats.js';
-
-type Event = { eventTime?: { seconds?: unknown; nanos?: number | null } | null; eventType?: unknown };
-const ms = (e: Event | undefined) =>
-  e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : Number.NaN;
-const WFT_STARTED = 6;
-const WFT_COMPLETED = 7;
+import { eventMs as ms, percentile, table } from './stats.js';
 
 export async function run(args: string[]): Promise<void> {
-  const runsAt = args.indexOf('--runs');
-  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 100;
+  const { values } = parseArgs({ args, options: { runs: { type: 'string', default: '100' } } });
+  const runs = Number(values.runs);
   const quiet = () => {};
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const server = await startTemporalDevServer({
@@ -58,11 +53,11 @@ export async function run(args: string[]): Promise<void> {
           await handle.result();
           const took = performance.now() - started;
           if (i < 5) continue; // warm-up
-          const events = ((await handle.fetchHistory()).events ?? []) as Event[];
-          const startedAt = events.find((e) => e.eventType === WFT_STARTED);
+          const events = (await handle.fetchHistory()).events ?? [];
+          const startedAt = events.find((e) => e.workflowTaskStartedEventAttributes);
           total.push(took);
           wait.push(ms(startedAt) - ms(events[1]));
-          work.push(ms(events.find((e) => e.eventType === WFT_COMPLETED)) - ms(startedAt));
+          work.push(ms(events.find((e) => e.workflowTaskCompletedEventAttributes)) - ms(startedAt));
         }
         const p = (xs: number[], q: number) =>
           percentile(

@@ -4,10 +4,9 @@
  * from the start of the run); when the run completed; and how long workflow tasks waited for a worker.
  */
 import type { temporal } from '@temporalio/proto';
-import { percentile } from './stats.js';
+import { eventMs as ms, percentile } from './stats.js';
 
 type History = temporal.api.history.v1.IHistory;
-type Event = temporal.api.history.v1.IHistoryEvent;
 
 export interface RunBreakdown {
   events: number;
@@ -20,9 +19,6 @@ export interface RunBreakdown {
   /** Sum of workflow-task waits (scheduled to started), ms. */
   workflowTaskWaitMs: number;
 }
-
-const ms = (e: Event | undefined) =>
-  e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : Number.NaN;
 
 export function breakdown(history: History): RunBreakdown {
   const events = history.events ?? [];

@@ -5,12 +5,9 @@
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { percentile, table } from './stats.js';
+import { eventMs as ms, percentile, table } from './stats.js';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
-
-const ms = (e: Event | undefined) =>
-  e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : Number.NaN;
 
 export async function importHistory(client: Client, workflowId: string, firstRunId: string): Promise<string> {
   const events: Event[] = [];

@@ -1,10 +1,16 @@
 /** Small helpers for benchmark figures. */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { temporal } from '@temporalio/proto';
 import { percentileCont } from '../../core/percentile.js';
 
 /** `p` in percent (95 for p95). */
 export function percentile(sorted: number[], p: number): number {
   return percentileCont(sorted, p / 100);
+}
+
+/** A history event's time, ms since the epoch (NaN without one). */
+export function eventMs(e: temporal.api.history.v1.IHistoryEvent | undefined): number {
+  return e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : Number.NaN;
 }
 
 export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

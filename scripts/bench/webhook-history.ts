@@ -7,12 +7,7 @@
  * leg wrongly.
  */
 import type { temporal } from '@temporalio/proto';
-import { percentile } from './stats.js';
-
-type Event = temporal.api.history.v1.IHistoryEvent;
-
-const ms = (e: Event) =>
-  e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : Number.NaN;
+import { eventMs as ms, percentile } from './stats.js';
 
 /** One delivery: wall-clock ms of its commit and of its arrival at the receiver. */
 export interface DeliveryTiming {

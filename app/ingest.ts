@@ -314,6 +314,7 @@ export async function importMailbox(
     source,
     concurrency: request.concurrency ?? deps.mailbox.concurrency,
     chunkMessages: deps.mailbox.chunkMessages,
+    sliceMessages: deps.mailbox.sliceMessages,
     filesTaskQueue: deps.files.taskQueue,
   };
   const priority = await priorityFor(deps.sql, tenantId, 'bulk');

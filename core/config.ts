@@ -194,6 +194,7 @@ const envSchema = z.object({
   DURABLE_INBOX_IMPORT_DIR: optionalString,
   MAILBOX_CONCURRENCY: positiveInt.max(64).default(4),
   MAILBOX_CHUNK_MESSAGES: positiveInt.max(5000).default(500),
+  MAILBOX_SLICE_MESSAGES: positiveInt.max(500).default(100),
   MAX_MAILBOX_UPLOAD_BYTES: positiveInt.max(1024 * MiB).default(64 * MiB),
   /** 32 bytes, base64 or hex: encrypts IMAP credentials at rest (AES-256-GCM). Local default: a key file. */
   MAILBOX_CREDENTIALS_KEY: optionalString.pipe(
@@ -444,7 +445,13 @@ export interface Config {
   /** Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, else directories. */
   storage: { kind: 'filesystem'; root: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string };
-  mailbox: { importDir: string; concurrency: number; chunkMessages: number; maxUploadBytes: number };
+  mailbox: {
+    importDir: string;
+    concurrency: number;
+    chunkMessages: number;
+    sliceMessages: number;
+    maxUploadBytes: number;
+  };
   /** Outgoing webhooks (app/webhooks.ts, activities/webhook-activities.ts); secrets use the imap key. */
   webhooks: WebhookConfig;
   /** IMAP mailboxes: the credentials key (undefined: none configured and not the local default). */
@@ -601,6 +608,7 @@ export function loadConfig(
       importDir,
       concurrency: env.MAILBOX_CONCURRENCY,
       chunkMessages: env.MAILBOX_CHUNK_MESSAGES,
+      sliceMessages: env.MAILBOX_SLICE_MESSAGES,
       maxUploadBytes: env.MAX_MAILBOX_UPLOAD_BYTES,
     },
     webhooks: {

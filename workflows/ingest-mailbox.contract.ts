@@ -17,6 +17,11 @@ export interface IngestMailboxInput {
   concurrency: number;
   /** Messages read per scan activity. */
   chunkMessages: number;
+  /**
+   * Messages stored per slice activity, in one transaction, and archived per archive activity
+   * (MAILBOX_SLICE_MESSAGES). Runs started before it was an input slice by LEGACY_SLICE_MESSAGES.
+   */
+  sliceMessages?: number;
   /** Where attachment uploads run (TEMPORAL_FILES_TASK_QUEUE); without it attachments are not uploaded. */
   filesTaskQueue?: string;
   /**
@@ -28,6 +33,9 @@ export interface IngestMailboxInput {
   /** Carried across continue-as-new. */
   position?: { offset: number; seq: number; total: number };
 }
+
+/** The slice size of runs started before `sliceMessages` was part of the input. */
+export const LEGACY_SLICE_MESSAGES = 50;
 
 export interface MailboxProgress {
   total: number;

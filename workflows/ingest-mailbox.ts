@@ -24,6 +24,7 @@ import { storeEmailAttachments } from './email-attachments.js';
 import {
   type IngestMailboxInput,
   ingestMailboxActivityOptions,
+  LEGACY_SLICE_MESSAGES,
   type MailboxProgress,
   mailboxProgressQuery,
 } from './ingest-mailbox.contract.js';
@@ -43,12 +44,13 @@ const {
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
-const SLICE_MESSAGES = 50;
 /** Chunks per run before continuing as new, whatever the server suggests: keeps each history small. */
 const CHUNKS_PER_RUN = 20;
 
 export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<MailboxReport> {
   const ref = { tenantId: input.tenantId, mailboxSha256: input.mailboxSha256 };
+  // From the input, so a replay slices as the run did (runs from before it was an input: 50).
+  const sliceMessages = input.sliceMessages ?? LEGACY_SLICE_MESSAGES;
   // A run that only finishes what an earlier run left (leftoversOnly) walks the ledger, not the file.
   const position = input.position ?? {
     offset: 0,
@@ -129,8 +131,8 @@ export async function ingestMailboxWorkflow(input: IngestMailboxInput): Promise<
         ? scanAt({ offset: scan.nextOffset, seq: scan.nextSeq })
         : undefined;
     const slices: { fromSeq: number; toSeq: number }[] = [];
-    for (let from = position.seq; from < scan.nextSeq; from += SLICE_MESSAGES) {
-      slices.push({ fromSeq: from, toSeq: Math.min(from + SLICE_MESSAGES, scan.nextSeq) });
+    for (let from = position.seq; from < scan.nextSeq; from += sliceMessages) {
+      slices.push({ fromSeq: from, toSeq: Math.min(from + sliceMessages, scan.nextSeq) });
     }
     // With a files queue, each slice also claims and stages its new emails' attachments, from the same
     // parse that stores them; the upload step below then reads only the claims.

@@ -22,19 +22,19 @@ export function singleMessage(i: number, tag: string): string {
 export interface DirectBaseline {
   /** Parse, stage, store and archive one message; the email id. */
   single(raw: string): Promise<string>;
-  /** The same work as the mailbox activities: slices of 50 per transaction, each slice archived. */
+  /** The same work as the mailbox activities: slices per transaction (MAILBOX_SLICE_MESSAGES), each archived. */
   mailbox(mbox: string): Promise<void>;
   /** One slice of that: stage, parse, store in one transaction, archive. */
   slice(raws: Uint8Array[]): Promise<void>;
 }
 
-/** An mbox file's messages in slices of 50, as the import activities take them. */
-export function mboxSlices(mbox: string, maxEmailBytes: number): Uint8Array[][] {
+/** An mbox file's messages in slices, as the import activities take them. */
+export function mboxSlices(mbox: string, maxEmailBytes: number, sliceMessages: number): Uint8Array[][] {
   const splitter = new MboxSplitter(maxEmailBytes);
   const all = [...splitter.push(Buffer.from(mbox)), ...splitter.end()];
   const slices: Uint8Array[][] = [];
-  for (let i = 0; i < all.length; i += 50)
-    slices.push(all.slice(i, i + 50).flatMap((m) => (m.kind === 'message' ? [m.raw] : [])));
+  for (let i = 0; i < all.length; i += sliceMessages)
+    slices.push(all.slice(i, i + sliceMessages).flatMap((m) => (m.kind === 'message' ? [m.raw] : [])));
   return slices;
 }
 
@@ -72,7 +72,8 @@ export function directBaseline(sql: Sql, config: Config, tenantId: string): Dire
       await archiveAll(stored);
     },
     async mailbox(mbox) {
-      for (const slice of mboxSlices(mbox, config.limits.maxEmailBytes)) await this.slice(slice);
+      for (const slice of mboxSlices(mbox, config.limits.maxEmailBytes, config.mailbox.sliceMessages))
+        await this.slice(slice);
     },
   };
 }

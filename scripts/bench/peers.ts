@@ -1,7 +1,7 @@
 /**
  * durable-inbox against the job queues users pick instead, on the same work in one run: the same
  * generated mailbox and the same single messages, each message parsed, staged, stored with the same SQL
- * (upsert_email, slices of 50 per transaction for the mailbox) and its raw message archived to the same
+ * (upsert_email, slices of MAILBOX_SLICE_MESSAGES per transaction for the mailbox) and its raw message archived to the same
  * storage, through
  *  - durable-inbox: ingest_mailbox and ingest_email over MCP (Temporal dev server, worker in this process);
  *  - BullMQ 6.7 on Debian's redis-server (provisioned like Postgres), AOF `everysec`, worker in this process;
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
       else await d.slice(job.raws.map((r) => new Uint8Array(Buffer.from(r, 'base64'))));
     };
     const slicesOf = (mbox: string): Job[] =>
-      mboxSlices(mbox, config.limits.maxEmailBytes).map((s) => ({
+      mboxSlices(mbox, config.limits.maxEmailBytes, config.mailbox.sliceMessages).map((s) => ({
         kind: 'slice',
         raws: s.map((r) => Buffer.from(r).toString('base64')),
       }));
@@ -246,7 +246,8 @@ export async function run(argv: string[]): Promise<void> {
     const durable = results['durable-inbox'];
     const bull = results['BullMQ 6.7'];
     process.stdout.write(
-      `\npeers benchmark: ${messages}-message mailbox, ${calls} single messages one at a time ` +
+      `\npeers benchmark: ${messages}-message mailbox in slices of ${config.mailbox.sliceMessages}, ` +
+        `${calls} single messages one at a time ` +
         `(Postgres fsync ${fsync}; Redis AOF ${redis.appendfsync}; ${loadBefore} before, ${loadNote()} after)\n\n${table(
           [
             ['figure', ...names.flatMap((n) => [n, 'ratio'])],

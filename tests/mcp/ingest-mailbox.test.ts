@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantImportDir } from '../../core/import-path.js';
 import { createLogger } from '../../core/logger.js';
@@ -14,7 +15,12 @@ import type { RunningHttpServer } from '../../mcp/http.js';
 import { generateApiKey, registerApiKey } from '../../supabase/tenants.js';
 import { startMcpHttp } from '../../workers/mcp-entry.js';
 import type { Stack } from '../../workers/stack.js';
-import { startTestStack, testEnv } from '../support/harness.js';
+import {
+  type IngestMailboxInput,
+  ingestMailboxContract,
+  LEGACY_SLICE_MESSAGES,
+} from '../../workflows/ingest-mailbox.contract.js';
+import { replayOptions, startTestStack, testEnv } from '../support/harness.js';
 import { generateMailbox } from '../support/mbox.js';
 import { callError, callOk, connectHttp } from '../support/mcp-clients.js';
 
@@ -97,6 +103,51 @@ describe('ingest_mailbox', () => {
     expect(again.workflowId).toBe(started.workflowId);
     expect(again.report).toMatchObject({ stored: generated.unique, duplicates: generated.duplicates });
   }, 180_000); // 2,000 messages through the real stack: ~35 s alone, more beside another heavy file
+
+  it('slices as its input says, a run from before sliceMessages by 50, and both replay', async () => {
+    const generated = generateMailbox(240, 0, 0, 'slices');
+    const dir = tenantImportDir(stack.config.mailbox.importDir, stack.defaultTenant.slug);
+    writeFileSync(path.join(dir, 'slices.mbox'), generated.mbox);
+    // The tool's run: its input carries the configured slice size (MAILBOX_SLICE_MESSAGES, 100;
+    // capped here by this stack's chunks of 50).
+    const started = await callOk<Started>(mcp, 'ingest_mailbox', { path: 'slices.mbox' });
+    expect(started.report).toMatchObject({ scanned: 240, stored: 240 });
+    const handle = stack.client.workflow.getHandle(started.workflowId);
+    const [description, toolHistory] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+    expect(stack.config.mailbox.sliceMessages).toBe(100);
+
+    // Two runs of the same file in one 240-message chunk: with a slice size in the input, and without
+    // one as a run started by an older server is. Everything is stored already, so each slice finds
+    // nothing pending; the number of slice activities is what the slice size decides.
+    const base: IngestMailboxInput = {
+      tenantId: stack.defaultTenant.id,
+      mailboxSha256: started.workflowId.split('/').at(-1)!,
+      source: { kind: 'path', path: 'slices.mbox' },
+      concurrency: 2,
+      chunkMessages: 240,
+    };
+    const slicesOf = async (id: string, run: IngestMailboxInput) => {
+      const h = await stack.client.workflow.start(ingestMailboxContract.workflowType, {
+        workflowId: id,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [run],
+      });
+      expect(await h.result()).toMatchObject({ scanned: 240, stored: 240 });
+      const history = await h.fetchHistory();
+      const slices = (history.events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ingestMailboxSlice',
+      ).length;
+      await Worker.runReplayHistory(replayOptions(), history, id);
+      return slices;
+    };
+    const id = `${started.workflowId}-slices`;
+    expect(await slicesOf(`${id}-120`, { ...base, sliceMessages: 120 })).toBe(2);
+    expect(LEGACY_SLICE_MESSAGES).toBe(50);
+    expect(await slicesOf(`${id}-legacy`, base)).toBe(5);
+    // The tool's own run replays too (its chunks of 50 are one slice each).
+    expect(description.status.name).toBe('COMPLETED');
+    await Worker.runReplayHistory(replayOptions(), toolHistory, started.workflowId);
+  });
 
   it('imports uploaded content', async () => {
     const mbox = ['a', 'b', 'c']

@@ -5,7 +5,7 @@
  * stored result is keyed the same way (by prompt version), so analysing again without `force` returns the
  * stored result without calling anyone.
  */
-import { type ActivityOptions, defineQuery } from '@temporalio/workflow';
+import { type ActivityOptions, defineQuery, type LocalActivityOptions } from '@temporalio/workflow';
 import type { AnalysisLabels } from '../core/analysis.js';
 import { type WorkflowContract, workflowContract } from './contract.js';
 import { bounded, PATIENT_RETRY, QUICK_RETRY } from './retry-presets.js';
@@ -69,11 +69,23 @@ export type AnalyzeEmailWorkflow = (input: AnalyzeEmailInput) => Promise<Analyze
 export const analyzeEmailContract: WorkflowContract<AnalyzeEmailWorkflow> =
   workflowContract<AnalyzeEmailWorkflow>('analyzeEmailWorkflow');
 
-/** Database steps and the heuristic analyser, on the main queue. */
+/** Database steps and the heuristic analyser, on the main queue (runs from before the local steps). */
 export const analysisDbActivityOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: QUICK_RETRY,
 };
+
+/**
+ * The same steps as local activities (issue 15): short database work and the heuristic, run by the
+ * worker that runs the workflow task, recorded as one marker each; same timeout and retries.
+ */
+export const analysisDbLocalActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: QUICK_RETRY,
+};
+
+/** Runs started before the local steps replay the activities they scheduled (workflow patching). */
+export const ANALYSIS_LOCAL_STEPS_PATCH = 'analysis-local-steps';
 
 /** One provider call, on the provider's rate-limited queue. */
 export function llmActivityOptions(

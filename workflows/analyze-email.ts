@@ -6,30 +6,43 @@
  *
  * The provider call runs on the provider's own task queue (`ai-<provider>`), which the worker
  * rate-limits; retries there are classified by the activity (rate limits wait for the provider's
- * Retry-After; auth and bad requests fail at once). Database steps and the heuristic run on the main queue.
+ * Retry-After; auth and bad requests fail at once). Database steps and the heuristic are local
+ * activities in the worker that runs the workflow (ANALYSIS_LOCAL_STEPS_PATCH; older runs replay them
+ * as activities on the main queue).
  * No mail text passes through this workflow, in either direction: activities read the email by id and
  * store the analysis themselves; the history carries ids, labels and figures.
  */
-import { proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import type { AnalysisActivities, AnalysisCallInput } from '../activities/analysis-activities.js';
 import {
+  ANALYSIS_LOCAL_STEPS_PATCH,
   type AnalysisStage,
   type AnalyzeEmailInput,
   type AnalyzeEmailResult,
   analysisDbActivityOptions,
+  analysisDbLocalActivityOptions,
   analysisStageQuery,
   llmActivityOptions,
 } from './analyze-email.contract.js';
 
 // ---- Activities -----------------------------------------------------------------------------------
 
-const db = proxyActivities<AnalysisActivities>(analysisDbActivityOptions);
+type DbSteps = Pick<AnalysisActivities, 'findAnalysis' | 'analyzeWithHeuristic'>;
+const remoteDb = proxyActivities<DbSteps>(analysisDbActivityOptions);
+const localDb = proxyLocalActivities<DbSteps>(analysisDbLocalActivityOptions);
 
 // ---- Workflow -------------------------------------------------------------------------------------
 
 export async function analyzeEmailWorkflow(input: AnalyzeEmailInput): Promise<AnalyzeEmailResult> {
   let stage: AnalysisStage = 'checking';
   setHandler(analysisStageQuery, () => stage);
+  const db = patched(ANALYSIS_LOCAL_STEPS_PATCH) ? localDb : remoteDb;
   const base = {
     emailId: input.emailId,
     provider: input.provider,

@@ -4,10 +4,15 @@
  * rate-limited provider queue; the stored `ai_analysis` validates against the shared schema. Then
  * `analyze_email` over MCP, and a provider outage that must not hold up ingestion or the heuristic.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisSchema } from '../../core/analysis.js';
-import { fixture, testEnv } from '../support/harness.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { fixture, replayOptions, testEnv } from '../support/harness.js';
 import { type LlmStandIn, reply, standInEnv, startLlmStandIn } from '../support/llm-stand-in.js';
 import { callError, callOk, ingestToEnd } from '../support/mcp-clients.js';
 import { useStdioStack } from '../support/stdio-stack.js';
@@ -111,8 +116,33 @@ describe('ingest_email with analysis on, then analyze_email', () => {
       });
       expect(heuristic.status).toBe('completed');
       expect(AnalysisSchema.parse(heuristic.analysis).category).toBe('finance');
+      // Its database steps and the heuristic ran as local activities: one workflow task, no task
+      // through the queue; the history replays on this code.
+      const history = await t.stack.client.workflow.getHandle(heuristic.workflowId).fetchHistory();
+      expect(stepsOf(history)).toEqual({ activities: 0, localActivities: 2, workflowTasks: 1 });
+      await Worker.runReplayHistory(replayOptions(), history);
     } finally {
       await child.terminate('test cleanup');
     }
   });
+
+  it('a history from before the local steps (task-queue activities) still replays', async () => {
+    // Recorded by the code before ANALYSIS_LOCAL_STEPS_PATCH: a heuristic analysis of an ingested email.
+    const history = temporal.api.history.v1.History.decode(
+      readFileSync(path.join(FIXTURES, 'histories', 'analysis-remote-steps.binpb')),
+    );
+    expect(stepsOf(history)).toEqual({ activities: 2, localActivities: 0, workflowTasks: 3 });
+    await Worker.runReplayHistory(replayOptions(), history);
+  });
 });
+
+function stepsOf(history: temporal.api.history.v1.IHistory) {
+  const events = history.events ?? [];
+  return {
+    activities: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+    localActivities: events.filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    ).length,
+    workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+  };
+}

@@ -151,6 +151,13 @@ const envSchema = z.object({
   TEMPORAL_WORKFLOW_TASK_POLLERS: positiveInt.max(100).optional(),
   TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.max(1000).optional(),
   TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS: positiveInt.max(600).optional(),
+  /**
+   * The supervised worker process's memory (workers/worker-launch.ts): V8's heap growth after each full
+   * GC (percent; 0 = V8's own, which lets the heap grow up to fourfold) and its young generation's
+   * semi-space (MB; 0 = Node's default, 16).
+   */
+  WORKER_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(20),
+  WORKER_MAX_SEMI_SPACE_MB: z.coerce.number().int().min(0).max(256).default(4),
   /** Where the dev server listens when the app starts one (no TEMPORAL_ADDRESS). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
@@ -425,6 +432,8 @@ export interface Config {
       maxConcurrentWorkflowTasks?: number;
       stickyQueueTimeoutMs?: number;
     };
+    /** The supervised worker process's V8 settings (WORKER_HEAP_GROWING_PERCENT, WORKER_MAX_SEMI_SPACE_MB). */
+    workerMemory: { heapGrowingPercent: number; maxSemiSpaceMb: number };
     uiUrl?: string;
     devPort: number;
     devUiPort: number;
@@ -589,6 +598,10 @@ export function loadConfig(
           env.TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS === undefined
             ? undefined
             : env.TEMPORAL_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
+      },
+      workerMemory: {
+        heapGrowingPercent: env.WORKER_HEAP_GROWING_PERCENT,
+        maxSemiSpaceMb: env.WORKER_MAX_SEMI_SPACE_MB,
       },
       uiUrl: env.TEMPORAL_UI_URL,
       devPort: env.TEMPORAL_DEV_PORT,

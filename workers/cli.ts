@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
       return start(config, log);
     case 'worker':
       if (process.env[CHILD_ENV]) return workerProcess(config, log);
-      return supervise(superviseWorker({ log }), log);
+      return supervise(superviseWorker({ log, memory: config.temporal.workerMemory }), log);
     case 'mcp':
       if (values.stdio) return mcpStdio(config, log, Boolean(values.worker));
       if (values.http) return mcpHttp(config, log);
@@ -140,6 +140,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     ? undefined
     : superviseWorker({
         log,
+        memory: config.temporal.workerMemory,
         env: {
           ...process.env,
           ...childPrivacyEnv(config, payloadKeys),

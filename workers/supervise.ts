@@ -14,6 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../core/logger.js';
+import { type WorkerMemorySettings, workerLaunch } from './worker-launch.js';
 
 /** Exit code of a worker that hit an unexpected exception (EX_SOFTWARE). */
 export const EXIT_UNEXPECTED = 70;
@@ -49,6 +50,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** The child's environment (defaults to this process's), CHILD_ENV added. */
   env?: NodeJS.ProcessEnv;
+  /** The child's V8 memory settings (worker-launch.ts). */
+  memory: WorkerMemorySettings;
   initialDelayMs?: number;
   maxDelayMs?: number;
   /** A child that ran this long resets the backoff. */
@@ -83,15 +86,16 @@ export function superviseWorker(opts: SupervisorOptions): Supervisor {
   const launch = () => {
     timer = undefined;
     const startedAt = Date.now();
-    const proc = spawn(process.execPath, [CLI, 'worker'], {
-      env: { ...(opts.env ?? process.env), [CHILD_ENV]: '1' },
+    const how = workerLaunch(opts.memory, { ...(opts.env ?? process.env), [CHILD_ENV]: '1' });
+    const proc = spawn(process.execPath, [...how.nodeArgs, CLI, 'worker'], {
+      env: how.env,
       // Its own process group, so a terminal's Ctrl-C reaches only the supervisor, which stops the child
       // once (a second signal would force it). The IPC channel ends the child if the supervisor dies.
       detached: true,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child = proc;
-    log.info('worker process started', { pid: proc.pid, restarts });
+    log.info('worker process started', { pid: proc.pid, restarts, nodeArgs: how.nodeArgs });
     proc.once('exit', (code, signal) => {
       child = undefined;
       if (stopping) return finish(0);

@@ -10,14 +10,18 @@
  *   npm run bench -- scaleout --messages 10000 --workers 1      (one worker's peak RSS on 10,000 messages)
  *   npm run bench -- scaleout --messages 10000 --workers 1 --node-options="--max-old-space-size=128"
  *     (the workers' Node flags, as an operator sets them with NODE_OPTIONS)
+ *   WORKER_HEAP_GROWING_PERCENT=0 WORKER_MAX_SEMI_SPACE_MB=0 MALLOC_ARENA_MAX=8 npm run bench -- scaleout ...
+ *     (the workers launched with V8's and glibc's defaults instead of the supervisor's, worker-launch.ts)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../../core/config.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
+import { type WorkerLaunch, workerLaunch } from '../../workers/worker-launch.js';
 import { loadNote, peakRssMiB, rssMiB, selfCpuMs, treeCpuMs } from './load.js';
 import { startBenchStack, writeMailbox } from './stack.js';
 import { table, timed } from './stats.js';
@@ -47,12 +51,19 @@ export async function run(argv: string[]): Promise<void> {
   const counts = values.workers.split(',').map(Number);
   const bundle = await bundleOnce();
   const bench = await startBenchStack({ database: 'durable_inbox_bench_scaleout', runWorker: false });
+  // Launched as the supervisor launches a worker: its Node flags and environment (worker-launch.ts).
+  const launch = workerLaunch(loadConfig({ ...bench.env, ...workerVars() }).temporal.workerMemory, {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+    ...bench.env,
+    WORKFLOW_BUNDLE_PATH: bundle,
+    ...(values['node-options'] ? { NODE_OPTIONS: values['node-options'] } : {}),
+  });
   const rounds: Round[] = [];
   try {
     for (const workers of counts) {
-      const children = await Promise.all(
-        Array.from({ length: workers }, () => spawnWorker(bench.env, bundle, values['node-options'])),
-      );
+      const children = await Promise.all(Array.from({ length: workers }, () => spawnWorker(launch)));
       try {
         const file = writeMailbox(
           bench,
@@ -86,28 +97,27 @@ export async function run(argv: string[]): Promise<void> {
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
   process.stdout.write(
     `\nscale-out benchmark: a ${messages}-message mbox import with ${counts.join(', ')} worker processes ` +
-      `on the same task queues${values['node-options'] ? ` (NODE_OPTIONS ${values['node-options']})` : ''}\n\n${table(
+      `on the same task queues (node ${launch.nodeArgs.join(' ') || 'with no flags'}, MALLOC_ARENA_MAX=${launch.env.MALLOC_ARENA_MAX}` +
+      `${values['node-options'] ? `, NODE_OPTIONS ${values['node-options']}` : ''})\n\n${table([
         [
-          [
-            'workers',
-            'msg/s',
-            'ratio',
-            'CPU ms/msg per worker',
-            'RSS MiB ready → peak, per worker',
-            'MCP + Temporal CPU ms/msg',
-            'machine',
-          ],
-          ...rounds.map((r) => [
-            String(r.workers),
-            r.perS,
-            `${(r.perS / one.perS).toFixed(2)}×`,
-            list(r.workerCpuMs),
-            r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
-            r.otherCpuMs,
-            r.load,
-          ]),
+          'workers',
+          'msg/s',
+          'ratio',
+          'CPU ms/msg per worker',
+          'RSS MiB ready → peak, per worker',
+          'MCP + Temporal CPU ms/msg',
+          'machine',
         ],
-      )}\n\nPostgres runs on the same machine and is not in the CPU columns.\n`,
+        ...rounds.map((r) => [
+          String(r.workers),
+          r.perS,
+          `${(r.perS / one.perS).toFixed(2)}×`,
+          list(r.workerCpuMs),
+          r.readyRssMiB.map((x, i) => `${x.toFixed(0)} → ${r.workerRssMiB[i]!.toFixed(0)}`).join(' / '),
+          r.otherCpuMs,
+          r.load,
+        ]),
+      ])}\n\nPostgres runs on the same machine and is not in the CPU columns.\n`,
   );
 }
 
@@ -123,24 +133,20 @@ async function bundleOnce(): Promise<string> {
   return file;
 }
 
-function spawnWorker(
-  env: Record<string, string>,
-  bundle: string,
-  nodeOptions: string,
-): Promise<ChildProcess> {
+/** The WORKER_* memory settings of this process's environment, for the workers' configuration. */
+function workerVars(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined,
+    ),
+  );
+}
+
+function spawnWorker(launch: WorkerLaunch): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.resolve('tests/support/worker-process.ts')],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...env,
-        WORKFLOW_BUNDLE_PATH: bundle,
-        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    [...launch.nodeArgs, '--import', 'tsx', path.resolve('tests/support/worker-process.ts')],
+    { env: launch.env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {

@@ -4,6 +4,7 @@
  * supervisor logs it and starts a new one after a backoff. SIGTERM stops both, and no process is left.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../support/harness.js';
@@ -11,6 +12,7 @@ import { testEnv } from '../support/harness.js';
 interface LogLine {
   msg: string;
   pid?: number;
+  nodeArgs?: string[];
   restarts?: number;
   restartInMs?: number;
   signal?: string | null;
@@ -67,6 +69,11 @@ describe('durable-inbox worker', () => {
     const first = await waitFor((l) => l.msg === 'worker process started' && l.restarts === 0);
     children.push(first.pid!);
     expect(first.pid).not.toBe(supervisor.pid);
+    // Launched with the memory defaults (workers/worker-launch.ts), as its log line says.
+    const argv = readFileSync(`/proc/${first.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(1, 3)).toEqual(['--heap-growing-percent=20', '--max-semi-space-size=4']);
+    expect(readFileSync(`/proc/${first.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
+    expect(first).toMatchObject({ nodeArgs: ['--heap-growing-percent=20', '--max-semi-space-size=4'] });
     process.kill(first.pid!, 'SIGKILL');
 
     const exited = await waitFor((l) => l.msg === 'worker process exited; restarting it');

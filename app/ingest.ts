@@ -40,6 +40,7 @@ import {
   cutChars,
   detailsText,
   EmailFrom,
+  IngestStatus,
   MessageId,
   searchAttribute,
   summaryText,
@@ -231,6 +232,8 @@ export async function startIngestRun(
     // Bounded by construction: a hostile header can neither stop the start nor the run.
     typedSearchAttributes: [
       searchAttribute(TenantId, tenantId),
+      // The run's first stage, from its start: the run upserts only the stages after it.
+      searchAttribute(IngestStatus, 'storing'),
       searchAttribute(EmailFrom, mailSearchValue(deps.temporal.searchPrivacy, 'EmailFrom', from)),
       ...(parsed.messageId
         ? [

@@ -148,3 +148,10 @@ export const ingestEmailLocalActivityOptions: LocalActivityOptions = {
 
 /** Runs started before the local steps replay the activities they scheduled (workflow patching). */
 export const LOCAL_STEPS_PATCH = 'ingest-local-steps';
+
+/**
+ * Runs from this patch on take `IngestStatus = storing` from their start and upsert the thread with the
+ * next stage: two search-attribute upserts fewer per run (each a history event and a visibility write).
+ * It implies LOCAL_STEPS_PATCH; older runs replay their upserts as they ran.
+ */
+export const FEWER_UPSERTS_PATCH = 'ingest-fewer-upserts';

@@ -28,6 +28,7 @@
  * linked from this run's history, findable by its id `analysis/<tenant>/<emailId>/<provider>-v<n>`.
  */
 
+import type { SearchAttributePair } from '@temporalio/common';
 import {
   condition,
   patched,
@@ -44,6 +45,7 @@ import { uploadEmailAttachments } from './email-attachments.js';
 import {
   type AttachmentOutcome,
   emailFieldsOf,
+  FEWER_UPSERTS_PATCH,
   INGEST_LAST_STEP,
   INGEST_STAGES,
   type IngestEmailInput,
@@ -93,13 +95,21 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
     if (committed && 'failure' in committed) throw committed.failure;
     return (committed as { stored: IngestStored }).stored;
   });
+  // Attributes held back to go with the next stage's upsert: one visibility write instead of two.
+  let carried: SearchAttributePair[] = [];
   const advance = (next: IngestStage) => {
     stage = next;
-    upsertSearchAttributes([searchAttribute(IngestStatus, next)]);
+    upsertSearchAttributes([...carried, searchAttribute(IngestStatus, next)]);
+    carried = [];
   };
 
-  const { ingestStagedEmail, planEmailAnalysis } = patched(LOCAL_STEPS_PATCH) ? localSteps : remoteSteps;
-  advance('storing');
+  // FEWER_UPSERTS_PATCH implies the local steps, so a new run records one patch marker, not two. Its
+  // `storing` came with the start (startIngestRun); runs from before upsert it here.
+  const fewerUpserts = patched(FEWER_UPSERTS_PATCH);
+  const { ingestStagedEmail, planEmailAnalysis } =
+    fewerUpserts || patched(LOCAL_STEPS_PATCH) ? localSteps : remoteSteps;
+  if (fewerUpserts) stage = 'storing';
+  else advance('storing');
   // A key that differs from the run's (caller and worker on different parser versions) is refused by
   // the activity with KeyMismatch, before anything is stored.
   const stored = await ingestStagedEmail({
@@ -118,7 +128,9 @@ async function ingest(input: IngestEmailInput): Promise<IngestEmailResult> {
   // The thread this email joined when it was stored; a later arrival can still merge threads. A long
   // id (`mid:` and a long Message-ID) is recorded as its hash, as the tool records MessageId.
   // Histories from before keyed hashes carry no threadSearchValue: they replay as they ran.
-  upsertSearchAttributes([searchAttribute(ThreadId, stored.threadSearchValue ?? stored.threadId)]);
+  const thread = searchAttribute(ThreadId, stored.threadSearchValue ?? stored.threadId);
+  if (fewerUpserts) carried = [thread];
+  else upsertSearchAttributes([thread]);
 
   let attachments: AttachmentOutcome[] = [];
   if (stored.pendingAttachments.length > 0 && input.filesTaskQueue) {

@@ -5,7 +5,14 @@
  * Asserted: the exact answer, the row committed when it is read, the run's history (no update events)
  * and the run's own result once it ends.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { IngestStatus, ThreadId } from '../../workflows/search-attributes.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { replayOptions } from '../support/harness.js';
 import { useHttpStack } from '../support/http-stack.js';
 import { callOk, runOutcome } from '../support/mcp-clients.js';
 import { uniqueMessage } from '../support/subscriptions.js';
@@ -83,4 +90,36 @@ describe('ingest_email with eager start', () => {
       rawMessage: { status: 'stored' },
     });
   });
+
+  it('upserts the thread with the next stage: three upserts in all, and the run is findable as before', async () => {
+    const answer = await callOk<Answer>(t.mcp, 'ingest_email', { raw: uniqueMessage('Few upserts') });
+    const handle = t.stack.client.workflow.getHandle(answer.workflowId, answer.runId);
+    await handle.result();
+    const history = await handle.fetchHistory();
+    // The patch's own TemporalChangeVersion, the thread with `archiving`, and `stored`.
+    expect(upserts(history)).toBe(3);
+    const attrs = (await handle.describe()).typedSearchAttributes;
+    expect(attrs.get(IngestStatus)).toBe('stored');
+    // The thread as the run records it: keyed (search privacy), never the Message-ID itself.
+    const thread = attrs.get(ThreadId);
+    expect(thread).toMatch(/^hmac:[0-9a-f]{64}$/);
+    const found = await t.stack.client.workflow.count(
+      `WorkflowId = '${answer.workflowId}' AND IngestStatus = 'stored' AND ThreadId = '${thread}'`,
+    );
+    expect(found.count).toBe(1);
+    await Worker.runReplayHistory(replayOptions(), history);
+  });
+
+  it('a history from before the fewer upserts (five, and two patch markers) still replays', async () => {
+    // Recorded by the code before FEWER_UPSERTS_PATCH: `storing`, the thread and `archiving` each alone.
+    const history = temporal.api.history.v1.History.decode(
+      readFileSync(path.join(FIXTURES, 'histories', 'ingest-email-before-fewer-upserts.binpb')),
+    );
+    expect(upserts(history)).toBe(5);
+    await Worker.runReplayHistory(replayOptions(), history);
+  });
 });
+
+function upserts(history: temporal.api.history.v1.IHistory): number {
+  return (history.events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
+}

@@ -24,20 +24,29 @@ export async function readEventsAfter(
   cursor: EventCursor,
   limit: number,
 ): Promise<EventBatch> {
-  const rows = await sql<(Omit<OutboxEvent, 'createdAt'> & { createdAt: Date })[]>`
-    select e.id::text as id, e.txid::text as txid, e.tenant_id as "tenantId", e.type,
+  // One round trip: the batch, and whether events past it wait for an older transaction (those with
+  // txid at or past the snapshot's xmin; the index is entered at whichever comes later, that xmin or the
+  // cursor, so a reader far behind does not walk its backlog twice). Both under one snapshot.
+  const rows = await sql<
+    ({ blocked: boolean } & (Omit<OutboxEvent, 'createdAt'> & { createdAt: Date | null }))[]
+  >`
+    with snap as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+    select s.blocked, e.id::text as id, e.txid::text as txid, e.tenant_id as "tenantId", e.type,
            e.subject_id as "subjectId", e.payload, e.created_at as "createdAt"
-    from public.events e
-    where (e.txid, e.id) > (${cursor.txid}::xid8, ${cursor.id}::bigint)
-      and e.txid < pg_snapshot_xmin(pg_current_snapshot())
-    order by e.txid, e.id limit ${limit}`;
-  const events = rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() }));
-  if (events.length === limit) return { events, blocked: false };
-  const last = events.at(-1) ?? cursor;
-  const [waiting] = await sql<{ blocked: boolean }[]>`
-    select exists (select 1 from public.events e
-                   where (e.txid, e.id) > (${last.txid}::xid8, ${last.id}::bigint)) as blocked`;
-  return { events, blocked: waiting!.blocked };
+    from (select exists (
+            select 1 from public.events b, snap
+            where (b.txid, b.id) > (greatest(${cursor.txid}::xid8, snap.xmin),
+                                    case when snap.xmin > ${cursor.txid}::xid8 then -1
+                                         else ${cursor.id}::bigint end)) as blocked) s
+    left join lateral (
+      select e.* from public.events e, snap
+      where (e.txid, e.id) > (${cursor.txid}::xid8, ${cursor.id}::bigint) and e.txid < snap.xmin
+      order by e.txid, e.id limit ${limit}) e on true
+    order by e.txid, e.id`;
+  const events = rows
+    .filter((r) => r.id !== null)
+    .map(({ blocked: _, createdAt, ...r }) => ({ ...r, createdAt: new Date(createdAt!).toISOString() }));
+  return { events, blocked: events.length < limit && rows[0]!.blocked };
 }
 
 /** Events of one tenant after an id, newest last: what a caller may read of its own stream (as caller, RLS). */

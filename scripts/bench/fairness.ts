@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { singleMessage } from './direct.js';
 import { loadNote } from './load.js';
-import { startBenchStack, type ToolCall, writeMailbox } from './stack.js';
+import { settingsOf, startBenchStack, type ToolCall, writeMailbox } from './stack.js';
 import { percentile, table, timed } from './stats.js';
 
 interface Round {
@@ -22,12 +22,18 @@ interface Round {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { import: { type: 'string', default: '10000' }, calls: { type: 'string', default: '30' } },
+    options: {
+      import: { type: 'string', default: '10000' },
+      calls: { type: 'string', default: '30' },
+      /** Any setting for both rounds, e.g. `--set MAILBOX_SLICE_MESSAGES=50` (repeatable). */
+      set: { type: 'string', multiple: true, default: [] },
+    },
   });
   const size = Number(values.import);
   const calls = Number(values.calls);
   const rounds: Round[] = [];
-  for (const fairness of [true, false]) rounds.push(await round(fairness, size, calls));
+  const settings = settingsOf(values.set);
+  for (const fairness of [true, false]) rounds.push(await round(fairness, size, calls, settings));
 
   const p = (xs: number[], q: number) =>
     percentile(
@@ -36,24 +42,26 @@ export async function run(argv: string[]): Promise<void> {
     );
   process.stdout.write(
     `\nfairness benchmark: tenant B's single messages (${calls} calls) while tenant A imports ${size} ` +
-      `messages, against B alone (${loadNote()})\n\n${table([
+      `messages, against B alone${values.set.length ? `, ${values.set.join(' ')}` : ''} (${loadNote()})\n\n${table(
         [
-          'dev server',
-          'B idle p50 ms',
-          'B idle p95 ms',
-          'B during import p50',
-          'B during import p95',
-          'p95 ratio',
+          [
+            'dev server',
+            'B idle p50 ms',
+            'B idle p95 ms',
+            'B during import p50',
+            'B during import p95',
+            'p95 ratio',
+          ],
+          ...rounds.map((r) => [
+            r.fairness ? 'fairness on' : 'fairness off',
+            p(r.idle, 50),
+            p(r.idle, 95),
+            p(r.busy, 50),
+            p(r.busy, 95),
+            `${(p(r.busy, 95) / p(r.idle, 95)).toFixed(2)}×`,
+          ]),
         ],
-        ...rounds.map((r) => [
-          r.fairness ? 'fairness on' : 'fairness off',
-          p(r.idle, 50),
-          p(r.idle, 95),
-          p(r.busy, 50),
-          p(r.busy, 95),
-          `${(p(r.busy, 95) / p(r.idle, 95)).toFixed(2)}×`,
-        ]),
-      ])}\n` +
+      )}\n` +
       rounds
         .filter((r) => r.importDone)
         .map((r) => `  (fairness ${r.fairness ? 'on' : 'off'}: the import finished before B's calls did)\n`)
@@ -61,10 +69,16 @@ export async function run(argv: string[]): Promise<void> {
   );
 }
 
-async function round(fairness: boolean, size: number, calls: number): Promise<Round> {
+async function round(
+  fairness: boolean,
+  size: number,
+  calls: number,
+  env: Record<string, string>,
+): Promise<Round> {
   const bench = await startBenchStack({
     database: `durable_inbox_bench_fair_${fairness ? 'on' : 'off'}`,
     fairness,
+    env,
   });
   try {
     const tenantB = await bench.callAs('bench-b');

@@ -17,7 +17,7 @@ import { ensureOrganization } from '../../supabase/tenants.js';
 import { generateMailbox } from '../../tests/support/mbox.js';
 import { directBaseline, singleMessage } from './direct.js';
 import { breakdown, medianRows } from './history.js';
-import { startBenchStack, writeMailbox } from './stack.js';
+import { settingsOf, startBenchStack, writeMailbox } from './stack.js';
 import { groupCpuMs, percentile, table, timed } from './stats.js';
 
 export async function run(argv: string[]): Promise<void> {
@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<void> {
     database: 'durable_inbox_bench',
     env: {
       AI_ANALYSIS_ON_INGEST: String(analysis),
-      ...Object.fromEntries(values.set.map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)])),
+      ...settingsOf(values.set),
     },
   });
   try {

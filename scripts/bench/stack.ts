@@ -117,6 +117,11 @@ export async function startBenchStack(opts: {
   };
 }
 
+/** `--set KEY=VALUE` options (repeatable) as settings for startBenchStack's env. */
+export function settingsOf(set: string[]): Record<string, string> {
+  return Object.fromEntries(set.map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)]));
+}
+
 /** A pool of its own on the bench database (for seeding, baselines and EXPLAIN). */
 export function benchDb(bench: BenchStack, max = 4): Sql {
   return createDb({ url: bench.databaseUrl, max, applicationName: 'bench' });

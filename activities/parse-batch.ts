@@ -40,6 +40,9 @@ export async function parseBatch<K>(
   const parsed: ParsedItem<K>[] = [];
   const rejected: RejectedItem<K>[] = [];
   for (const [i, item] of items.entries()) {
+    // Let whatever else this process has to do (an interactive message's store step, a poll's answer)
+    // run between two parses of a batch, not after all of them: a parse is mostly synchronous CPU.
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       if (!item.raw) throw new UserFacingError(ErrorType.RawMessageMissing, 'the staged message is missing');
       const parse = await parseEmailWithAttachments(item.raw, limits);
